@@ -1,0 +1,16 @@
+// Benchmark programs: each prints its figures (never asserted in tests). Usage: dotnet run -c Release --project bench/Qwen.Bench -- <name> [options]
+using Qwen.Bench;
+
+var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["export"] = ExportBench.RunAsync,
+    ["engine"] = EngineBench.RunAsync,
+    ["tokenizer"] = TokenizerBench.RunAsync,
+    ["load"] = LoadBench.RunAsync,
+};
+if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: Qwen.Bench <{string.Join('|', benches.Keys)}> [options]");
+    return 2;
+}
+return await run(args[1..]);

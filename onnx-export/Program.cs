@@ -1,0 +1,2 @@
+Console.Error.WriteLine("onnx-export: pending");
+return 2;

@@ -1,0 +1,29 @@
+namespace Qwen.Inference.Engine;
+
+/// <summary>Engine settings: the KV cache budget, the scheduler's limits and the execution provider.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>KV cache slots: the most sequences that run at once.</summary>
+    public int MaxNumSeqs { get; init; } = 8;
+
+    /// <summary>Tokens per slot (prompt plus output); at most the model's maximum sequence length.</summary>
+    public int MaxModelLen { get; init; } = 4096;
+
+    /// <summary>Requests that may wait for a slot; beyond it <see cref="EngineOverloadedException"/>.</summary>
+    public int MaxWaiting { get; init; } = 64;
+
+    /// <summary>Prompt tokens prefilled per engine step; longer prompts are prefilled in chunks between decode steps.</summary>
+    public int PrefillChunkSize { get; init; } = 512;
+
+    /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Where the model runs: <c>cpu</c> or <c>cuda</c>.</summary>
+    public string ExecutionProvider { get; init; } = "cpu";
+
+    /// <summary>CUDA device id when <see cref="ExecutionProvider"/> is <c>cuda</c>.</summary>
+    public int CudaDeviceId { get; init; }
+
+    /// <summary>File to cache the optimized graph in (reused on the next start); null disables it.</summary>
+    public string? OptimizedModelPath { get; init; }
+}
