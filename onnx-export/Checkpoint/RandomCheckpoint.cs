@@ -1,0 +1,144 @@
+using System.Text.Json.Nodes;
+
+namespace Qwen.OnnxExport.Checkpoint;
+
+/// <summary>
+/// Writes a Hugging Face-format Qwen2 checkpoint with seeded random weights and the real Qwen2.5 tokenizer and chat
+/// template (bundled in assets/qwen2.5). Same preset and seed give byte-identical files.
+/// </summary>
+public static class RandomCheckpoint
+{
+    /// <summary>The preset names.</summary>
+    public static IReadOnlyList<string> Presets { get; } = ["tiny", "small", "qwen2.5-0.5b"];
+
+    /// <summary>Where the bundled Qwen2.5 tokenizer files and configs live.</summary>
+    public static string AssetsDirectory => Path.Combine(AppContext.BaseDirectory, "assets", "qwen2.5");
+
+    /// <summary>Writes config.json, model.safetensors (BF16), the tokenizer files and generation_config.json into <paramref name="directory"/>.</summary>
+    public static void Write(string preset, int seed, string directory)
+    {
+        var config = PresetConfig(preset);
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+        foreach (var f in new[] { "vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json" })
+        {
+            var src = Path.Combine(AssetsDirectory, f);
+            if (!File.Exists(src))
+            {
+                throw new ExportException($"missing bundled asset: {src}");
+            }
+            File.Copy(src, Path.Combine(directory, f));
+        }
+
+        int H = (int)config["hidden_size"]!, I = (int)config["intermediate_size"]!, V = (int)config["vocab_size"]!;
+        int heads = (int)config["num_attention_heads"]!, kv = (int)config["num_key_value_heads"]!, layers = (int)config["num_hidden_layers"]!;
+        var hd = H / heads;
+        var tensors = new List<(string, long[])> { ("model.embed_tokens.weight", [V, H]) };
+        for (var l = 0; l < layers; l++)
+        {
+            var p = $"model.layers.{l}.";
+            tensors.AddRange(
+            [
+                (p + "input_layernorm.weight", [H]),
+                (p + "self_attn.q_proj.weight", [heads * hd, H]), (p + "self_attn.q_proj.bias", [heads * hd]),
+                (p + "self_attn.k_proj.weight", [kv * hd, H]), (p + "self_attn.k_proj.bias", [kv * hd]),
+                (p + "self_attn.v_proj.weight", [kv * hd, H]), (p + "self_attn.v_proj.bias", [kv * hd]),
+                (p + "self_attn.o_proj.weight", [H, heads * hd]),
+                (p + "post_attention_layernorm.weight", [H]),
+                (p + "mlp.gate_proj.weight", [I, H]), (p + "mlp.up_proj.weight", [I, H]), (p + "mlp.down_proj.weight", [H, I]),
+            ]);
+        }
+        tensors.Add(("model.norm.weight", [H]));
+        if (!(bool)config["tie_word_embeddings"]!)
+        {
+            tensors.Add(("lm_head.weight", [V, H]));
+        }
+        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, (name, count) => Fill(name, count, seed, H));
+    }
+
+    /// <summary>
+    /// Uniform values with the standard deviation each tensor needs: linear weights 1/sqrt(fan_in) keep activations at
+    /// unit scale; norm weights 1±0.1; biases ±0.1·std; embeddings 6/sqrt(H), so after the final RMSNorm the logits
+    /// have a standard deviation near 6 and the top two are typically ~1 apart (greedy never hinges on float noise).
+    /// </summary>
+    private static float[] Fill(string name, long count, int seed, int hidden)
+    {
+        var rng = new SplitMix64(Hash(name) ^ (ulong)seed);
+        var values = new float[count];
+        float center = 0, std;
+        if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight")
+        {
+            center = 1;
+            std = 0.1f / MathF.Sqrt(3);
+        }
+        else if (name.Contains("embed_tokens", StringComparison.Ordinal) || name == "lm_head.weight")
+        {
+            std = 6f / MathF.Sqrt(hidden);
+        }
+        else if (name.EndsWith(".bias", StringComparison.Ordinal))
+        {
+            std = 0.1f;
+        }
+        else
+        {
+            // Fan-in is the row length; the caller's shape is [out, in] and count/out = in.
+            var fanIn = name.Contains("down_proj", StringComparison.Ordinal) || name.Contains("o_proj", StringComparison.Ordinal) ? count / hidden : hidden;
+            std = 1f / MathF.Sqrt(fanIn);
+        }
+        var a = std * MathF.Sqrt(3); // uniform on [-a, a] has standard deviation a/sqrt(3)
+        for (long i = 0; i < count; i++)
+        {
+            values[i] = center + (a * ((2 * rng.NextFloat()) - 1));
+        }
+        return values;
+    }
+
+    private static JsonObject PresetConfig(string preset)
+    {
+        var baseConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(AssetsDirectory, "config.qwen2.5-0.5b-instruct.json")))!.AsObject();
+        void Set(int h, int layers, int heads, int kv, int inter, bool tied)
+        {
+            baseConfig["hidden_size"] = h;
+            baseConfig["num_hidden_layers"] = layers;
+            baseConfig["num_attention_heads"] = heads;
+            baseConfig["num_key_value_heads"] = kv;
+            baseConfig["intermediate_size"] = inter;
+            baseConfig["max_window_layers"] = layers;
+            baseConfig["tie_word_embeddings"] = tied;
+        }
+        switch (preset)
+        {
+            case "tiny": Set(64, 2, 4, 2, 192, tied: true); break;
+            case "small": Set(256, 4, 8, 2, 704, tied: false); break; // untied lm_head: the 7B-and-up layout
+            case "qwen2.5-0.5b": break;
+            default: throw new ExportException($"unknown --random preset '{preset}' (expected one of: {string.Join(", ", Presets)})");
+        }
+        baseConfig["torch_dtype"] = "bfloat16";
+        return baseConfig;
+    }
+
+    private static ulong Hash(string s)
+    {
+        // FNV-1a: stable across runs and platforms (string.GetHashCode is randomized per process).
+        var h = 14695981039346656037UL;
+        foreach (var c in s)
+        {
+            h = (h ^ c) * 1099511628211UL;
+        }
+        return h;
+    }
+
+    private struct SplitMix64(ulong state)
+    {
+        private ulong _state = state;
+
+        public float NextFloat()
+        {
+            var z = _state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return (z >> 40) * (1f / (1 << 24)); // 24 random bits in [0, 1)
+        }
+    }
+}

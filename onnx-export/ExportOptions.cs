@@ -1,0 +1,26 @@
+namespace Qwen.OnnxExport;
+
+/// <summary>What to export and where: a Hugging Face directory (<see cref="InputDirectory"/>) or a random preset.</summary>
+public sealed record ExportOptions
+{
+    /// <summary>A Hugging Face Qwen2.5 checkpoint directory; null when <see cref="RandomPreset"/> is set.</summary>
+    public string? InputDirectory { get; init; }
+
+    /// <summary>A random-weight preset (tiny, small, qwen2.5-0.5b) in place of an input directory.</summary>
+    public string? RandomPreset { get; init; }
+
+    /// <summary>Seed of the random preset.</summary>
+    public int Seed { get; init; } = 1234;
+
+    /// <summary>The model directory to write.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Weight precision.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
+    /// <summary>Longest sequence the graph supports (rows of the rotary tables); default min(max_position_embeddings, 32768).</summary>
+    public int? MaxSeqLen { get; init; }
+
+    /// <summary>Replace an existing output directory.</summary>
+    public bool Force { get; init; }
+}

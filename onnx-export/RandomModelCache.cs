@@ -1,0 +1,54 @@
+namespace Qwen.OnnxExport;
+
+/// <summary>
+/// Builds random-preset models once and reuses them: tests, benchmarks and the server's demo default all call this.
+/// Safe across processes: the first caller builds under a file lock, the export publishes the directory atomically.
+/// </summary>
+public static class RandomModelCache
+{
+    /// <summary>The default cache root: <c>$QWEN_MODEL_CACHE</c>, else <c>&lt;temp&gt;/qwen-server-models</c>.</summary>
+    public static string DefaultRoot => Environment.GetEnvironmentVariable("QWEN_MODEL_CACHE") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "qwen-server-models");
+
+    /// <summary>Returns the directory of the model for this preset, precision and seed, building it on first use.</summary>
+    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null)
+    {
+        var p = ParsePrecision(precision);
+        var root = Path.GetFullPath(cacheRoot ?? DefaultRoot);
+        Directory.CreateDirectory(root);
+        var dir = Path.Combine(root, $"{preset}-{precision}-seed{seed}-v{ModelExporter.FormatVersion}");
+        if (File.Exists(Path.Combine(dir, "manifest.json")))
+        {
+            return dir;
+        }
+        using var gate = AcquireLock(dir + ".lock");
+        if (!File.Exists(Path.Combine(dir, "manifest.json")))
+        {
+            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Force = true });
+        }
+        return dir;
+    }
+
+    /// <summary>Parses fp32, fp16 or int4.</summary>
+    public static Precision ParsePrecision(string precision) => precision.ToLowerInvariant() switch
+    {
+        "fp32" => Precision.Fp32,
+        "fp16" => Precision.Fp16,
+        "int4" => Precision.Int4,
+        _ => throw new ExportException($"--precision must be fp32, fp16 or int4 (given '{precision}')"),
+    };
+
+    private static FileStream AcquireLock(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (attempt < 6000)
+            {
+                Thread.Sleep(100); // another process is building this model (the 0.5B preset takes a minute)
+            }
+        }
+    }
+}
