@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Qwen.Tokenization.Chat;
+
+namespace Qwen.Tokenization.Tests.Chat;
+
+/// <summary>The renderer against the official template rendered by Python's Jinja2 as transformers configures it.</summary>
+public sealed class ChatTemplateTests
+{
+    [Theory]
+    [InlineData("chat_template.jsonl", "chat_template.jinja")]
+    [InlineData("chat_template.math.jsonl", "chat_template.math.jinja")]
+    public void Render_GoldenCases_ByteForByte(string golden, string template)
+    {
+        var renderer = ChatTemplate.FromDirectory(ModelDirWithTemplate(File.ReadAllText(GoldenFiles.Path(template))));
+        var count = 0;
+        foreach (var line in File.ReadLines(GoldenFiles.Path(golden)))
+        {
+            using var doc = JsonDocument.Parse(line);
+            var c = doc.RootElement;
+            JsonElement? tools = c.GetProperty("tools").ValueKind == JsonValueKind.Null ? null : c.GetProperty("tools");
+            var rendered = renderer.Render(c.GetProperty("messages"), tools, c.GetProperty("add_generation_prompt").GetBoolean());
+            Assert.True(c.GetProperty("rendered").GetString() == rendered, $"case {c.GetProperty("name").GetString()}:\n{rendered}");
+            count++;
+        }
+        Assert.Equal(13, count);
+    }
+
+    [Fact]
+    public void Render_OpenAiShapes_ArgumentsStringPartsAndNullContentRenderAsTheObjectForm()
+    {
+        var renderer = Qwen25();
+        // The same conversation as the golden 'tool_roundtrip' shape, but as an OpenAI client sends it.
+        using var openAi = JsonDocument.Parse("""
+            [{"role":"user","content":[{"type":"text","text":"Paris, "},{"type":"text","text":"in celsius"}]},
+             {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"b\": 1, \"a\": \"é\"}"}}]},
+             {"role":"tool","tool_call_id":"call_1","content":"22"}]
+            """);
+        using var objectForm = JsonDocument.Parse("""
+            [{"role":"user","content":"Paris, \nin celsius"},
+             {"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"b":1,"a":"é"}}}]},
+             {"role":"tool","content":"22"}]
+            """);
+        Assert.Equal(renderer.Render(objectForm.RootElement, null, true), renderer.Render(openAi.RootElement, null, true));
+        Assert.Contains("{\"name\": \"f\", \"arguments\": {\"b\": 1, \"a\": \"é\"}}", renderer.Render(openAi.RootElement, null, true), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_ArgumentsNotJson_KeptAsJsonString()
+    {
+        using var m = JsonDocument.Parse("""[{"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":"not json"}}]}]""");
+        Assert.Contains("\"arguments\": \"not json\"}", Qwen25().Render(m.RootElement, null, false), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""[{"role":"wizard","content":"x"}]""", "messages[0].role")]
+    [InlineData("""[{"role":"user","content":"a"},{"content":"x"}]""", "messages[1].role")]
+    [InlineData("""[{"role":"user","content":42}]""", "messages[0].content")]
+    [InlineData("""[{"role":"user","content":[{"type":"image_url"}]}]""", "messages[0].content[0].type")]
+    [InlineData("""[{"role":"assistant","tool_calls":[{"function":{"arguments":"{}"}}]}]""", "messages[0].tool_calls[0].function.name")]
+    [InlineData("""[]""", "messages")]
+    [InlineData("""["hi"]""", "messages[0]")]
+    public void Render_MalformedMessage_ThrowsNamingIndexAndField(string messages, string param)
+    {
+        using var m = JsonDocument.Parse(messages);
+        var e = Assert.Throws<ChatFormatException>(() => Qwen25().Render(m.RootElement, null, true));
+        Assert.Equal(param, e.Param);
+    }
+
+    [Fact]
+    public void FromDirectory_UnknownTemplate_RefusesAtLoad()
+    {
+        var dir = ModelDirWithTemplate("{% for m in messages %}{{ m.content }}{% endfor %}");
+        Assert.Throws<NotSupportedException>(() => ChatTemplate.FromDirectory(dir));
+    }
+
+    [Fact]
+    public void PythonJson_Escapes_AsJsonDumpsEnsureAsciiFalse()
+    {
+        using var doc = JsonDocument.Parse("{\"k\": [1.50, -2e3, true, null, \"a\\\"b\\\\c\\n\\u0001é😀\"], \"e\": {}}");
+        // Expected text written by hand from Python's rules: separators ", " and ": ", numbers as given, \u0001 in lowercase hex.
+        Assert.Equal("{\"k\": [1.50, -2e3, true, null, \"a\\\"b\\\\c\\n\\u0001é😀\"], \"e\": {}}", PythonJson.Dumps(doc.RootElement));
+    }
+
+    internal static ChatTemplate Qwen25() => ChatTemplate.FromDirectory(ModelDirWithTemplate(File.ReadAllText(GoldenFiles.Path("chat_template.jinja"))));
+
+    private static string ModelDirWithTemplate(string template)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.QwenAssets, "tokenizer_config.json")))!;
+        config["chat_template"] = template;
+        var dir = Path.Combine(Path.GetTempPath(), "qwen-template-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString());
+        return dir;
+    }
+}
