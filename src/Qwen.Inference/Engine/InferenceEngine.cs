@@ -1,20 +1,37 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Qwen.Inference.Model;
+using Qwen.Inference.Sampling;
+using Qwen.Inference.Scheduling;
 
 namespace Qwen.Inference.Engine;
 
 /// <summary>
 /// Continuous-batching generation over one model runner: callers submit requests and read tokens as they are sampled.
-/// Thread-safe; one internal loop thread owns the runner and the KV cache. Must be disposed.
+/// Thread-safe; one dedicated loop thread owns the runner, the KV cache and the sampler. Must be disposed.
 /// </summary>
 public sealed class InferenceEngine : IAsyncDisposable
 {
+    private readonly ConcurrentQueue<Sequence> _incoming = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Scheduler _scheduler;
+    private readonly Thread _loop;
+    private volatile bool _stopping;
+    private int _queued; // waiting + not yet handed to the loop: the bound of MaxWaiting
+    private long _steps;
+
     /// <summary>Starts the engine loop over <paramref name="runner"/>, which the engine owns from now on.</summary>
     public InferenceEngine(IModelRunner runner, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PrefillChunkSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxWaiting, 0);
         Runner = runner;
         Options = options;
+        _scheduler = new Scheduler(runner, options);
+        _loop = new Thread(Loop) { IsBackground = true, Name = "qwen-engine-loop" };
+        _loop.Start();
     }
 
     /// <summary>The runner this engine drives.</summary>
@@ -26,21 +43,130 @@ public sealed class InferenceEngine : IAsyncDisposable
     /// <summary>The longest sequence (prompt plus output) one request may reach.</summary>
     public int MaxModelLen => Runner.MaxModelLen;
 
+    /// <summary>Loads an exported model directory with ONNX Runtime and starts an engine over it.</summary>
+    public static InferenceEngine CreateFromModelDirectory(string modelDirectory, EngineOptions options)
+        => new(OnnxModelRunner.Create(modelDirectory, options), options);
+
     /// <summary>
     /// Queues <paramref name="request"/> and streams its tokens. Throws <see cref="PromptTooLongException"/> (can never fit)
-    /// or <see cref="EngineOverloadedException"/> (queue full) before the first token. Cancelling <paramref name="cancellationToken"/>
-    /// or disposing the enumerator frees the sequence's slot within one engine step.
+    /// or <see cref="EngineOverloadedException"/> (queue full) at once, before anything is queued. Cancelling
+    /// <paramref name="cancellationToken"/> or disposing the enumerator frees the sequence's slot within one engine step.
     /// </summary>
     public IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
-        => throw new InvalidOperationException("pending " + request + cancellationToken.IsCancellationRequested);
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.PromptTokens.Length == 0)
+        {
+            throw new ArgumentException("the prompt must have at least one token", nameof(request));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1);
+        if (request.PromptTokens.Length >= Runner.MaxModelLen)
+        {
+            throw new PromptTooLongException($"the prompt has {request.PromptTokens.Length} tokens; this engine holds at most {Runner.MaxModelLen} tokens per sequence, prompt and output together", request.PromptTokens.Length, Runner.MaxModelLen);
+        }
+        if (request.PromptTokens.Any(t => (uint)t >= (uint)Runner.VocabSize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), $"prompt token ids must be in [0, {Runner.VocabSize})");
+        }
+        var sequence = new Sequence(request, new SamplingState(request.Sampling, request.PromptTokens, Runner.VocabSize));
+        if (_stopping)
+        {
+            throw new ObjectDisposedException(nameof(InferenceEngine));
+        }
+        if (Interlocked.Increment(ref _queued) > Options.MaxWaiting + Math.Max(0, Runner.MaxNumSeqs - GetStats().Running))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new EngineOverloadedException($"the engine is full: {Runner.MaxNumSeqs} running and {Options.MaxWaiting} waiting; retry later");
+        }
+        _incoming.Enqueue(sequence);
+        _wake.Release();
+        return ReadAsync(sequence, cancellationToken);
+    }
 
     /// <summary>A snapshot of running, waiting and KV cache use.</summary>
-    public EngineStats GetStats() => throw new InvalidOperationException("pending");
+    public EngineStats GetStats()
+        => new(
+            _scheduler.Running,
+            Volatile.Read(ref _queued),
+            _scheduler.Running,
+            Runner.MaxNumSeqs,
+            _scheduler.KvTokensUsed,
+            (long)Runner.MaxNumSeqs * Runner.MaxModelLen,
+            Interlocked.Read(ref _steps),
+            _loop.IsAlive && !_stopping);
+
+    /// <summary>Share of step time spent outside the runner (sampling and bookkeeping), since start.</summary>
+    public double OutsideRunShare => _scheduler.StepTime.Ticks == 0 ? 0 : 1 - ((double)_scheduler.RunTime.Ticks / _scheduler.StepTime.Ticks);
 
     /// <inheritdoc/>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        _stopping = true;
+        _wake.Release();
+        await Task.Run(() => _loop.Join()).ConfigureAwait(false);
         Runner.Dispose();
-        return ValueTask.CompletedTask;
+        _wake.Dispose();
+    }
+
+    private async IAsyncEnumerable<GeneratedToken> ReadAsync(Sequence sequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.Register(() => Cancel(sequence));
+        try
+        {
+            var reader = sequence.Output.Reader;
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var token))
+                {
+                    yield return token;
+                }
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        finally
+        {
+            // Covers a consumer that stops reading early (break, dispose): the slot is freed at the next step.
+            if (!sequence.Output.Reader.Completion.IsCompleted)
+            {
+                Cancel(sequence);
+            }
+        }
+    }
+
+    private void Cancel(Sequence sequence)
+    {
+        sequence.Cancelled = true;
+        _wake.Release();
+    }
+
+    private void Loop()
+    {
+        while (!_stopping)
+        {
+            while (_incoming.TryDequeue(out var s))
+            {
+                _scheduler.Enqueue(s);
+            }
+            bool worked;
+            try
+            {
+                worked = _scheduler.Step();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _scheduler.FailAll(e);
+                worked = true;
+            }
+            Volatile.Write(ref _queued, _scheduler.Waiting + _incoming.Count);
+            if (worked)
+            {
+                Interlocked.Increment(ref _steps);
+            }
+            else
+            {
+                _wake.Wait(); // idle: sleep until a request arrives or one is cancelled
+            }
+        }
+        _scheduler.FailAll(new OperationCanceledException("the engine is shutting down"));
     }
 }

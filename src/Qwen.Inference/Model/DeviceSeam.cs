@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Qwen.Inference.Engine;
+
+namespace Qwen.Inference.Model;
+
+/// <summary>
+/// The one place where CPU and CUDA differ: which execution provider the session uses and where the KV cache lives
+/// (64-byte-aligned host memory, or device memory from the session's CUDA allocator). Inputs and logits stay in host
+/// memory on both; ONNX Runtime copies them. The CUDA branch needs the GPU ONNX Runtime package (the CUDA image
+/// builds with it) and is not exercised on this CPU-only machine. Must be disposed after the OrtValues over its memory.
+/// </summary>
+internal sealed class DeviceSeam : IDisposable
+{
+    private readonly List<IntPtr> _host = [];
+    private readonly List<OrtMemoryAllocation> _device = [];
+    private OrtAllocator? _allocator;
+
+    public DeviceSeam(EngineOptions options)
+    {
+        IsCuda = options.ExecutionProvider.Equals("cuda", StringComparison.OrdinalIgnoreCase);
+        if (!IsCuda && !options.ExecutionProvider.Equals("cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"execution provider must be 'cpu' or 'cuda' (given '{options.ExecutionProvider}')", nameof(options));
+        }
+        DeviceId = options.CudaDeviceId;
+        KvMemory = IsCuda ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, DeviceId, OrtMemType.Default) : OrtMemoryInfo.DefaultInstance;
+    }
+
+    public bool IsCuda { get; }
+
+    public int DeviceId { get; }
+
+    /// <summary>Where the KV cache lives.</summary>
+    public OrtMemoryInfo KvMemory { get; }
+
+    /// <summary>Adds the execution provider to the session options.</summary>
+    public void Configure(SessionOptions session)
+    {
+        if (!IsCuda)
+        {
+            return;
+        }
+        try
+        {
+            session.AppendExecutionProvider_CUDA(DeviceId);
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            throw new InvalidOperationException($"execution provider 'cuda' is not available in this build ({e.Message}); build with -p:OnnxRuntimePackage=Microsoft.ML.OnnxRuntime.Gpu.Linux (the CUDA image does) or set the execution provider to cpu", e);
+        }
+    }
+
+    /// <summary>Allocates a zeroed KV buffer of <paramref name="bytes"/> bytes for the lifetime of this seam.</summary>
+    public unsafe IntPtr AllocateKv(long bytes, InferenceSession session)
+    {
+        if (IsCuda)
+        {
+            _allocator ??= new OrtAllocator(session, KvMemory);
+            var allocation = _allocator.Allocate((uint)bytes);
+            _device.Add(allocation);
+            return allocation.DangerousGetHandle(); // the SafeHandle wraps the device pointer itself
+        }
+        var p = NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        NativeMemory.Clear(p, (nuint)bytes);
+        _host.Add((IntPtr)p);
+        return (IntPtr)p;
+    }
+
+    public unsafe void Dispose()
+    {
+        foreach (var p in _host)
+        {
+            NativeMemory.AlignedFree((void*)p);
+        }
+        _host.Clear();
+        foreach (var a in _device)
+        {
+            a.Dispose();
+        }
+        _device.Clear();
+        _allocator?.Dispose();
+        if (IsCuda)
+        {
+            KvMemory.Dispose();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Qwen.Inference.Model;
+
+/// <summary>The exporter's manifest.json: everything needed to drive the graph (the only contract with onnx-export).</summary>
+public sealed record ModelManifest
+{
+    /// <summary>Manifest format version.</summary>
+    [JsonPropertyName("format_version")] public int FormatVersion { get; init; }
+
+    /// <summary>fp32, fp16 or int4.</summary>
+    [JsonPropertyName("precision")] public string Precision { get; init; } = "fp32";
+
+    /// <summary>The graph file, relative to the model directory.</summary>
+    [JsonPropertyName("onnx_file")] public string OnnxFile { get; init; } = "model.onnx";
+
+    /// <summary>Decoder layers (one KV pair each).</summary>
+    [JsonPropertyName("num_hidden_layers")] public int NumLayers { get; init; }
+
+    /// <summary>Key/value heads.</summary>
+    [JsonPropertyName("num_key_value_heads")] public int NumKvHeads { get; init; }
+
+    /// <summary>Size of one head.</summary>
+    [JsonPropertyName("head_dim")] public int HeadDim { get; init; }
+
+    /// <summary>Vocabulary size (length of a logits row).</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+
+    /// <summary>Longest sequence the graph supports.</summary>
+    [JsonPropertyName("max_seq_len")] public int MaxSeqLen { get; init; }
+
+    /// <summary>float32 or float16.</summary>
+    [JsonPropertyName("kv_cache_dtype")] public string KvCacheDtype { get; init; } = "float32";
+
+    /// <summary>Input names.</summary>
+    [JsonPropertyName("inputs")] public Dictionary<string, string> Inputs { get; init; } = [];
+
+    /// <summary>Output names.</summary>
+    [JsonPropertyName("outputs")] public Dictionary<string, string> Outputs { get; init; } = [];
+
+    /// <summary>Source checkpoint facts (sha256, random preset).</summary>
+    [JsonPropertyName("source")] public JsonElement Source { get; init; }
+
+    /// <summary>Reads and checks <c>manifest.json</c> in <paramref name="modelDirectory"/>.</summary>
+    public static ModelManifest Load(string modelDirectory)
+    {
+        var path = Path.Combine(modelDirectory, "manifest.json");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path} not found: not an exported model directory (export it with onnx-export)", path);
+        }
+        var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllBytes(path)) ?? throw new InvalidDataException($"{path} is empty");
+        if (m.FormatVersion != 1 || m.NumLayers < 1 || m.NumKvHeads < 1 || m.HeadDim < 1 || m.VocabSize < 1 || m.MaxSeqLen < 1)
+        {
+            throw new InvalidDataException($"{path}: unsupported format_version {m.FormatVersion} or missing sizes");
+        }
+        foreach (var key in new[] { "input_ids", "seqlens_k", "total_sequence_length", "past_key", "past_value" })
+        {
+            if (!m.Inputs.ContainsKey(key))
+            {
+                throw new InvalidDataException($"{path}: inputs.{key} is missing");
+            }
+        }
+        foreach (var key in new[] { "logits", "present_key", "present_value" })
+        {
+            if (!m.Outputs.ContainsKey(key))
+            {
+                throw new InvalidDataException($"{path}: outputs.{key} is missing");
+            }
+        }
+        return m;
+    }
+
+    /// <summary>Expands a per-layer name pattern such as <c>past_key_values.{layer}.key</c>.</summary>
+    public static string ForLayer(string pattern, int layer)
+        => pattern.Replace("{layer}", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+}

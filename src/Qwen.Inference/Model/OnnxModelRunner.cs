@@ -1,0 +1,198 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Qwen.Inference.Engine;
+
+namespace Qwen.Inference.Model;
+
+/// <summary>
+/// Runs an exported Qwen2.5 graph over a KV cache allocated once: per layer one K and one V buffer
+/// [max_num_seqs, kv_heads, max_model_len, head_dim]. A prefill runs through slot s's [1, ...] view; a decode through
+/// the [B, ...] view of slots [0, B). Past and present are bound to the same view, so GroupQueryAttention writes the
+/// new positions in place and nothing cache-sized is ever allocated or copied per step. Views, bindings and input
+/// buffers are created once and reused. Engine loop thread only; must be disposed.
+/// </summary>
+public sealed unsafe class OnnxModelRunner : IModelRunner
+{
+    private readonly InferenceSession _session;
+    private readonly ModelManifest _manifest;
+    private readonly DeviceSeam _device;
+    private readonly RunOptions _runOptions = new();
+    private readonly OrtValue[,] _slotK, _slotV;     // [layer, slot]: [1, kv, len, hd] views
+    private readonly OrtValue[,] _prefixK, _prefixV; // [layer, B-1]: [B, kv, len, hd] views of slots [0, B)
+    private readonly OrtIoBinding?[] _decodeBindings;
+    private readonly long* _ids;     // [max(max_model_len, max_num_seqs)] input ids
+    private readonly int* _seqLens;  // [max_num_seqs]
+    private readonly int* _total;    // scalar
+    private readonly float* _logits; // [max_num_seqs, vocab]
+    private readonly OrtValue _totalValue;
+    private readonly OrtValue[] _decodeIds, _decodeSeqLens, _decodeLogits; // per B-1
+
+    private OnnxModelRunner(string modelDirectory, EngineOptions options)
+    {
+        _manifest = ModelManifest.Load(modelDirectory);
+        MaxNumSeqs = options.MaxNumSeqs;
+        MaxModelLen = Math.Min(options.MaxModelLen, _manifest.MaxSeqLen);
+        VocabSize = _manifest.VocabSize;
+        _device = new DeviceSeam(options);
+
+        using var so = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = options.IntraOpThreads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        _device.Configure(so);
+        var modelPath = Path.Combine(modelDirectory, _manifest.OnnxFile);
+        _session = new InferenceSession(OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, so), so);
+
+        var elementType = _manifest.KvCacheDtype == "float16" ? TensorElementType.Float16 : TensorElementType.Float;
+        var elementSize = elementType == TensorElementType.Float16 ? 2 : 4;
+        long slotElements = (long)_manifest.NumKvHeads * MaxModelLen * _manifest.HeadDim;
+        KvCacheBytes = 2L * _manifest.NumLayers * MaxNumSeqs * slotElements * elementSize;
+
+        var layers = _manifest.NumLayers;
+        _slotK = new OrtValue[layers, MaxNumSeqs];
+        _slotV = new OrtValue[layers, MaxNumSeqs];
+        _prefixK = new OrtValue[layers, MaxNumSeqs];
+        _prefixV = new OrtValue[layers, MaxNumSeqs];
+        for (var l = 0; l < layers; l++)
+        {
+            var k = _device.AllocateKv(MaxNumSeqs * slotElements * elementSize, _session);
+            var v = _device.AllocateKv(MaxNumSeqs * slotElements * elementSize, _session);
+            for (var s = 0; s < MaxNumSeqs; s++)
+            {
+                var offset = s * slotElements * elementSize;
+                long[] one = [1, _manifest.NumKvHeads, MaxModelLen, _manifest.HeadDim];
+                _slotK[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, one, k + (nint)offset, slotElements * elementSize);
+                _slotV[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, one, v + (nint)offset, slotElements * elementSize);
+                long[] prefix = [s + 1, _manifest.NumKvHeads, MaxModelLen, _manifest.HeadDim];
+                _prefixK[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, prefix, k, (s + 1) * slotElements * elementSize);
+                _prefixV[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, prefix, v, (s + 1) * slotElements * elementSize);
+            }
+        }
+
+        var idsLength = Math.Max(MaxModelLen, MaxNumSeqs);
+        _ids = (long*)NativeMemory.AlignedAlloc((nuint)(idsLength * sizeof(long)), 64);
+        _seqLens = (int*)NativeMemory.AlignedAlloc((nuint)(MaxNumSeqs * sizeof(int)), 64);
+        _total = (int*)NativeMemory.AlignedAlloc(sizeof(int), 64);
+        _logits = (float*)NativeMemory.AlignedAlloc((nuint)((long)MaxNumSeqs * VocabSize * sizeof(float)), 64);
+        _totalValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int32, [], (IntPtr)_total, sizeof(int));
+        _decodeIds = new OrtValue[MaxNumSeqs];
+        _decodeSeqLens = new OrtValue[MaxNumSeqs];
+        _decodeLogits = new OrtValue[MaxNumSeqs];
+        for (var b = 1; b <= MaxNumSeqs; b++)
+        {
+            _decodeIds[b - 1] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [b, 1], (IntPtr)_ids, b * sizeof(long));
+            _decodeSeqLens[b - 1] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int32, [b], (IntPtr)_seqLens, b * sizeof(int));
+            _decodeLogits[b - 1] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [b, VocabSize], (IntPtr)_logits, (long)b * VocabSize * sizeof(float));
+        }
+        _decodeBindings = new OrtIoBinding?[MaxNumSeqs];
+    }
+
+    /// <inheritdoc/>
+    public int VocabSize { get; }
+
+    /// <inheritdoc/>
+    public int MaxNumSeqs { get; }
+
+    /// <inheritdoc/>
+    public int MaxModelLen { get; }
+
+    /// <summary>Bytes of the KV cache (all layers, K and V, every slot).</summary>
+    public long KvCacheBytes { get; }
+
+    /// <summary>The manifest of the loaded model.</summary>
+    public ModelManifest Manifest => _manifest;
+
+    /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache.</summary>
+    public static OnnxModelRunner Create(string modelDirectory, EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNumSeqs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxModelLen, 2);
+        return new OnnxModelRunner(modelDirectory, options);
+    }
+
+    /// <inheritdoc/>
+    public void Prefill(int slot, ReadOnlySpan<int> tokens, int pastLength, Span<float> logits)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)slot, (uint)MaxNumSeqs, nameof(slot));
+        if (tokens.Length == 0 || pastLength + tokens.Length > MaxModelLen)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tokens), $"prefill of {tokens.Length} tokens after {pastLength} does not fit {MaxModelLen}");
+        }
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            _ids[i] = tokens[i];
+        }
+        _seqLens[0] = pastLength + tokens.Length - 1;
+        *_total = pastLength + tokens.Length;
+        using var ids = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [1, tokens.Length], (IntPtr)_ids, tokens.Length * sizeof(long));
+        using var binding = _session.CreateIoBinding();
+        Bind(binding, ids, _decodeSeqLens[0], _decodeLogits[0], l => (_slotK[l, slot], _slotV[l, slot]));
+        _session.RunWithBinding(_runOptions, binding);
+        new ReadOnlySpan<float>(_logits, VocabSize).CopyTo(logits);
+    }
+
+    /// <inheritdoc/>
+    public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits)
+    {
+        var b = tokens.Length;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(b, MaxNumSeqs, nameof(tokens));
+        var total = 0;
+        for (var i = 0; i < b; i++)
+        {
+            _ids[i] = tokens[i];
+            _seqLens[i] = pastLengths[i];
+            total = Math.Max(total, pastLengths[i] + 1);
+        }
+        *_total = total;
+        var binding = _decodeBindings[b - 1];
+        if (binding is null)
+        {
+            binding = _decodeBindings[b - 1] = _session.CreateIoBinding();
+            Bind(binding, _decodeIds[b - 1], _decodeSeqLens[b - 1], _decodeLogits[b - 1], l => (_prefixK[l, b - 1], _prefixV[l, b - 1]));
+        }
+        _session.RunWithBinding(_runOptions, binding);
+        new ReadOnlySpan<float>(_logits, b * VocabSize).CopyTo(logits);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var binding in _decodeBindings)
+        {
+            binding?.Dispose();
+        }
+        foreach (var v in _slotK.Cast<OrtValue>().Concat(_slotV.Cast<OrtValue>()).Concat(_prefixK.Cast<OrtValue>()).Concat(_prefixV.Cast<OrtValue>()).Concat(_decodeIds).Concat(_decodeSeqLens).Concat(_decodeLogits).Append(_totalValue))
+        {
+            v.Dispose();
+        }
+        _session.Dispose();
+        _runOptions.Dispose();
+        _device.Dispose();
+        NativeMemory.AlignedFree(_ids);
+        NativeMemory.AlignedFree(_seqLens);
+        NativeMemory.AlignedFree(_total);
+        NativeMemory.AlignedFree(_logits);
+    }
+
+    private void Bind(OrtIoBinding binding, OrtValue ids, OrtValue seqLens, OrtValue logits, Func<int, (OrtValue K, OrtValue V)> kv)
+    {
+        binding.BindInput(_manifest.Inputs["input_ids"], ids);
+        binding.BindInput(_manifest.Inputs["seqlens_k"], seqLens);
+        binding.BindInput(_manifest.Inputs["total_sequence_length"], _totalValue);
+        binding.BindOutput(_manifest.Outputs["logits"], logits);
+        for (var l = 0; l < _manifest.NumLayers; l++)
+        {
+            var (k, v) = kv(l);
+            // The same OrtValue as past and present: GroupQueryAttention then updates the cache in place.
+            binding.BindInput(ModelManifest.ForLayer(_manifest.Inputs["past_key"], l), k);
+            binding.BindOutput(ModelManifest.ForLayer(_manifest.Outputs["present_key"], l), k);
+            binding.BindInput(ModelManifest.ForLayer(_manifest.Inputs["past_value"], l), v);
+            binding.BindOutput(ModelManifest.ForLayer(_manifest.Outputs["present_value"], l), v);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using Qwen.Inference.Engine;
+using Qwen.Inference.Model;
+using Qwen.Inference.Sampling;
+
+namespace Qwen.Inference.Scheduling;
+
+/// <summary>
+/// Iteration-level scheduling over the runner's KV slots. The rule, applied once per engine step:
+/// 1. Drop cancelled sequences (waiting or running) and free their slots.
+/// 2. Admit waiting sequences in arrival order (FIFO) into the lowest free slots, while slots are free.
+/// 3. Run ONE of: a decode step (one token for every sequence whose prompt is in the cache, batched over slots
+///    [0, highest busy slot]), or one prefill chunk (at most PrefillChunkSize prompt tokens of the oldest admitted
+///    sequence still prefilling, batch 1). When both are possible they take turns, so running streams stall for at most
+///    one chunk per token however long an arriving prompt is.
+/// 4. Sequences that finish (stop token, max_tokens, context full) leave at once and free their slot.
+/// Engine loop thread only.
+/// </summary>
+internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
+{
+    private readonly LinkedList<Sequence> _waiting = new();
+    private readonly Sequence?[] _slots = new Sequence?[runner.MaxNumSeqs];
+    private readonly Sampler _sampler = new(runner.VocabSize);
+    private readonly float[] _logits = new float[(long)runner.MaxNumSeqs * runner.VocabSize];
+    private readonly int[] _tokens = new int[runner.MaxNumSeqs];
+    private readonly int[] _pasts = new int[runner.MaxNumSeqs];
+    private bool _lastWasPrefill;
+
+    public int Waiting => _waiting.Count;
+
+    public int Running { get; private set; }
+
+    public long KvTokensUsed { get; private set; }
+
+    /// <summary>Time spent inside the runner (ONNX Runtime) and in the whole step, for the outside-Run share.</summary>
+    public TimeSpan RunTime { get; private set; }
+
+    public TimeSpan StepTime { get; private set; }
+
+    public void Enqueue(Sequence sequence) => _waiting.AddLast(sequence);
+
+    /// <summary>Does one step; returns false when there was nothing to do.</summary>
+    public bool Step()
+    {
+        var start = Stopwatch.GetTimestamp();
+        DropCancelled();
+        Admit();
+        var decodable = false;
+        Sequence? prefill = null;
+        foreach (var s in _slots)
+        {
+            if (s is null)
+            {
+                continue;
+            }
+            if (s.IsPrefilling)
+            {
+                // Oldest admitted first: the waiting queue was FIFO, so lower arrival order wins ties.
+                prefill ??= s;
+            }
+            else
+            {
+                decodable = true;
+            }
+        }
+        var did = true;
+        if (decodable && (prefill is null || _lastWasPrefill))
+        {
+            Decode();
+            _lastWasPrefill = false;
+        }
+        else if (prefill is not null)
+        {
+            PrefillChunk(prefill);
+            _lastWasPrefill = true;
+        }
+        else
+        {
+            did = false;
+        }
+        UpdateStats();
+        if (did)
+        {
+            StepTime += Stopwatch.GetElapsedTime(start);
+        }
+        return did;
+    }
+
+    /// <summary>Ends every sequence with <paramref name="error"/> (engine shutting down or failed).</summary>
+    public void FailAll(Exception error)
+    {
+        foreach (var s in _waiting)
+        {
+            s.Output.Writer.TryComplete(error);
+        }
+        _waiting.Clear();
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            _slots[i]?.Output.Writer.TryComplete(error);
+            _slots[i] = null;
+        }
+        UpdateStats();
+    }
+
+    private void DropCancelled()
+    {
+        for (var node = _waiting.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Cancelled)
+            {
+                node.Value.Output.Writer.TryComplete(new OperationCanceledException());
+                _waiting.Remove(node);
+            }
+            node = next;
+        }
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] is { Cancelled: true } s)
+            {
+                Release(s, new OperationCanceledException());
+            }
+        }
+    }
+
+    private void Admit()
+    {
+        for (var slot = 0; slot < _slots.Length && _waiting.First is not null; slot++)
+        {
+            if (_slots[slot] is null)
+            {
+                var s = _waiting.First.Value;
+                _waiting.RemoveFirst();
+                s.Slot = slot;
+                s.CacheLength = 0;
+                _slots[slot] = s;
+            }
+        }
+    }
+
+    private void PrefillChunk(Sequence s)
+    {
+        var prompt = s.Request.PromptTokens;
+        var n = Math.Min(options.PrefillChunkSize, prompt.Length - s.CacheLength);
+        var row = _logits.AsSpan(0, runner.VocabSize);
+        try
+        {
+            var t = Stopwatch.GetTimestamp();
+            runner.Prefill(s.Slot, prompt.AsSpan(s.CacheLength, n), s.CacheLength, row);
+            RunTime += Stopwatch.GetElapsedTime(t);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Release(s, new InvalidOperationException($"prefill failed: {e.Message}", e));
+            return;
+        }
+        s.CacheLength += n;
+        if (!s.IsPrefilling)
+        {
+            Emit(s, row);
+        }
+    }
+
+    private void Decode()
+    {
+        var batch = 0;
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            var s = _slots[i];
+            if (s is not null)
+            {
+                batch = i + 1;
+            }
+            // Idle rows (free slot, or a prompt mid-prefill) feed token 0 at the slot's own length: that write lands where the
+            // next prefill chunk (or the next owner) writes first, so it is never read.
+            _tokens[i] = s is { IsPrefilling: false } ? s.NextInput : 0;
+            _pasts[i] = s?.CacheLength ?? 0;
+        }
+        var logits = _logits.AsSpan(0, batch * runner.VocabSize);
+        try
+        {
+            var t = Stopwatch.GetTimestamp();
+            runner.Decode(_tokens.AsSpan(0, batch), _pasts.AsSpan(0, batch), logits);
+            RunTime += Stopwatch.GetElapsedTime(t);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            for (var i = 0; i < batch; i++)
+            {
+                if (_slots[i] is { IsPrefilling: false } failed)
+                {
+                    Release(failed, new InvalidOperationException($"decode failed: {e.Message}", e));
+                }
+            }
+            return;
+        }
+        for (var i = 0; i < batch; i++)
+        {
+            if (_slots[i] is { IsPrefilling: false } s)
+            {
+                s.CacheLength++;
+                Emit(s, logits.Slice(i * runner.VocabSize, runner.VocabSize));
+            }
+        }
+    }
+
+    /// <summary>Samples the sequence's next token from its logits row and hands it to the caller; ends the sequence when it is done.</summary>
+    private void Emit(Sequence s, Span<float> row)
+    {
+        var sampled = _sampler.Sample(row, s.Sampling);
+        s.Generated++;
+        s.NextInput = sampled.TokenId;
+        FinishReason? finish = null;
+        if (s.Request.StopTokenIds.Contains(sampled.TokenId))
+        {
+            finish = FinishReason.Stop;
+        }
+        else if (s.Generated >= s.Request.MaxTokens || s.CacheLength >= runner.MaxModelLen)
+        {
+            // Feeding this token back would need cache position CacheLength, which the slot does not have.
+            finish = FinishReason.Length;
+        }
+        s.Output.Writer.TryWrite(new GeneratedToken(sampled.TokenId, sampled.Logprob, sampled.TopLogprobs, finish));
+        if (finish is not null)
+        {
+            Release(s, null);
+        }
+    }
+
+    private void Release(Sequence s, Exception? error)
+    {
+        if (s.Slot >= 0 && _slots[s.Slot] == s)
+        {
+            _slots[s.Slot] = null;
+        }
+        s.Slot = -1;
+        s.Output.Writer.TryComplete(error);
+    }
+
+    private void UpdateStats()
+    {
+        var running = 0;
+        long tokens = 0;
+        foreach (var s in _slots)
+        {
+            if (s is not null)
+            {
+                running++;
+                tokens += s.CacheLength;
+            }
+        }
+        Running = running;
+        KvTokensUsed = tokens;
+    }
+}
