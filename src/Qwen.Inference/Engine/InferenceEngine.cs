@@ -78,9 +78,11 @@ public sealed class InferenceEngine : IAsyncDisposable
             Interlocked.Decrement(ref _queued);
             throw new EngineOverloadedException($"the engine is full: {Runner.MaxNumSeqs} running and {Options.MaxWaiting} waiting; retry later");
         }
+        // Registered now, not when the caller starts reading: a request that is never read is still cancellable.
+        var registration = cancellationToken.Register(() => Cancel(sequence));
         _incoming.Enqueue(sequence);
         _wake.Release();
-        return ReadAsync(sequence, cancellationToken);
+        return ReadAsync(sequence, registration, cancellationToken);
     }
 
     /// <summary>A snapshot of running, waiting and KV cache use.</summary>
@@ -108,9 +110,9 @@ public sealed class InferenceEngine : IAsyncDisposable
         _wake.Dispose();
     }
 
-    private async IAsyncEnumerable<GeneratedToken> ReadAsync(Sequence sequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<GeneratedToken> ReadAsync(Sequence sequence, CancellationTokenRegistration registration, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var registration = cancellationToken.Register(() => Cancel(sequence));
+        using var _ = registration;
         try
         {
             var reader = sequence.Output.Reader;

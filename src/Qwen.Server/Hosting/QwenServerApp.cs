@@ -1,0 +1,78 @@
+using Prometheus;
+using Qwen.Inference.Engine;
+using Qwen.Inference.Model;
+using Qwen.Server.Endpoints;
+using Qwen.Server.Errors;
+using Qwen.Server.Observability;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Qwen.Server.Hosting;
+
+/// <summary>Builds the web application: settings, logging, the model, middleware and endpoints. Program.cs and the tests share it.</summary>
+public static class QwenServerApp
+{
+    /// <summary>The address used when neither --urls nor ASPNETCORE_URLS says otherwise.</summary>
+    public const string DefaultUrl = "http://localhost:8000";
+
+    /// <summary>Builds the app; <paramref name="runnerFactory"/> replaces the ONNX runner (tests use scripted runners).</summary>
+    public static WebApplication Build(string[] args, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var options = ServerConfiguration.Load(builder.Configuration, args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.Host.UseSerilog((_, log) =>
+        {
+            log.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information)
+                .Enrich.FromLogContext();
+            if (options.JsonLogs)
+            {
+                log.WriteTo.Console(new CompactJsonFormatter());
+            }
+            else
+            {
+                log.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+            }
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(15));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(sp => ModelHost.Load(options, sp.GetRequiredService<ILogger<ModelHost>>(), runnerFactory));
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen(s => s.SwaggerDoc("v1", new() { Title = "Qwen.Server", Version = "v1", Description = "OpenAI-compatible API for Qwen2.5 models exported to ONNX." }));
+        builder.Services.AddCors(c => c.AddDefaultPolicy(p =>
+        {
+            var origins = options.CorsOriginList;
+            if (origins.Contains("*"))
+            {
+                p.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod();
+            }
+            else if (origins.Count > 0)
+            {
+                p.WithOrigins([.. origins]).AllowAnyHeader().AllowAnyMethod();
+            }
+        }));
+
+        var app = builder.Build();
+        var model = app.Services.GetRequiredService<ModelHost>(); // load now: readiness means loaded
+        ServerMetrics.Track(model);
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseCors();
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseSwagger();
+        app.UseSwaggerUI();
+        app.MapChatCompletions();
+        app.MapCompletions();
+        app.MapModels();
+        app.MapTokenize();
+        app.MapHealth();
+        app.MapMetrics("/metrics");
+        app.MapFallback((HttpContext c) => throw new ApiException(404, $"Unknown route: {c.Request.Method} {c.Request.Path}", "invalid_request_error", null, "not_found"));
+        return app;
+    }
+}

@@ -1,0 +1,50 @@
+using Prometheus;
+using Qwen.Server.Hosting;
+
+namespace Qwen.Server.Observability;
+
+/// <summary>The Prometheus metrics the server exports on /metrics (engine gauges are read at scrape time).</summary>
+public static class ServerMetrics
+{
+    private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    /// <summary>Seconds from request arrival to the first token.</summary>
+    public static readonly Histogram TimeToFirstToken = Metrics.CreateHistogram("qwen_time_to_first_token_seconds", "Time to first token.", new HistogramConfiguration { Buckets = LatencyBuckets });
+
+    /// <summary>Seconds between consecutive tokens of a sequence.</summary>
+    public static readonly Histogram InterTokenLatency = Metrics.CreateHistogram("qwen_inter_token_latency_seconds", "Time between tokens of one sequence.", new HistogramConfiguration { Buckets = LatencyBuckets });
+
+    /// <summary>Seconds from arrival to the last byte.</summary>
+    public static readonly Histogram RequestLatency = Metrics.CreateHistogram("qwen_e2e_request_latency_seconds", "End-to-end request latency.", new HistogramConfiguration { Buckets = LatencyBuckets });
+
+    /// <summary>Prompt tokens processed.</summary>
+    public static readonly Counter PromptTokens = Metrics.CreateCounter("qwen_prompt_tokens_total", "Prompt tokens.");
+
+    /// <summary>Tokens generated.</summary>
+    public static readonly Counter GenerationTokens = Metrics.CreateCounter("qwen_generation_tokens_total", "Generated tokens.");
+
+    /// <summary>Finished choices by finish reason.</summary>
+    public static readonly Counter Finished = Metrics.CreateCounter("qwen_requests_finished_total", "Finished choices by reason.", "finish_reason");
+
+    /// <summary>Error responses by status.</summary>
+    public static readonly Counter Errors = Metrics.CreateCounter("qwen_request_errors_total", "Error responses by HTTP status.", "status");
+
+    private static readonly Gauge Running = Metrics.CreateGauge("qwen_requests_running", "Sequences holding a KV slot.");
+    private static readonly Gauge Waiting = Metrics.CreateGauge("qwen_requests_waiting", "Sequences waiting for a slot.");
+    private static readonly Gauge KvUsage = Metrics.CreateGauge("qwen_kv_cache_usage_ratio", "Share of KV cache slots in use.");
+    private static readonly Gauge KvTokens = Metrics.CreateGauge("qwen_kv_cache_tokens_used", "Tokens held in the KV cache.");
+
+    /// <summary>Reads the engine's gauges before every scrape.</summary>
+    public static void Track(ModelHost model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            var s = model.Engine.GetStats();
+            Running.Set(s.Running);
+            Waiting.Set(s.Waiting);
+            KvUsage.Set(s.SlotsTotal == 0 ? 0 : (double)s.SlotsUsed / s.SlotsTotal);
+            KvTokens.Set(s.KvTokensUsed);
+        });
+    }
+}

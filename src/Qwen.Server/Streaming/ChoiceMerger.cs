@@ -1,0 +1,40 @@
+using System.Threading.Channels;
+
+namespace Qwen.Server.Streaming;
+
+/// <summary>Runs the n choices of a request side by side and yields their events as they come, tagged with the choice index.</summary>
+internal static class ChoiceMerger
+{
+    public static async IAsyncEnumerable<(int Index, ChoiceEvent Event)> MergeAsync(IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (choices.Count == 1)
+        {
+            await foreach (var e in choices[0].WithCancellation(ct).ConfigureAwait(false))
+            {
+                yield return (0, e);
+            }
+            yield break;
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var channel = Channel.CreateUnbounded<(int, ChoiceEvent)>();
+        var pumps = choices.Select(async (choice, i) =>
+        {
+            await foreach (var e in choice.WithCancellation(stop.Token).ConfigureAwait(false))
+            {
+                await channel.Writer.WriteAsync((i, e), stop.Token).ConfigureAwait(false);
+            }
+        }).ToArray();
+        _ = Task.WhenAll(pumps).ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        try
+        {
+            await foreach (var item in channel.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                yield return item;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false); // a consumer that stops early cancels every choice
+        }
+    }
+}
