@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Qwen.Inference.Engine;
+using Qwen.Inference.Model;
+using Qwen.Server.Hosting;
+
+namespace Qwen.Server.Tests;
+
+/// <summary>The real server (Kestrel on a loopback port, the real engine, tokenizer and template) for a test class.</summary>
+public class ServerFixture : IAsyncLifetime
+{
+    private readonly string[] _args;
+    private readonly Func<string, EngineOptions, IModelRunner>? _runner;
+    private WebApplication? _app;
+
+    public ServerFixture()
+        : this([])
+    {
+    }
+
+    protected ServerFixture(string[] extraArgs, Func<string, EngineOptions, IModelRunner>? runner = null)
+    {
+        _args = ["--urls", "http://127.0.0.1:0", "--max-model-len", "512", "--max-num-seqs", "4", "--threads", "1", .. extraArgs];
+        _runner = runner;
+    }
+
+    /// <summary>The server's base address, e.g. http://127.0.0.1:41234.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public ModelHost Model => _app!.Services.GetRequiredService<ModelHost>();
+
+    public WebApplication App => _app!;
+
+    public async Task InitializeAsync()
+    {
+        // The demo model (tiny preset) built once into the shared test cache.
+        _app = QwenServerApp.Build(_args, _runner);
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
