@@ -112,7 +112,8 @@ public sealed class Sampler
         }
 
         // Sorted candidates, best first: enough of them to cover top_k and top_p exactly.
-        var count = Candidates(logits, max, p.TopK > 0 ? p.TopK : 0, p.TopP < 1 ? p.TopP * TensorPrimitives.Sum(probs) : 0);
+        var fullMass = TensorPrimitives.Sum(probs);
+        var count = Candidates(logits, max, p.TopK > 0 ? p.TopK : 0, p.TopP < 1 ? p.TopP * fullMass : 0);
         if (p.TopK > 0)
         {
             count = Math.Min(count, p.TopK);
@@ -124,8 +125,8 @@ public sealed class Sampler
         }
         if (p.TopP < 1)
         {
-            // Smallest prefix whose mass (renormalised after top_k) reaches top_p; always at least one token.
-            var total = TensorPrimitives.Sum(kept);
+            // Smallest prefix whose mass (of the whole distribution, or renormalised after top_k) reaches top_p; at least one token.
+            var total = p.TopK > 0 ? TensorPrimitives.Sum(kept) : fullMass;
             var cumulative = 0f;
             var cut = count;
             for (var i = 0; i < count; i++)
