@@ -1,0 +1,40 @@
+# Qwen.Server image. CPU (default) or CUDA:
+#   docker build -t qwen-server .                                   # CPU, ONNX Runtime CPU package
+#   docker build -t qwen-server:cuda --build-arg VARIANT=cuda .     # CUDA 12 + cuDNN 9, ONNX Runtime GPU package
+# The model is mounted, never baked in:  docker run -p 8000:8000 -v /path/to/exported:/models/qwen qwen-server
+ARG VARIANT=cpu
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG VARIANT
+WORKDIR /src
+COPY . .
+RUN if [ "$VARIANT" = "cuda" ]; then PKG=Microsoft.ML.OnnxRuntime.Gpu.Linux; else PKG=Microsoft.ML.OnnxRuntime; fi \
+ && sh deploy/publish.sh /app "$PKG"
+
+# CPU runtime: ASP.NET Core on Debian, with ICU (the tokenizer's NFC normalization needs it; never invariant).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime-cpu
+RUN apt-get update && apt-get install -y --no-install-recommends libicu-dev curl && rm -rf /var/lib/apt/lists/*
+ENV QWEN_EXECUTION_PROVIDER=cpu
+
+# CUDA runtime: NVIDIA's CUDA + cuDNN runtime with the ASP.NET Core runtime copied in.
+FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS runtime-cuda
+RUN apt-get update && apt-get install -y --no-install-recommends libicu74 curl ca-certificates && rm -rf /var/lib/apt/lists/*
+COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0 /usr/share/dotnet /usr/share/dotnet
+RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
+ENV QWEN_EXECUTION_PROVIDER=cuda
+
+FROM runtime-${VARIANT} AS final
+WORKDIR /app
+COPY --from=build /app .
+RUN groupadd --system qwen && useradd --system --gid qwen --home /home/qwen --create-home qwen \
+ && mkdir -p /models /cache && chown qwen:qwen /models /cache
+USER qwen
+ENV ASPNETCORE_URLS=http://+:8000 \
+    QWEN_MODEL=/models/qwen \
+    QWEN_MODEL_CACHE=/cache \
+    QWEN_JSON_LOGS=true \
+    DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=0
+VOLUME ["/models", "/cache"]
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=120s --retries=3 CMD curl -fsS http://localhost:8000/health/ready || exit 1
+ENTRYPOINT ["dotnet", "Qwen.Server.dll"]
