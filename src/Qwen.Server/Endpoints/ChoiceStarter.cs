@@ -15,7 +15,7 @@ internal static class ChoiceStarter
             for (var i = 0; i < s.N; i++)
             {
                 var sampling = s.Sampling.Seed is { } seed ? s.Sampling with { Seed = seed + (ulong)i } : s.Sampling;
-                choices.Add(ChoiceGenerator.Start(model, prompt, sampling, s.MaxTokens, s.Stops, forcedPrefix, parallelToolCalls, s.TopLogprobs, cts.Token));
+                choices.Add(ChoiceGenerator.Start(model, prompt, sampling, s.MaxTokens, s.Stops, forcedPrefix, parallelToolCalls, s.TopLogprobs, s.IgnoreEos, cts.Token));
             }
         }
         catch

@@ -18,9 +18,9 @@ internal static class ChoiceGenerator
     /// Queues the sequence now (so overload and context errors are thrown before any response is written) and returns its events.
     /// Stopping the enumeration early cancels the sequence.
     /// </summary>
-    public static IAsyncEnumerable<ChoiceEvent> Start(ModelHost model, int[] prompt, SamplingParams sampling, int maxTokens, IReadOnlyList<string> stops, string? forcedPrefix, bool parallelToolCalls, int? topLogprobs, CancellationToken ct)
+    public static IAsyncEnumerable<ChoiceEvent> Start(ModelHost model, int[] prompt, SamplingParams sampling, int maxTokens, IReadOnlyList<string> stops, string? forcedPrefix, bool parallelToolCalls, int? topLogprobs, bool ignoreEos, CancellationToken ct)
     {
-        var tokens = model.Engine.GenerateAsync(new GenerationRequest(prompt, sampling with { TopLogprobs = topLogprobs }, maxTokens, model.Defaults.EosTokenIds), ct);
+        var tokens = model.Engine.GenerateAsync(new GenerationRequest(prompt, sampling with { TopLogprobs = topLogprobs }, maxTokens, ignoreEos ? [] : model.Defaults.EosTokenIds), ct);
         return Run(model, tokens, stops, forcedPrefix, parallelToolCalls, topLogprobs is not null, ct);
     }
 

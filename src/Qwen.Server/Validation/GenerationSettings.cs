@@ -10,4 +10,5 @@ namespace Qwen.Server.Validation;
 /// <param name="Stream">Server-sent events.</param>
 /// <param name="IncludeUsage">Send a usage chunk at the end of a stream.</param>
 /// <param name="TopLogprobs">Report logprobs with this many alternatives (null: no logprobs).</param>
-internal sealed record GenerationSettings(SamplingParams Sampling, int MaxTokens, IReadOnlyList<string> Stops, int N, bool Stream, bool IncludeUsage, int? TopLogprobs);
+/// <param name="IgnoreEos">Extension (as vLLM's): keep generating past the model's stop tokens, for benchmarks.</param>
+internal sealed record GenerationSettings(SamplingParams Sampling, int MaxTokens, IReadOnlyList<string> Stops, int N, bool Stream, bool IncludeUsage, int? TopLogprobs, bool IgnoreEos = false);

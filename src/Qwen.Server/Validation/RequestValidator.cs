@@ -58,7 +58,7 @@ internal static class RequestValidator
             Seed = JsonFields.Has(body, "seed") ? SeedOf(body) : null,
         };
         JsonFields.String(body, "user");
-        return new GenerationSettings(sampling, maxTokens ?? room, Stops(body), JsonFields.Int(body, "n", 1, MaxChoices) ?? 1, stream, includeUsage, null);
+        return new GenerationSettings(sampling, maxTokens ?? room, Stops(body), JsonFields.Int(body, "n", 1, MaxChoices) ?? 1, stream, includeUsage, null, JsonFields.Bool(body, "ignore_eos") ?? false);
     }
 
     private static ulong SeedOf(JsonElement body)
