@@ -3,6 +3,9 @@
 #   docker build -t qwen-server:cuda --build-arg VARIANT=cuda .     # CUDA 12 + cuDNN 9, ONNX Runtime GPU package
 # The model is mounted, never baked in:  docker run -p 8000:8000 -v /path/to/exported:/models/qwen qwen-server
 ARG VARIANT=cpu
+# ONNX Runtime 1.31.1's GPU package is built against CUDA 12 + cuDNN 9 (check the CUDA execution provider's requirements
+# table when upgrading ONNX Runtime); pick another CUDA base with --build-arg CUDA_IMAGE=...
+ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG VARIANT
@@ -11,14 +14,20 @@ COPY . .
 RUN if [ "$VARIANT" = "cuda" ]; then PKG=Microsoft.ML.OnnxRuntime.Gpu.Linux; else PKG=Microsoft.ML.OnnxRuntime; fi \
  && sh deploy/publish.sh /app "$PKG"
 
-# CPU runtime: ASP.NET Core on Debian, with ICU (the tokenizer's NFC normalization needs it; never invariant).
+# ICU is required (the tokenizer's NFC normalization; never invariant): install whichever libicuNN the distribution ships,
+# plus curl for the HEALTHCHECK.
+# CPU runtime: ASP.NET Core (Ubuntu based).
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime-cpu
-RUN apt-get update && apt-get install -y --no-install-recommends libicu-dev curl && rm -rf /var/lib/apt/lists/*
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl $(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1) \
+ && rm -rf /var/lib/apt/lists/*
 ENV QWEN_EXECUTION_PROVIDER=cpu
 
 # CUDA runtime: NVIDIA's CUDA + cuDNN runtime with the ASP.NET Core runtime copied in.
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS runtime-cuda
-RUN apt-get update && apt-get install -y --no-install-recommends libicu74 curl ca-certificates && rm -rf /var/lib/apt/lists/*
+FROM ${CUDA_IMAGE} AS runtime-cuda
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends curl ca-certificates $(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1) \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0 /usr/share/dotnet /usr/share/dotnet
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
 ENV QWEN_EXECUTION_PROVIDER=cuda
@@ -26,9 +35,10 @@ ENV QWEN_EXECUTION_PROVIDER=cuda
 FROM runtime-${VARIANT} AS final
 WORKDIR /app
 COPY --from=build /app .
-RUN groupadd --system qwen && useradd --system --gid qwen --home /home/qwen --create-home qwen \
+# A fixed numeric id, so Kubernetes' runAsNonRoot can verify it (deploy/k8s/deployment.yaml uses the same id).
+RUN groupadd --gid 10001 qwen && useradd --uid 10001 --gid 10001 --home /home/qwen --create-home qwen \
  && mkdir -p /models /cache && chown qwen:qwen /models /cache
-USER qwen
+USER 10001:10001
 ENV ASPNETCORE_URLS=http://+:8000 \
     QWEN_MODEL=/models/qwen \
     QWEN_MODEL_CACHE=/cache \

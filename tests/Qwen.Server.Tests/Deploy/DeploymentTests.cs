@@ -37,7 +37,11 @@ public sealed class DeploymentTests
         var dockerfile = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, "Dockerfile"));
         Assert.Contains("sh deploy/publish.sh /app", dockerfile, StringComparison.Ordinal);
         Assert.Contains("HEALTHCHECK", dockerfile, StringComparison.Ordinal);
-        Assert.Contains("USER qwen", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("USER 10001", dockerfile, StringComparison.Ordinal);
+        // The pod's runAsUser must be the image's numeric user, or runAsNonRoot pods run as someone else.
+        var deployment = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, "deploy", "k8s", "deployment.yaml"));
+        var uid = System.Text.RegularExpressions.Regex.Match(dockerfile, @"^USER (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+        Assert.Contains($"runAsUser: {uid}", deployment, StringComparison.Ordinal);
 
         var output = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"qwen-publish-{Guid.NewGuid():N}");
         var (exit, log) = await RepoRoot.RunAsync("sh", $"deploy/publish.sh {output}", RepoRoot.Path, TimeSpan.FromMinutes(5));
