@@ -12,6 +12,7 @@ internal sealed class OrtDecoder : IDisposable
     private readonly InferenceSession _session;
     private readonly int _layers, _kv, _hd, _cacheLen, _slots;
     private readonly float[][] _k, _v;
+    private readonly Float16[][] _k16, _v16; // the fp16 export's cache
 
     public OrtDecoder(string modelDir, int slots = 4, int cacheLen = 64)
     {
@@ -25,8 +26,11 @@ internal sealed class OrtDecoder : IDisposable
         _cacheLen = cacheLen;
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 1 };
         _session = new InferenceSession(Path.Combine(modelDir, "model.onnx"), options);
-        _k = Enumerable.Range(0, _layers).Select(_ => new float[SlotSize * slots]).ToArray();
-        _v = Enumerable.Range(0, _layers).Select(_ => new float[SlotSize * slots]).ToArray();
+        var half = m.GetProperty("kv_cache_dtype").GetString() == "float16";
+        _k = Enumerable.Range(0, half ? 0 : _layers).Select(_ => new float[SlotSize * slots]).ToArray();
+        _v = Enumerable.Range(0, half ? 0 : _layers).Select(_ => new float[SlotSize * slots]).ToArray();
+        _k16 = Enumerable.Range(0, half ? _layers : 0).Select(_ => new Float16[SlotSize * slots]).ToArray();
+        _v16 = Enumerable.Range(0, half ? _layers : 0).Select(_ => new Float16[SlotSize * slots]).ToArray();
     }
 
     public int Vocab { get; }
@@ -60,8 +64,12 @@ internal sealed class OrtDecoder : IDisposable
         for (var l = 0; l < _layers; l++)
         {
             long[] shape = [batch, _kv, _cacheLen, _hd];
-            var k = Track(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(_k[l], firstSlot * SlotSize, batch * SlotSize), shape));
-            var v = Track(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(_v[l], firstSlot * SlotSize, batch * SlotSize), shape));
+            var k = Track(_k16.Length > 0
+                ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<Float16>(_k16[l], firstSlot * SlotSize, batch * SlotSize), shape)
+                : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(_k[l], firstSlot * SlotSize, batch * SlotSize), shape));
+            var v = Track(_v16.Length > 0
+                ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<Float16>(_v16[l], firstSlot * SlotSize, batch * SlotSize), shape)
+                : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(_v[l], firstSlot * SlotSize, batch * SlotSize), shape));
             binding.BindInput($"past_key_values.{l}.key", k);
             binding.BindOutput($"present.{l}.key", k);
             binding.BindInput($"past_key_values.{l}.value", v);
