@@ -1,0 +1,19 @@
+namespace Qwen.Server.Tests.Robustness;
+
+/// <summary>The real server with the tiny demo model and small limits: 4 KV slots of 512 tokens, 8 waiting, 1 MiB bodies.</summary>
+public class LimitedServerFixture : ServerFixture
+{
+    public const int Slots = 4;
+    public const int MaxModelLen = 512;
+    public const int MaxBodyBytes = 1 << 20;
+
+    public LimitedServerFixture()
+        : this(Slots, 8)
+    {
+    }
+
+    protected LimitedServerFixture(int slots, int waiting)
+        : base(["--max-num-seqs", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}"])
+    {
+    }
+}

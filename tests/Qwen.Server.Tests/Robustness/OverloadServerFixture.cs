@@ -1,0 +1,13 @@
+namespace Qwen.Server.Tests.Robustness;
+
+/// <summary>The real server with 2 slots and a waiting queue of 2: a fifth concurrent request is already too many.</summary>
+public sealed class OverloadServerFixture : LimitedServerFixture
+{
+    public const int OverloadSlots = 2;
+    public const int OverloadWaiting = 2;
+
+    public OverloadServerFixture()
+        : base(OverloadSlots, OverloadWaiting)
+    {
+    }
+}
