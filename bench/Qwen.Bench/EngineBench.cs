@@ -18,7 +18,7 @@ internal static class EngineBench
         var preset = a.Get("preset", "qwen2.5-0.5b");
         var precision = a.Get("precision", "int4");
         var decodeTokens = a.Int("tokens", 48);
-        var dir = RandomModelCache.GetOrCreate(preset, precision, 1234);
+        var dir = a.Get("model-dir", "") is { Length: > 0 } given ? given : RandomModelCache.GetOrCreate(preset, precision, 1234);
         Console.WriteLine($"model {preset} {precision} ({dir}), {Environment.ProcessorCount} cores");
         var options = new EngineOptions { MaxNumSeqs = 8, MaxModelLen = 2560, MaxWaiting = 64, PrefillChunkSize = 256 };
 
@@ -36,7 +36,7 @@ internal static class EngineBench
             Console.WriteLine($"share of step time outside Run (sampling, bookkeeping): {engine.OutsideRunShare * 100:F2}%");
         }
 
-        foreach (var chunk in new[] { 256, 2048 })
+        foreach (var chunk in a.Get("quick", "no") == "yes" ? [] : new[] { 256, 2048 })
         {
             await using var engine = InferenceEngine.CreateFromModelDirectory(dir, options with { PrefillChunkSize = chunk });
             var (stall, prefillMs) = await Stall(engine);
