@@ -6,14 +6,22 @@ namespace Qwen.Server.Streaming;
 /// <summary>Writes server-sent events: <c>data: &lt;json&gt;\n\n</c>, flushed one by one, and the final <c>data: [DONE]</c>.</summary>
 internal sealed class SseWriter(HttpResponse response)
 {
+    private static readonly byte[] Prefix = "data: "u8.ToArray();
+
     public bool Started { get; private set; }
 
     public async Task WriteAsync<T>(T payload, CancellationToken ct)
     {
         await StartAsync(ct).ConfigureAwait(false);
-        await response.WriteAsync("data: ", ct).ConfigureAwait(false);
-        await JsonSerializer.SerializeAsync(response.Body, payload, WireJson.Options, ct).ConfigureAwait(false);
-        await response.WriteAsync("\n\n", ct).ConfigureAwait(false);
+        // One write per event: a cancellation between pieces would leave a torn "data: " line that the next event
+        // (the shutdown error) would be appended to (found by tests/Qwen.Server.Tests/Robustness/GracefulShutdownTests).
+        var json = JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Options);
+        var frame = new byte[Prefix.Length + json.Length + 2];
+        Prefix.CopyTo(frame, 0);
+        json.CopyTo(frame, Prefix.Length);
+        frame[^2] = (byte)'\n';
+        frame[^1] = (byte)'\n';
+        await response.Body.WriteAsync(frame, ct).ConfigureAwait(false);
         await response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 
