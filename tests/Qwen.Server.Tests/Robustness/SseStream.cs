@@ -25,7 +25,7 @@ internal sealed class SseStream
 
     public bool HasErrorEvent => Events.Any(e => e.StartsWith("{\"error\"", StringComparison.Ordinal));
 
-    public string? FinishReason => Events.Where(e => e != "[DONE]" && !e.StartsWith("{\"error\"", StringComparison.Ordinal))
+    public string? FinishReason => Events.Where(e => e.StartsWith('{') && !e.StartsWith("{\"error\"", StringComparison.Ordinal))
         .Select(e => JsonDocument.Parse(e).RootElement.GetProperty("choices"))
         .Where(c => c.GetArrayLength() > 0 && c[0].TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String)
         .Select(c => c[0].GetProperty("finish_reason").GetString())
