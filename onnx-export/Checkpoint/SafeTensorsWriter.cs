@@ -36,6 +36,7 @@ internal static class SafeTensorsWriter
                 BitConverter.TryWriteBytes(raw.AsSpan(2 * i), (ushort)(bits >> 16));
             }
             file.Write(raw);
+            GC.Collect(); // one tensor's arrays at a time
         }
     }
 }

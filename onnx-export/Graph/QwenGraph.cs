@@ -53,8 +53,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
         var embed = weights.Read(embedName, config.VocabSize, h);
         var embedTensor = Tensor(embedName, embed, config.VocabSize, h);
         var x = onnx.Node("Gather", [embedTensor, IoNames.InputIds], ["embeds"]); // [B,S,H]
-        float[]? tiedLmHead = config.TieWordEmbeddings && precision == Precision.Int4 ? embed : null;
-        embed = null;
+        embed = null; // streamed: only one tensor is held at a time
 
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {
@@ -96,6 +95,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
             var down = Linear($"{p}mlp.down_proj", act, weights.Read($"{p}mlp.down_proj.weight", h, inter), h, inter, null);
             x = onnx.Node("Add", [resid, down], [$"l{l}.out"]); // [B,S,H]
             progress?.Report((l + 1.0) / (config.NumHiddenLayers + 1));
+            GC.Collect(); // hand the layer's large arrays back before the next layer allocates its own: bounds peak memory
         }
 
         // Only the last position of each row is projected to the vocabulary.
@@ -107,7 +107,8 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
         {
             // int4 quantizes lm_head (the largest matmul of a decode step) but keeps the embedding table in fp32: a Gather
             // reads one row per token, so its size costs memory, not time.
-            logits = NBits("lm_head", normed, tiedLmHead ?? weights.Read("lm_head.weight", config.VocabSize, h), config.VocabSize, h);
+            // A tied lm_head is read again from the checkpoint rather than held through the export: peak memory stays one tensor.
+            logits = NBits("lm_head", normed, weights.Read(config.TieWordEmbeddings ? embedName : "lm_head.weight", config.VocabSize, h), config.VocabSize, h);
         }
         else
         {
