@@ -8,6 +8,8 @@ namespace Qwen.Bench.Load;
 /// <summary>Sends one streaming chat completion to any OpenAI-compatible server and times its server-sent events.</summary>
 internal sealed class StreamingClient(HttpClient http, string model, string? apiKey)
 {
+    public string Model => model;
+
     public async Task<StreamResult> RunAsync(string prompt, int maxTokens, CancellationToken ct)
     {
         var body = JsonSerializer.Serialize(new
@@ -73,7 +75,7 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
             }
             return new StreamResult(ttft, gaps, Stopwatch.GetElapsedTime(start).TotalSeconds, tokens > 0 ? tokens : chunks, null);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or IOException or JsonException or OperationCanceledException)
         {
             return new StreamResult(ttft, gaps, Stopwatch.GetElapsedTime(start).TotalSeconds, tokens, e.GetType().Name);
         }
