@@ -115,7 +115,7 @@ internal static class LoadBench
         double? overhead = null;
         if (a.Get("engine-dir", "") is { Length: > 0 } engineDir)
         {
-            overhead = await HttpOverhead(client, engineDir, maxTokens.Max, a.Int("engine-max-model-len", 4096), a.Int("engine-threads", 0), a.Int("overhead-runs", 7));
+            overhead = await HttpOverhead(client, engineDir, maxTokens.Max, a.Int("engine-max-model-len", 4096), a.Int("engine-threads", 0), a.Int("overhead-runs", 7), a.Int("engine-max-num-seqs", 8));
         }
         if (a.Get("out", "") is { Length: > 0 } outPath)
         {
@@ -132,10 +132,15 @@ internal static class LoadBench
     /// Tokens/s of one stream through HTTP against the engine in-process over the same model, alternating run by run so
     /// both see the same machine load; the ratio is best against best (the least disturbed run of each).
     /// </summary>
-    private static async Task<double> HttpOverhead(StreamingClient client, string modelDir, int maxTokens, int maxModelLen, int threads, int runs)
+    private static async Task<double> HttpOverhead(StreamingClient client, string modelDir, int maxTokens, int maxModelLen, int threads, int runs, int maxNumSeqs)
     {
         // The same settings as a default server (one sequence running), so the decode step costs the same on both sides.
-        await using var engine = InferenceEngine.CreateFromModelDirectory(modelDir, new EngineOptions { MaxNumSeqs = 8, MaxModelLen = maxModelLen, IntraOpThreads = threads });
+        await using var engine = InferenceEngine.CreateFromModelDirectory(modelDir, new EngineOptions { MaxNumSeqs = maxNumSeqs, MaxModelLen = maxModelLen, IntraOpThreads = threads });
+        // The server fills what the request leaves out from generation_config.json (top_p, top_k, repetition_penalty):
+        // drive the engine with the same sampling, so the two sides differ only by the HTTP layer.
+        using var config = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(modelDir, "generation_config.json")));
+        float Setting(string name, float fallback) => config.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetSingle() : fallback;
+        var sampling = new SamplingParams { Temperature = 0, TopP = Setting("top_p", 1), TopK = (int)Setting("top_k", 0), RepetitionPenalty = Setting("repetition_penalty", 1) };
         var overHttp = new List<double>();
         var direct = new List<double>();
         for (var i = 0; i < runs; i++)
@@ -143,7 +148,7 @@ internal static class LoadBench
             var r = await client.RunAsync("Tell me about the sea.", maxTokens, CancellationToken.None);
             overHttp.Add(r.InterToken.Count / r.InterToken.Sum());
             var stamps = new List<long>();
-            await foreach (var _ in engine.GenerateAsync(new GenerationRequest(Enumerable.Range(1000, 30).ToArray(), new SamplingParams { Temperature = 0 }, maxTokens, [])))
+            await foreach (var _ in engine.GenerateAsync(new GenerationRequest(Enumerable.Range(1000, 30).ToArray(), sampling, maxTokens, [])))
             {
                 stamps.Add(Stopwatch.GetTimestamp());
             }
