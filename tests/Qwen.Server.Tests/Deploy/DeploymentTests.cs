@@ -21,6 +21,23 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task DeploymentFiles_SetOnlyKnownSettings()
+    {
+        // A misspelled QWEN_* variable is silently ignored by the server: every one the deployment files set must be a setting.
+        var known = Qwen.Server.Hosting.ServerOptions.Settings.Select(s => s.Env).ToHashSet(StringComparer.Ordinal);
+        var files = new[] { "Dockerfile", "docker-compose.yml", "deploy/k8s/configmap.yaml", "deploy/k8s/secret.yaml", "deploy/k8s/deployment.yaml" };
+        var used = new List<string>();
+        foreach (var file in files)
+        {
+            var text = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, file));
+            used.AddRange(System.Text.RegularExpressions.Regex.Matches(text, @"\bQWEN_[A-Z0-9_]+").Select(m => m.Value).Where(v => v != "QWEN_MODEL_DIR"));
+        }
+        Assert.Contains("QWEN_MODEL", used);
+        Assert.Contains("QWEN_API_KEYS", used);
+        Assert.All(used, v => Assert.Contains(v, known));
+    }
+
+    [Fact]
     public async Task BrokenManifest_IsRejected()
     {
         var bad = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.yaml");
