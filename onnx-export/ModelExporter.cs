@@ -11,7 +11,7 @@ namespace Qwen.OnnxExport;
 /// <summary>Exports a Qwen2.5 checkpoint (or a random preset) to a model directory: model.onnx, model.onnx.data, manifest.json, tokenizer files.</summary>
 public static class ModelExporter
 {
-    /// <summary>Bumped whenever the graph or manifest changes, so cached random models are rebuilt.</summary>
+    /// <summary>The manifest's format version: the engine accepts this one.</summary>
     public const int FormatVersion = 1;
 
     private static readonly string[] TokenizerFiles = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json"];

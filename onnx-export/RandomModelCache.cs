@@ -6,6 +6,9 @@ namespace Qwen.OnnxExport;
 /// </summary>
 public static class RandomModelCache
 {
+    /// <summary>Bumped whenever the graph, the manifest or the presets' weights change, so cached models are rebuilt.</summary>
+    public const int CacheVersion = 1;
+
     /// <summary>The default cache root: <c>$QWEN_MODEL_CACHE</c>, else <c>&lt;temp&gt;/qwen-server-models</c>.</summary>
     public static string DefaultRoot => Environment.GetEnvironmentVariable("QWEN_MODEL_CACHE") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "qwen-server-models");
 
@@ -15,7 +18,7 @@ public static class RandomModelCache
         var p = ParsePrecision(precision);
         var root = Path.GetFullPath(cacheRoot ?? DefaultRoot);
         Directory.CreateDirectory(root);
-        var dir = Path.Combine(root, $"{preset}-{precision}-seed{seed}-v{ModelExporter.FormatVersion}");
+        var dir = Path.Combine(root, $"{preset}-{precision}-seed{seed}-v{CacheVersion}");
         if (File.Exists(Path.Combine(dir, "manifest.json")))
         {
             return dir;
