@@ -40,7 +40,7 @@ internal sealed record ChatMessage(string Role, string Content, IReadOnlyList<(s
         {
             throw new ChatFormatException($"{at}.role '{role}' is not one of system, user, assistant, tool", $"{at}.role");
         }
-        var content =m.TryGetProperty("content", out var c) ? ParseContent(c, $"{at}.content") : "";
+        var content = m.TryGetProperty("content", out var c) ? ParseContent(c, $"{at}.content") : "";
         var calls = new List<(string, string)>();
         if (m.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind != JsonValueKind.Null)
         {
