@@ -35,7 +35,11 @@ public sealed partial class ChatTemplate
         {
             JsonValueKind.String => template.GetString()!,
             // The list form names templates; "default" is the one used without tools, and Qwen2.5's serves both.
-            JsonValueKind.Array => template.EnumerateArray().FirstOrDefault(t => t.GetProperty("name").GetString() == "default").GetProperty("template").GetString()!,
+            JsonValueKind.Array => template.EnumerateArray()
+                .Where(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == "default"
+                    && t.TryGetProperty("template", out var body) && body.ValueKind == JsonValueKind.String)
+                .Select(t => t.GetProperty("template").GetString()!)
+                .FirstOrDefault() ?? throw new NotSupportedException($"{path}: chat_template is a list without a \"default\" template"),
             _ => throw new NotSupportedException($"{path}: chat_template is neither a string nor a list"),
         };
         return FromTemplateText(text, path);

@@ -75,6 +75,18 @@ public sealed class ChatTemplateTests
     }
 
     [Fact]
+    public void FromDirectory_ListFormTemplate_UsesDefaultOrRefusesClearly()
+    {
+        var official = File.ReadAllText(GoldenFiles.Path("chat_template.jinja"));
+        var withDefault = ModelDirWithTemplateNode(new JsonArray(
+            new JsonObject { ["name"] = "tool_use", ["template"] = "{{ x }}" },
+            new JsonObject { ["name"] = "default", ["template"] = official }));
+        Assert.Equal("You are Qwen, created by Alibaba Cloud. You are a helpful assistant.", ChatTemplate.FromDirectory(withDefault).DefaultSystemPrompt);
+        var withoutDefault = ModelDirWithTemplateNode(new JsonArray(new JsonObject { ["name"] = "tool_use", ["template"] = official }));
+        Assert.Contains("default", Assert.Throws<NotSupportedException>(() => ChatTemplate.FromDirectory(withoutDefault)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PythonJson_Escapes_AsJsonDumpsEnsureAsciiFalse()
     {
         using var doc = JsonDocument.Parse("{\"k\": [1.50, -2e3, true, null, \"a\\\"b\\\\c\\n\\u0001é😀\"], \"e\": {}}");
@@ -84,7 +96,9 @@ public sealed class ChatTemplateTests
 
     internal static ChatTemplate Qwen25() => ChatTemplate.FromDirectory(ModelDirWithTemplate(File.ReadAllText(GoldenFiles.Path("chat_template.jinja"))));
 
-    private static string ModelDirWithTemplate(string template)
+    private static string ModelDirWithTemplate(string template) => ModelDirWithTemplateNode(JsonValue.Create(template));
+
+    private static string ModelDirWithTemplateNode(JsonNode template)
     {
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.QwenAssets, "tokenizer_config.json")))!;
         config["chat_template"] = template;
