@@ -53,31 +53,25 @@ internal sealed class ToolCallHeaderMatcher
     /// <summary>Consumes one character of the block body.</summary>
     public Result Push(char c)
     {
-        var ws = ToolCallBlock.IsJsonWhitespace(c);
+        if (ToolCallBlock.IsJsonWhitespace(c) && _step is not (Step.NameKey or Step.Name or Step.ArgumentsKey or Step.Failed))
+        {
+            return Result.Pending; // whitespace between JSON tokens
+        }
         switch (_step)
         {
-            case Step.BeforeObject: return ws ? Result.Pending : Expect(c == '{', Step.BeforeNameKey);
-            case Step.BeforeNameKey: return ws ? Result.Pending : StartKey(c, NameKey, Step.NameKey);
+            case Step.BeforeObject: return Expect(c == '{', Step.BeforeNameKey);
+            case Step.BeforeNameKey: return StartKey(c, NameKey, Step.NameKey);
             case Step.NameKey: return MatchKey(c, NameKey, Step.BeforeNameColon);
-            case Step.BeforeNameColon: return ws ? Result.Pending : Expect(c == ':', Step.BeforeName);
+            case Step.BeforeNameColon: return Expect(c == ':', Step.BeforeName);
             case Step.BeforeName:
-                if (ws)
-                {
-                    return Result.Pending;
-                }
                 _name.Append(c);
                 return Expect(c == '"', Step.Name);
             case Step.Name: return PushName(c);
-            case Step.AfterName: return ws ? Result.Pending : Expect(c == ',', Step.BeforeArgumentsKey);
-            case Step.BeforeArgumentsKey: return ws ? Result.Pending : StartKey(c, ArgumentsKey, Step.ArgumentsKey);
+            case Step.AfterName: return Expect(c == ',', Step.BeforeArgumentsKey);
+            case Step.BeforeArgumentsKey: return StartKey(c, ArgumentsKey, Step.ArgumentsKey);
             case Step.ArgumentsKey: return MatchKey(c, ArgumentsKey, Step.BeforeArgumentsColon);
-            case Step.BeforeArgumentsColon: return ws ? Result.Pending : Expect(c == ':', Step.BeforeArguments);
-            case Step.BeforeArguments:
-                if (ws)
-                {
-                    return Result.Pending;
-                }
-                return c == '{' ? Result.Committed : Fail();
+            case Step.BeforeArgumentsColon: return Expect(c == ':', Step.BeforeArguments);
+            case Step.BeforeArguments: return c == '{' ? Result.Committed : Fail();
             default: return Result.Failed;
         }
     }
