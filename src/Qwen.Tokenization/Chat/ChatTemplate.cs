@@ -16,6 +16,9 @@ public sealed partial class ChatTemplate
     private const string ToolsPreamble = "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>";
     private const string ToolsPostamble = "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n";
 
+    private const string Refusal = "the chat template is not the Qwen2.5 template this server reproduces exactly (only the default system prompt may differ):";
+    private const string Consequence = "refusing to render prompts the model was not trained on";
+
     private ChatTemplate(string defaultSystemPrompt) => DefaultSystemPrompt = defaultSystemPrompt;
 
     /// <summary>The system prompt used when the conversation has none (from the template).</summary>
@@ -59,8 +62,10 @@ public sealed partial class ChatTemplate
             {
                 return new ChatTemplate(UnescapeJinja(literal));
             }
+            var (line, column) = FirstDifference(expected.TrimEnd(), template.TrimEnd());
+            throw new NotSupportedException($"{source}: {Refusal} it differs from that template at line {line}, column {column}; {Consequence}");
         }
-        throw new NotSupportedException($"{source}: the chat template is not the Qwen2.5 template this server reproduces exactly (only the default system prompt may differ); refusing to render prompts the model was not trained on");
+        throw new NotSupportedException($"{source}: {Refusal} its system line with a default system prompt was not found; {Consequence}");
     }
 
     /// <summary>
@@ -135,6 +140,14 @@ public sealed partial class ChatTemplate
             sb.Append("<|im_start|>assistant\n");
         }
         return sb.ToString();
+    }
+
+    /// <summary>The 1-based line and column of the first character where <paramref name="a"/> and <paramref name="b"/> differ.</summary>
+    private static (int Line, int Column) FirstDifference(string a, string b)
+    {
+        var at = a.AsSpan().CommonPrefixLength(b);
+        var lineStart = at == 0 ? 0 : a.LastIndexOf('\n', at - 1) + 1;
+        return (a.AsSpan(0, at).Count('\n') + 1, at - lineStart + 1);
     }
 
     /// <summary>Undoes a Jinja single-quoted string literal's escapes.</summary>

@@ -6,8 +6,9 @@ namespace Qwen.Tokenization.Chat;
 
 /// <summary>
 /// Writes JSON exactly as Python's <c>json.dumps(x, ensure_ascii=False)</c> does, which is what the chat template's
-/// <c>tojson</c> produces: ", " and ": " separators, keys in the given order, non-ASCII kept, only '"', '\' and
-/// control characters escaped, numbers as they were written.
+/// <c>tojson</c> produces: ", " and ": " separators, keys in the given order (a repeated key once, at its first
+/// position with its last value, as json.loads leaves it), non-ASCII kept, only '"', '\' and control characters
+/// escaped, numbers as they were written.
 /// </summary>
 public static class PythonJson
 {
@@ -50,13 +51,13 @@ public static class PythonJson
             case JsonValueKind.Object:
                 sb.Append('{');
                 var first = true;
-                foreach (var p in value.EnumerateObject())
+                foreach (var (name, item) in Members(value))
                 {
                     sb.Append(first ? "" : ", ");
                     first = false;
-                    WriteString(sb, p.Name);
+                    WriteString(sb, name);
                     sb.Append(": ");
-                    Write(sb, p.Value);
+                    Write(sb, item);
                 }
                 sb.Append('}');
                 break;
@@ -79,5 +80,28 @@ public static class PythonJson
             case JsonValueKind.Null: sb.Append("null"); break;
             default: sb.Append(value.GetRawText()); break; // numbers as written
         }
+    }
+
+    /// <summary>
+    /// An object's members as Python's json.loads leaves them: a repeated key keeps its first position and its last
+    /// value (<c>{"a": 1, "a": 2}</c> is <c>{"a": 2}</c>).
+    /// </summary>
+    private static List<(string Name, JsonElement Value)> Members(JsonElement obj)
+    {
+        var members = new List<(string Name, JsonElement Value)>();
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (position.TryGetValue(p.Name, out var at))
+            {
+                members[at] = (p.Name, p.Value);
+            }
+            else
+            {
+                position[p.Name] = members.Count;
+                members.Add((p.Name, p.Value));
+            }
+        }
+        return members;
     }
 }

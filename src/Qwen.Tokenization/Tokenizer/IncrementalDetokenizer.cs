@@ -5,14 +5,14 @@ namespace Qwen.Tokenization.Tokenizer;
 /// <summary>
 /// Turns a stream of token ids into text deltas without ever emitting a broken UTF-8 character: bytes of a character
 /// split across tokens wait inside a UTF-8 <see cref="Decoder"/> until it is complete; truly invalid bytes come out as
-/// U+FFFD exactly as a whole decode would. O(1) per token. One per sequence; not thread-safe.
+/// U+FFFD exactly as a whole decode would. O(1) per token, allocating only the returned string. One per sequence; not thread-safe.
 /// </summary>
 public sealed class IncrementalDetokenizer
 {
     private readonly QwenTokenizer _tokenizer;
     private readonly bool _skipSpecial;
     private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
-    private readonly char[] _chars = new char[256];
+    private char[] _chars = new char[256]; // grown (rarely) to fit the longest token
 
     internal IncrementalDetokenizer(QwenTokenizer tokenizer, bool skipSpecialTokens)
     {
@@ -29,14 +29,13 @@ public sealed class IncrementalDetokenizer
 
     private string Convert(ReadOnlySpan<byte> bytes, bool flush)
     {
-        var sb = new StringBuilder();
-        var completed = false;
-        while (!completed)
+        // Sized so one call always completes (the count allows for bytes left in the decoder): no per-token builder.
+        var max = Encoding.UTF8.GetMaxCharCount(bytes.Length);
+        if (_chars.Length < max)
         {
-            _utf8.Convert(bytes, _chars, flush, out var used, out var written, out completed);
-            sb.Append(_chars, 0, written);
-            bytes = bytes[used..];
+            _chars = new char[max];
         }
-        return sb.ToString();
+        var written = _utf8.GetChars(bytes, _chars, flush);
+        return written == 0 ? string.Empty : new string(_chars, 0, written);
     }
 }

@@ -3,122 +3,313 @@ using System.Text;
 namespace Qwen.Tokenization.ToolCalls;
 
 /// <summary>
-/// The streaming form of <see cref="ToolCallParser"/>: consumes text deltas, yields content and tool-call deltas whose
-/// accumulation equals the non-streaming result. Content is emitted as soon as it cannot be the start of a
-/// <c>&lt;tool_call&gt;</c> tag or whitespace before a call; a block is held until its close tag, then emitted as one
-/// call (id and name, then the arguments) or, if it is not a call, as content. One per sequence; not thread-safe.
+/// The one tool-call state machine (<see cref="ToolCallParser.Parse"/> runs it over the whole text): consumes text
+/// deltas, yields content and tool-call deltas. It never retracts anything, so what a client accumulates equals the
+/// whole-text result for any split of the text. The rule, one character at a time:
+/// <list type="bullet">
+/// <item>Content is emitted as soon as it cannot be the start of <c>&lt;tool_call&gt;</c> or whitespace before a call.</item>
+/// <item>A block whose body starts <c>{"name": "NAME", "arguments": {</c> (any JSON whitespace) commits on that <c>{</c>:
+/// a header delta (index, new id, name), then the arguments object's raw text as it arrives, tracked by a string- and
+/// escape-aware depth count (a <c>&lt;/tool_call&gt;</c> inside a string is part of it). When the object closes the call
+/// is complete and the rest of the block up to <c>&lt;/tool_call&gt;</c> is dropped; if the text ends first, the call
+/// stands with the arguments so far.</item>
+/// <item>Any other block is held until its first <c>&lt;/tool_call&gt;</c> and decided whole (see <see cref="ToolCallBlock.TryParse"/>):
+/// a call (header, then all arguments) or, markup included, content. Left open at the end, it is content.</item>
+/// <item>Whitespace between content and a call is dropped; a stray <c>&lt;/tool_call&gt;</c> is content.</item>
+/// </list>
+/// Push is O(length of the delta), amortised. One per sequence; not thread-safe.
 /// </summary>
 public sealed class StreamingToolCallParser(Func<string>? newId = null)
 {
     private readonly Func<string> _newId = newId ?? ToolCallBlock.NewId;
-    private readonly StringBuilder _buffer = new();
-    private string _heldWhitespace = string.Empty;
-    private bool _inBlock;
-    private bool _afterCall;
-    private int _calls;
+    private readonly StringBuilder _heldWhitespace = new(); // trailing content whitespace: dropped if a call follows
+    private readonly StringBuilder _block = new(); // an uncommitted block's body so far
+    private readonly ToolCallHeaderMatcher _header = new();
+    private readonly StringBuilder _run = new(); // the delta being built: content, or arguments of call _runIndex
+    private List<AssistantDelta>? _output;
+    private State _state;
+    private int _openMatched; // characters of <tool_call> matched at the end of the content (held back)
+    private int _closeMatched; // characters of </tool_call> matched inside a block
+    private bool _afterCall; // leading whitespace of the content that follows a call is dropped
+    private int _depth; // the arguments object's nesting depth
+    private bool _inString;
+    private bool _escaped;
+    private int _calls; // calls with a header emitted
+    private int _completed; // calls whose arguments are complete
+    private int _runIndex = -1; // -1: _run holds content
+    private bool _finished;
 
-    /// <summary>Whether any tool call has been emitted (the finish reason becomes <c>tool_calls</c>).</summary>
-    public bool HasToolCalls => _calls > 0;
+    private enum State { Content, Block, Arguments, Tail }
 
-    /// <summary>Consumes a text delta and returns the deltas it completes (possibly none).</summary>
+    /// <summary>
+    /// Whether a tool call is complete (its arguments object closed, or the stream finished with a committed call
+    /// open): the finish reason becomes <c>tool_calls</c>, and with <c>parallel_tool_calls</c> false generation may stop.
+    /// </summary>
+    public bool HasToolCalls => _completed > 0;
+
+    /// <summary>Consumes a text delta and returns the deltas it produces (possibly none).</summary>
     public IReadOnlyList<AssistantDelta> Push(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        _buffer.Append(text);
-        var output = new List<AssistantDelta>();
-        while (true)
+        if (_finished)
         {
-            var s = _buffer.ToString();
-            if (_inBlock)
-            {
-                var close = s.IndexOf(ToolCallBlock.Close, StringComparison.Ordinal);
-                if (close < 0)
-                {
-                    return output;
-                }
-                var body = s[..close];
-                _buffer.Remove(0, close + ToolCallBlock.Close.Length);
-                _inBlock = false;
-                if (ToolCallBlock.TryParse(body, out var name, out var arguments))
-                {
-                    _heldWhitespace = string.Empty; // whitespace before a call is dropped
-                    var index = _calls++;
-                    output.Add(new AssistantDelta(null, new ToolCallDelta(index, _newId(), name, null)));
-                    output.Add(new AssistantDelta(null, new ToolCallDelta(index, null, null, arguments)));
-                    _afterCall = true;
-                }
-                else
-                {
-                    EmitContent(ToolCallBlock.Open + body + ToolCallBlock.Close, output, holdTrailingWhitespace: false);
-                }
-                continue;
-            }
-            var open = s.IndexOf(ToolCallBlock.Open, StringComparison.Ordinal);
-            if (open >= 0)
-            {
-                // Text before the tag is content; its trailing whitespace waits to see whether a call follows.
-                EmitContent(s[..open], output, holdTrailingWhitespace: true);
-                _buffer.Remove(0, open + ToolCallBlock.Open.Length);
-                _inBlock = true;
-                continue;
-            }
-            var keep = PartialTagLength(s);
-            EmitContent(s[..^keep], output, holdTrailingWhitespace: true);
-            _buffer.Remove(0, s.Length - keep);
-            return output;
+            throw new InvalidOperationException("Push after Finish: a parser serves one sequence");
         }
+        foreach (var c in text)
+        {
+            Step(c);
+        }
+        return TakeOutput();
     }
 
-    /// <summary>Ends the stream: returns what is still held back (an unclosed block becomes content, as the non-streaming parser does).</summary>
+    /// <summary>
+    /// Ends the stream and returns what was held back: held content, and an unclosed uncommitted block as content.
+    /// A committed call whose arguments are still open stands as streamed (the engine's finish reason, usually
+    /// <c>length</c>, tells why). Further calls to <see cref="Push"/> throw.
+    /// </summary>
     public IReadOnlyList<AssistantDelta> Finish()
     {
-        var output = new List<AssistantDelta>();
-        var rest = (_inBlock ? ToolCallBlock.Open : string.Empty) + _buffer;
-        _buffer.Clear();
-        _inBlock = false;
-        EmitContent(rest, output, holdTrailingWhitespace: false);
-        if (_heldWhitespace.Length > 0)
+        if (_finished)
         {
-            output.Add(new AssistantDelta(_heldWhitespace, null));
-            _heldWhitespace = string.Empty;
+            return [];
         }
-        return output;
+        _finished = true;
+        switch (_state)
+        {
+            case State.Content:
+                EmitText(ToolCallBlock.Open.AsSpan(0, _openMatched));
+                _openMatched = 0;
+                Content(_heldWhitespace);
+                _heldWhitespace.Clear();
+                break;
+            case State.Block:
+                EmitText(ToolCallBlock.Open);
+                Content(_block);
+                _block.Clear();
+                break;
+            case State.Arguments:
+                _completed = _calls;
+                break;
+        }
+        return TakeOutput();
     }
 
-    private void EmitContent(string text, List<AssistantDelta> output, bool holdTrailingWhitespace)
+    private void Step(char c)
     {
-        if (_afterCall)
+        switch (_state)
         {
-            text = text.TrimStart(); // whitespace after a call is dropped
-            if (text.Length == 0)
+            case State.Content:
+                StepContent(c);
+                break;
+            case State.Block:
+                StepBlock(c);
+                break;
+            case State.Arguments:
+                StepArguments(c);
+                break;
+            default:
+                if (MatchClose(c))
+                {
+                    _state = State.Content;
+                    _afterCall = true;
+                }
+                break;
+        }
+    }
+
+    private void StepContent(char c)
+    {
+        var open = ToolCallBlock.Open;
+        if (c == open[_openMatched])
+        {
+            if (++_openMatched == open.Length)
+            {
+                _openMatched = 0;
+                _state = State.Block;
+                _closeMatched = 0;
+                _header.Reset();
+            }
+            return;
+        }
+        if (_openMatched > 0)
+        {
+            // Not the tag after all: what was held is content. '<' occurs only first in the tag, so c can restart it.
+            EmitText(open.AsSpan(0, _openMatched));
+            _openMatched = c == open[0] ? 1 : 0;
+            if (_openMatched == 1)
             {
                 return;
             }
-            _afterCall = false;
         }
-        var body = holdTrailingWhitespace ? text.TrimEnd() : text;
-        var trailing = text[body.Length..];
-        if (body.Length > 0)
+        if (char.IsWhiteSpace(c))
         {
-            output.Add(new AssistantDelta(_heldWhitespace + body, null));
-            _heldWhitespace = trailing;
+            if (!_afterCall)
+            {
+                _heldWhitespace.Append(c);
+            }
+            return;
         }
-        else
+        EmitText([c]);
+    }
+
+    private void StepBlock(char c)
+    {
+        _block.Append(c);
+        if (MatchClose(c))
         {
-            _heldWhitespace += trailing;
+            // Not committed before its first close tag: decide the body whole.
+            var body = _block.ToString(0, _block.Length - ToolCallBlock.Close.Length);
+            _block.Clear();
+            _state = State.Content;
+            if (ToolCallBlock.TryParse(body, out var name, out var arguments))
+            {
+                var index = BeginCall(name);
+                Arguments(index, arguments);
+                _completed++;
+                _afterCall = true;
+            }
+            else
+            {
+                EmitText(ToolCallBlock.Open);
+                Content(body);
+                Content(ToolCallBlock.Close);
+            }
+            return;
+        }
+        if (!_header.HasFailed && _header.Push(c) == ToolCallHeaderMatcher.Result.Committed)
+        {
+            _block.Clear();
+            var index = BeginCall(_header.Name);
+            _state = State.Arguments;
+            _depth = 1;
+            _inString = _escaped = false;
+            Arguments(index, "{");
         }
     }
 
-    /// <summary>Length of the longest suffix of <paramref name="s"/> that is a proper prefix of the open tag.</summary>
-    private static int PartialTagLength(string s)
+    private void StepArguments(char c)
     {
-        for (var n = Math.Min(ToolCallBlock.Open.Length - 1, s.Length); n > 0; n--)
+        Arguments(_calls - 1, c);
+        if (_inString)
         {
-            if (s.AsSpan(s.Length - n).SequenceEqual(ToolCallBlock.Open.AsSpan(0, n)))
+            if (_escaped)
             {
-                return n;
+                _escaped = false;
+            }
+            else if (c == '\\')
+            {
+                _escaped = true;
+            }
+            else if (c == '"')
+            {
+                _inString = false;
             }
         }
-        return 0;
+        else if (c == '"')
+        {
+            _inString = true;
+        }
+        else if (c is '{' or '[')
+        {
+            _depth++;
+        }
+        else if (c is '}' or ']' && --_depth == 0)
+        {
+            _completed++;
+            _state = State.Tail;
+            _closeMatched = 0;
+        }
+    }
+
+    /// <summary>Advances the close-tag match; true when <c>&lt;/tool_call&gt;</c> is complete ('&lt;' occurs only first in it).</summary>
+    private bool MatchClose(char c)
+    {
+        var close = ToolCallBlock.Close;
+        if (c == close[_closeMatched])
+        {
+            if (++_closeMatched == close.Length)
+            {
+                _closeMatched = 0;
+                return true;
+            }
+            return false;
+        }
+        _closeMatched = c == close[0] ? 1 : 0;
+        return false;
+    }
+
+    /// <summary>Emits the header delta of a new call; whitespace held before it is dropped.</summary>
+    private int BeginCall(string name)
+    {
+        _heldWhitespace.Clear();
+        var index = _calls++;
+        FlushRun();
+        (_output ??= []).Add(new AssistantDelta(null, new ToolCallDelta(index, _newId(), name, null)));
+        return index;
+    }
+
+    /// <summary>Emits content text that starts with a non-whitespace character, after any whitespace held before it.</summary>
+    private void EmitText(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+        Content(_heldWhitespace);
+        _heldWhitespace.Clear();
+        Content(text);
+        _afterCall = false;
+    }
+
+    private void Content(StringBuilder text)
+    {
+        foreach (var chunk in text.GetChunks())
+        {
+            Content(chunk.Span);
+        }
+    }
+
+    private void Content(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+        if (_runIndex != -1)
+        {
+            FlushRun();
+        }
+        _run.Append(text);
+    }
+
+    private void Arguments(int index, ReadOnlySpan<char> text)
+    {
+        if (_runIndex != index)
+        {
+            FlushRun();
+            _runIndex = index;
+        }
+        _run.Append(text);
+    }
+
+    private void Arguments(int index, char c) => Arguments(index, [c]);
+
+    private void FlushRun()
+    {
+        if (_run.Length > 0)
+        {
+            var text = _run.ToString();
+            (_output ??= []).Add(_runIndex == -1 ? new AssistantDelta(text, null) : new AssistantDelta(null, new ToolCallDelta(_runIndex, null, null, text)));
+            _run.Clear();
+        }
+        _runIndex = -1;
+    }
+
+    private IReadOnlyList<AssistantDelta> TakeOutput()
+    {
+        FlushRun();
+        var output = _output;
+        _output = null;
+        return output is null ? [] : output;
     }
 }

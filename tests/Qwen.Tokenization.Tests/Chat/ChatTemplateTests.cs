@@ -71,7 +71,41 @@ public sealed class ChatTemplateTests
     public void FromDirectory_UnknownTemplate_RefusesAtLoad()
     {
         var dir = ModelDirWithTemplate("{% for m in messages %}{{ m.content }}{% endfor %}");
-        Assert.Throws<NotSupportedException>(() => ChatTemplate.FromDirectory(dir));
+        var e = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromDirectory(dir));
+        Assert.Contains("not the Qwen2.5 template", e.Message, StringComparison.Ordinal);
+        Assert.Contains("tokenizer_config.json", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // One character changed in the official template; line and column of that character counted by hand.
+    [InlineData("<tool_response>", "<tool_resp0nse>", 44, 26)]
+    [InlineData("{%- if add_generation_prompt", "{%+ if add_generation_prompt", 52, 3)]
+    [InlineData("message.role == \"user\"", "message.role == \"usEr\"", 22, 32)]
+    [InlineData("\"arguments\": '", "\"arguments\"; '", 35, 32)]
+    // The tools branch's copy of the default system prompt must agree with the no-tools branch's.
+    [InlineData("{{- 'You are Qwen,", "{{- 'You are Qwan,", 6, 24)]
+    public void FromDirectory_OfficialTemplateWithOneCharacterChanged_RefusedAtLoadNamingWhere(string find, string replace, int line, int column)
+    {
+        var official = File.ReadAllText(GoldenFiles.Path("chat_template.jinja"));
+        Assert.Equal(1, official.Split(find).Length - 1); // the mutation is one place
+        var dir = ModelDirWithTemplate(official.Replace(find, replace, StringComparison.Ordinal));
+        var e = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromDirectory(dir));
+        Assert.Contains("not the Qwen2.5 template", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"at line {line}, column {column}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_ArgumentsWithRepeatedKeys_LastValueAtFirstPositionAsPythonJsonLoads()
+    {
+        // Python: json.dumps(json.loads('{"a": 1, "b": {"x": 1, "x": [2]}, "a": 3}'), ensure_ascii=False) == '{"a": 3, "b": {"x": [2]}}'
+        using var m = JsonDocument.Parse("""
+            [{"role":"assistant","tool_calls":[
+              {"function":{"name":"f","arguments":"{\"a\": 1, \"b\": {\"x\": 1, \"x\": [2]}, \"a\": 3}"}},
+              {"function":{"name":"g","arguments":{"a": 1, "b": 2, "a": 3}}}]}]
+            """);
+        var rendered = Qwen25().Render(m.RootElement, null, false);
+        Assert.Contains("{\"name\": \"f\", \"arguments\": {\"a\": 3, \"b\": {\"x\": [2]}}}", rendered, StringComparison.Ordinal);
+        Assert.Contains("{\"name\": \"g\", \"arguments\": {\"a\": 3, \"b\": 2}}", rendered, StringComparison.Ordinal);
     }
 
     [Fact]
