@@ -21,14 +21,21 @@ public sealed class TokenGrammar
     private const string CallSeparator = "\n<tool_call>\n";
     private static readonly byte[] ToolCallClose = "</tool_call>"u8.ToArray();
 
+    // Walks before the two-byte table pays: the engine checks its sampled token first, and scans every id only when refused.
+    private const int PairTableThreshold = 64;
+
     private readonly TokenBytes _tokens;
     private readonly Segment[] _segments;
     private readonly bool[] _stop; // indexed by token id
     private readonly Cursor[] _afterFirstByte = new Cursor[256];
     private readonly bool[] _firstByteAllowed = new bool[256];
+    private readonly ulong[] _pairAllowed = new ulong[256 * 256 / 64]; // bit (b1 << 8 | b2): the two bytes may come next
     private Cursor _cursor;
     private bool _complete; // a stop id is allowed now
-    private bool _plainString; // in a JSON string body, where plain-content tokens leave the state unchanged
+    private bool _inStringBody; // in a JSON string between characters, where plain-content tokens leave the state unchanged
+    private int _guard; // bytes of "</tool_call>" just matched in the arguments (0 when not guarded)
+    private bool _pairsBuilt;
+    private int _walks; // slow-path walks since the cursor moved; past a threshold a full scan is under way
     private bool _stopped;
 
     private TokenGrammar(TokenBytes tokens, Segment[] segments, IReadOnlyCollection<int> stopIds)
@@ -115,7 +122,11 @@ public sealed class TokenGrammar
         return new(tokens, segments, stopIds);
     }
 
-    /// <summary>Whether token <paramref name="tokenId"/> may come next. No side effects; O(1) for most ids in the common states.</summary>
+    /// <summary>
+    /// Whether token <paramref name="tokenId"/> may come next. Changes no observable state (it may fill a cache for the
+    /// current position); O(1) for most ids: a first-byte table, a two-byte table built once a full scan is under way,
+    /// and in a JSON string a per-token "plain content" flag decide all but tokens with quotes, escapes or '&lt;'.
+    /// </summary>
     public bool IsAllowed(int tokenId)
     {
         if (_stopped)
@@ -136,12 +147,30 @@ public sealed class TokenGrammar
         {
             return false;
         }
-        if (_plainString && (flags & TokenBytes.PlainStringContent) != 0)
+        if (_inStringBody && (flags & TokenBytes.PlainStringContent) != 0)
+        {
+            // Plain content has no '<', so it can only complete "</tool_call>" by starting with the rest of it.
+            return _guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard));
+        }
+        var rest = _tokens.RestOf(tokenId);
+        if (rest.Length == 0)
         {
             return true;
         }
+        if (!_pairsBuilt && ++_walks > PairTableThreshold)
+        {
+            BuildPairTable();
+        }
+        if (_pairsBuilt)
+        {
+            var pair = first << 8 | rest[0];
+            if ((_pairAllowed[pair >> 6] & (1UL << pair)) == 0)
+            {
+                return false;
+            }
+        }
         var cursor = _afterFirstByte[first];
-        return Walk(ref cursor, _tokens.RestOf(tokenId));
+        return Walk(ref cursor, rest);
     }
 
     /// <summary>Advances past token <paramref name="tokenId"/>, which must be allowed (<see cref="InvalidOperationException"/> otherwise).</summary>
@@ -158,7 +187,7 @@ public sealed class TokenGrammar
             _stopped = true;
             return;
         }
-        if (!(_plainString && (_tokens.FlagsOf(tokenId) & TokenBytes.PlainStringContent) != 0))
+        if (!(_inStringBody && _guard == 0 && (_tokens.FlagsOf(tokenId) & TokenBytes.PlainStringContent) != 0))
         {
             var first = _tokens.FirstByteOf(tokenId);
             _cursor = _afterFirstByte[first];
@@ -185,14 +214,40 @@ public sealed class TokenGrammar
     private void Refresh()
     {
         _complete = IsCompleteAt(_cursor);
-        var seg = _segments[_cursor.Segment];
-        _plainString = seg.Kind == SegmentKind.JsonObject && _cursor.Json.IsInStringBody && _cursor.Guard == 0;
+        var inJson = _segments[_cursor.Segment].Kind == SegmentKind.JsonObject;
+        _inStringBody = inJson && _cursor.Json.IsInStringBody;
+        _guard = inJson ? _cursor.Guard : 0;
+        _pairsBuilt = false;
+        _walks = 0;
         for (var b = 0; b < 256; b++)
         {
             var next = _cursor;
             _firstByteAllowed[b] = Step(ref next, (byte)b);
             _afterFirstByte[b] = next;
         }
+    }
+
+    /// <summary>Which second bytes may follow each allowed first byte: 256 steps per allowed first byte, worth it only for a full scan.</summary>
+    private void BuildPairTable()
+    {
+        Array.Clear(_pairAllowed);
+        for (var b1 = 0; b1 < 256; b1++)
+        {
+            if (!_firstByteAllowed[b1])
+            {
+                continue;
+            }
+            for (var b2 = 0; b2 < 256; b2++)
+            {
+                var next = _afterFirstByte[b1];
+                if (Step(ref next, (byte)b2))
+                {
+                    var pair = b1 << 8 | b2;
+                    _pairAllowed[pair >> 6] |= 1UL << pair;
+                }
+            }
+        }
+        _pairsBuilt = true;
     }
 
     private bool Walk(ref Cursor cursor, ReadOnlySpan<byte> bytes)
