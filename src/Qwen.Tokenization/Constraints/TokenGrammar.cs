@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Qwen.Tokenization.Chat;
 
@@ -26,7 +27,7 @@ public sealed class TokenGrammar
 
     private readonly TokenBytes _tokens;
     private readonly Segment[] _segments;
-    private readonly bool[] _stop; // indexed by token id
+    private readonly ulong[] _stop; // bit per token id: a stop id
     private readonly Cursor[] _afterFirstByte = new Cursor[256];
     private readonly bool[] _firstByteAllowed = new bool[256];
     private readonly ulong[] _pairAllowed = new ulong[256 * 256 / 64]; // bit (b1 << 8 | b2): the two bytes may come next
@@ -53,10 +54,10 @@ public sealed class TokenGrammar
         }
         _tokens = tokens;
         _segments = segments;
-        _stop = new bool[stopIds.Max() + 1];
+        _stop = new ulong[(stopIds.Max() >> 6) + 1];
         foreach (var id in stopIds)
         {
-            _stop[id] = true;
+            _stop[id >> 6] |= 1UL << id;
         }
         Enter(ref _cursor);
         Refresh();
@@ -133,7 +134,7 @@ public sealed class TokenGrammar
         {
             return false;
         }
-        if ((uint)tokenId < (uint)_stop.Length && _stop[tokenId])
+        if (IsStop(tokenId))
         {
             return _complete;
         }
@@ -182,7 +183,7 @@ public sealed class TokenGrammar
                 ? $"token {tokenId} accepted after the grammar ended with a stop token"
                 : $"token {tokenId} is not allowed by the grammar here");
         }
-        if ((uint)tokenId < (uint)_stop.Length && _stop[tokenId])
+        if (IsStop(tokenId))
         {
             _stopped = true;
             return;
@@ -191,10 +192,13 @@ public sealed class TokenGrammar
         {
             var first = _tokens.FirstByteOf(tokenId);
             _cursor = _afterFirstByte[first];
-            Walk(ref _cursor, _tokens.RestOf(tokenId));
+            var walked = Walk(ref _cursor, _tokens.RestOf(tokenId));
+            Debug.Assert(walked, "an allowed token walks to the end");
             Refresh();
         }
     }
+
+    private bool IsStop(int tokenId) => (uint)(tokenId >> 6) < (uint)_stop.Length && (_stop[tokenId >> 6] & (1UL << tokenId)) != 0;
 
     private static string EscapeName(string name)
     {
