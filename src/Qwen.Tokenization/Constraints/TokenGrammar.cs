@@ -1,0 +1,398 @@
+using System.Diagnostics;
+using System.Text;
+using Qwen.Tokenization.Chat;
+
+namespace Qwen.Tokenization.Constraints;
+
+/// <summary>
+/// A token constraint for one request: which token ids may come next so the generated text stays a prefix of the
+/// grammar, and the walk as tokens are accepted. The grammar is a sequence of segments (exact literals, one of a set
+/// of strings, a JSON object, an optional repeat) walked byte by byte across token boundaries, so a token may span
+/// segments and <c>&lt;/tool_call&gt;</c> matches as the added token or as ordinary sub-tokens alike. Every allowed
+/// prefix can still be completed, so generation never reaches a dead end; at the end only stop ids are allowed.
+/// The walk is greedy: a segment keeps a byte it can take, else hands it to the next segment if it is complete
+/// (the grammars built here never need the other choice). Not thread-safe: engine loop thread only.
+/// </summary>
+public sealed class TokenGrammar
+{
+    /// <summary>What the host writes to open the assistant turn for <see cref="RequiredToolCall"/>.</summary>
+    public const string RequiredToolCallOpening = "<tool_call>\n";
+
+    private const string CallEnd = "}\n</tool_call>";
+    private const string CallSeparator = "\n<tool_call>\n";
+    private static readonly byte[] ToolCallClose = "</tool_call>"u8.ToArray();
+
+    // Walks before the two-byte table pays: the engine checks its sampled token first, and scans every id only when refused.
+    private const int PairTableThreshold = 64;
+
+    private readonly TokenBytes _tokens;
+    private readonly Segment[] _segments;
+    private readonly ulong[] _stop; // bit per token id: a stop id
+    private readonly Cursor[] _afterFirstByte = new Cursor[256];
+    private readonly bool[] _firstByteAllowed = new bool[256];
+    private readonly ulong[] _pairAllowed = new ulong[256 * 256 / 64]; // bit (b1 << 8 | b2): the two bytes may come next
+    private Cursor _cursor;
+    private bool _complete; // a stop id is allowed now
+    private bool _inStringBody; // in a JSON string between characters, where plain-content tokens leave the state unchanged
+    private int _guard; // bytes of "</tool_call>" just matched in the arguments (0 when not guarded)
+    private bool _pairsBuilt;
+    private int _walks; // slow-path walks since the cursor moved; past a threshold a full scan is under way
+    private bool _stopped;
+
+    private TokenGrammar(TokenBytes tokens, Segment[] segments, IReadOnlyCollection<int> stopIds)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(stopIds);
+        if (stopIds.Count == 0)
+        {
+            throw new ArgumentException("at least one stop token id is required: the grammar ends only with one", nameof(stopIds));
+        }
+        foreach (var id in stopIds)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(id, nameof(stopIds));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(id, tokens.Count, nameof(stopIds));
+        }
+        _tokens = tokens;
+        _segments = segments;
+        _stop = new ulong[(stopIds.Max() >> 6) + 1];
+        foreach (var id in stopIds)
+        {
+            _stop[id >> 6] |= 1UL << id;
+        }
+        Enter(ref _cursor);
+        Refresh();
+    }
+
+    private enum SegmentKind : byte
+    {
+        Literal, // Bytes must follow exactly
+        OneOf, // one of Names
+        JsonObject, // a JSON object (leading and trailing whitespace within the limit)
+        Repeat, // either nothing, or Bytes and then again from segment LoopTo
+        End, // nothing more: only a stop id
+    }
+
+    /// <summary>Whether the text so far is a whole sentence of the grammar, so a stop id is allowed (or one was accepted).</summary>
+    public bool IsComplete => _complete || _stopped;
+
+    /// <summary>
+    /// The grammar for <c>response_format: {"type": "json_object"}</c>: one JSON object, optionally surrounded by
+    /// whitespace within <see cref="JsonAutomaton.MaxWhitespaceRun"/>, then one of <paramref name="stopIds"/>.
+    /// </summary>
+    public static TokenGrammar JsonObject(TokenBytes tokens, IReadOnlyCollection<int> stopIds)
+        => new(tokens, [Json(guardToolCallClose: false), End()], stopIds);
+
+    /// <summary>The text the host writes to open the assistant turn for <see cref="NamedToolCall"/> of function <paramref name="name"/>.</summary>
+    public static string NamedToolCallOpening(string name)
+        => $"{RequiredToolCallOpening}{{\"name\": \"{EscapeName(name)}\", \"arguments\": ";
+
+    /// <summary>
+    /// The grammar for <c>tool_choice</c> naming a function, when the host has opened the assistant turn with
+    /// <see cref="NamedToolCallOpening"/>: the arguments (a JSON object), <c>}\n&lt;/tool_call&gt;</c>, then a stop id.
+    /// </summary>
+    public static TokenGrammar NamedToolCall(TokenBytes tokens, IReadOnlyCollection<int> stopIds)
+        => new(tokens, [Json(guardToolCallClose: true), Literal(CallEnd), End()], stopIds);
+
+    /// <summary>
+    /// The grammar for <c>tool_choice: "required"</c>, when the host has opened the assistant turn with
+    /// <see cref="RequiredToolCallOpening"/>: <c>{"name": "</c> one of <paramref name="names"/> (escaped as the chat
+    /// template's tojson writes them) <c>", "arguments": </c> a JSON object <c>}\n&lt;/tool_call&gt;</c>; then a stop id,
+    /// or, when <paramref name="parallel"/>, also <c>\n&lt;tool_call&gt;\n</c> and another call, any number of times.
+    /// </summary>
+    public static TokenGrammar RequiredToolCall(TokenBytes tokens, IReadOnlyCollection<string> names, bool parallel, IReadOnlyCollection<int> stopIds)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0)
+        {
+            throw new ArgumentException("at least one function name is required", nameof(names));
+        }
+        var escaped = names.Select(n => n is null ? throw new ArgumentException("a function name is null", nameof(names)) : Encoding.UTF8.GetBytes(EscapeName(n)))
+            .DistinctBy(Convert.ToHexString)
+            .Order(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)))
+            .ToArray();
+        Segment[] segments =
+        [
+            Literal("{\"name\": \""),
+            new(SegmentKind.OneOf, [], escaped, false, 0),
+            Literal("\", \"arguments\": "),
+            Json(guardToolCallClose: true),
+            Literal(CallEnd),
+            parallel ? new(SegmentKind.Repeat, Encoding.UTF8.GetBytes(CallSeparator), [], false, 0) : End(),
+            End(),
+        ];
+        return new(tokens, segments, stopIds);
+    }
+
+    /// <summary>
+    /// Whether token <paramref name="tokenId"/> may come next. Changes no observable state (it may fill a cache for the
+    /// current position); O(1) for most ids: a first-byte table, a two-byte table built once a full scan is under way,
+    /// and in a JSON string a per-token "plain content" flag decide all but tokens with quotes, escapes or '&lt;'.
+    /// </summary>
+    public bool IsAllowed(int tokenId)
+    {
+        if (_stopped)
+        {
+            return false;
+        }
+        if (IsStop(tokenId))
+        {
+            return _complete;
+        }
+        var flags = _tokens.FlagsOf(tokenId);
+        if ((flags & (TokenBytes.NonEmpty | TokenBytes.Special)) != TokenBytes.NonEmpty)
+        {
+            return false; // unknown, empty, or special but not a stop id
+        }
+        var first = _tokens.FirstByteOf(tokenId);
+        if (!_firstByteAllowed[first])
+        {
+            return false;
+        }
+        if (_inStringBody && (flags & TokenBytes.PlainStringContent) != 0)
+        {
+            // Plain content has no '<', so it can only complete "</tool_call>" by starting with the rest of it.
+            return _guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard));
+        }
+        var rest = _tokens.RestOf(tokenId);
+        if (rest.Length == 0)
+        {
+            return true;
+        }
+        if (!_pairsBuilt && ++_walks > PairTableThreshold)
+        {
+            BuildPairTable();
+        }
+        if (_pairsBuilt)
+        {
+            var pair = first << 8 | rest[0];
+            if ((_pairAllowed[pair >> 6] & (1UL << pair)) == 0)
+            {
+                return false;
+            }
+        }
+        var cursor = _afterFirstByte[first];
+        return Walk(ref cursor, rest);
+    }
+
+    /// <summary>Advances past token <paramref name="tokenId"/>, which must be allowed (<see cref="InvalidOperationException"/> otherwise).</summary>
+    public void Accept(int tokenId)
+    {
+        if (!IsAllowed(tokenId))
+        {
+            throw new InvalidOperationException(_stopped
+                ? $"token {tokenId} accepted after the grammar ended with a stop token"
+                : $"token {tokenId} is not allowed by the grammar here");
+        }
+        if (IsStop(tokenId))
+        {
+            _stopped = true;
+            return;
+        }
+        if (!(_inStringBody && _guard == 0 && (_tokens.FlagsOf(tokenId) & TokenBytes.PlainStringContent) != 0))
+        {
+            var first = _tokens.FirstByteOf(tokenId);
+            _cursor = _afterFirstByte[first];
+            var walked = Walk(ref _cursor, _tokens.RestOf(tokenId));
+            Debug.Assert(walked, "an allowed token walks to the end");
+            Refresh();
+        }
+    }
+
+    private bool IsStop(int tokenId) => (uint)(tokenId >> 6) < (uint)_stop.Length && (_stop[tokenId >> 6] & (1UL << tokenId)) != 0;
+
+    private static string EscapeName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var sb = new StringBuilder();
+        PythonJson.WriteString(sb, name);
+        return sb.ToString(1, sb.Length - 2);
+    }
+
+    private static Segment Literal(string text) => new(SegmentKind.Literal, Encoding.UTF8.GetBytes(text), [], false, 0);
+
+    private static Segment Json(bool guardToolCallClose) => new(SegmentKind.JsonObject, [], [], guardToolCallClose, 0);
+
+    private static Segment End() => new(SegmentKind.End, [], [], false, 0);
+
+    /// <summary>Recomputes what depends on the cursor only: completeness, the string fast path, and each first byte's successor.</summary>
+    private void Refresh()
+    {
+        _complete = IsCompleteAt(_cursor);
+        var inJson = _segments[_cursor.Segment].Kind == SegmentKind.JsonObject;
+        _inStringBody = inJson && _cursor.Json.IsInStringBody;
+        _guard = inJson ? _cursor.Guard : 0;
+        _pairsBuilt = false;
+        _walks = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            var next = _cursor;
+            _firstByteAllowed[b] = Step(ref next, (byte)b);
+            _afterFirstByte[b] = next;
+        }
+    }
+
+    /// <summary>Which second bytes may follow each allowed first byte: 256 steps per allowed first byte, worth it only for a full scan.</summary>
+    private void BuildPairTable()
+    {
+        Array.Clear(_pairAllowed);
+        for (var b1 = 0; b1 < 256; b1++)
+        {
+            if (!_firstByteAllowed[b1])
+            {
+                continue;
+            }
+            for (var b2 = 0; b2 < 256; b2++)
+            {
+                var next = _afterFirstByte[b1];
+                if (Step(ref next, (byte)b2))
+                {
+                    var pair = b1 << 8 | b2;
+                    _pairAllowed[pair >> 6] |= 1UL << pair;
+                }
+            }
+        }
+        _pairsBuilt = true;
+    }
+
+    private bool Walk(ref Cursor cursor, ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes)
+        {
+            if (!Step(ref cursor, b))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Consumes one byte; on false the cursor is garbage (callers walk copies).</summary>
+    private bool Step(ref Cursor c, byte b)
+    {
+        while (true)
+        {
+            var seg = _segments[c.Segment];
+            switch (seg.Kind)
+            {
+                case SegmentKind.Literal:
+                    if (c.Pos < seg.Bytes.Length)
+                    {
+                        return seg.Bytes[c.Pos++] == b;
+                    }
+                    break;
+                case SegmentKind.OneOf:
+                    if (NarrowNames(seg.Names, ref c, b))
+                    {
+                        return true;
+                    }
+                    if (seg.Names[c.Lo].Length != c.Pos)
+                    {
+                        return false;
+                    }
+                    break;
+                case SegmentKind.JsonObject:
+                    var json = c.Json;
+                    if (json.Step(b))
+                    {
+                        c.Json = json;
+                        if (seg.GuardToolCallClose)
+                        {
+                            // '<' occurs only first in "</tool_call>", so a mismatch restarts at 0, or at 1 on '<'.
+                            c.Guard = b == ToolCallClose[c.Guard] ? c.Guard + 1 : b == '<' ? 1 : 0;
+                            return c.Guard < ToolCallClose.Length; // it would end the block inside the arguments
+                        }
+                        return true;
+                    }
+                    if (!c.Json.IsComplete)
+                    {
+                        return false;
+                    }
+                    break;
+                case SegmentKind.Repeat:
+                    if (seg.Bytes[c.Pos] != b)
+                    {
+                        return false; // at Pos 0 the alternative is End, which takes no bytes
+                    }
+                    if (++c.Pos == seg.Bytes.Length)
+                    {
+                        c.Segment = seg.LoopTo;
+                        Enter(ref c);
+                    }
+                    return true;
+                default:
+                    return false;
+            }
+            c.Segment++;
+            Enter(ref c);
+        }
+    }
+
+    /// <summary>Keeps the names (a sorted range sharing the first Pos bytes) whose next byte is <paramref name="b"/>.</summary>
+    private static bool NarrowNames(byte[][] names, ref Cursor c, byte b)
+    {
+        var lo = c.Lo;
+        while (lo < c.Hi && (names[lo].Length <= c.Pos || names[lo][c.Pos] < b))
+        {
+            lo++;
+        }
+        var hi = lo;
+        while (hi < c.Hi && names[hi].Length > c.Pos && names[hi][c.Pos] == b)
+        {
+            hi++;
+        }
+        if (hi == lo)
+        {
+            return false;
+        }
+        c.Lo = lo;
+        c.Hi = hi;
+        c.Pos++;
+        return true;
+    }
+
+    private void Enter(ref Cursor c)
+    {
+        var seg = _segments[c.Segment];
+        c.Pos = 0;
+        c.Guard = 0;
+        c.Lo = 0;
+        c.Hi = seg.Names.Length;
+        c.Json = JsonAutomaton.ForObject();
+    }
+
+    private bool IsCompleteAt(Cursor c)
+    {
+        while (true)
+        {
+            var seg = _segments[c.Segment];
+            var segmentComplete = seg.Kind switch
+            {
+                SegmentKind.End => true,
+                SegmentKind.Repeat => c.Pos == 0,
+                SegmentKind.Literal => c.Pos == seg.Bytes.Length,
+                SegmentKind.OneOf => seg.Names[c.Lo].Length == c.Pos,
+                _ => c.Json.IsComplete,
+            };
+            if (!segmentComplete || seg.Kind is SegmentKind.End or SegmentKind.Repeat)
+            {
+                return segmentComplete;
+            }
+            c.Segment++;
+            Enter(ref c);
+        }
+    }
+
+    /// <summary>One piece of the grammar; Names are sorted by their bytes so the names sharing a prefix form a range.</summary>
+    private sealed record Segment(SegmentKind Kind, byte[] Bytes, byte[][] Names, bool GuardToolCallClose, int LoopTo);
+
+    /// <summary>Where the walk is: the segment, the position in its literal or names, and the JSON state.</summary>
+    private struct Cursor
+    {
+        public int Segment;
+        public int Pos;
+        public int Lo;
+        public int Hi;
+        public int Guard; // bytes of "</tool_call>" matched at the end of the text inside the arguments
+        public JsonAutomaton Json;
+    }
+}
