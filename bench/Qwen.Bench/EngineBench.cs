@@ -12,6 +12,8 @@ namespace Qwen.Bench;
 /// </summary>
 internal static class EngineBench
 {
+    private const int StallStreams = 8;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var a = new BenchArgs(args);
@@ -38,12 +40,21 @@ internal static class EngineBench
 
         foreach (var chunk in a.Get("quick", "no") == "yes" ? [] : new[] { 256, 2048 })
         {
-            await using var engine = InferenceEngine.CreateFromModelDirectory(dir, options with { PrefillChunkSize = chunk });
+            // 9 slots: the 8 streams keep theirs while the long prompt takes the ninth.
+            await using var engine = InferenceEngine.CreateFromModelDirectory(dir, options with { MaxNumSeqs = StallStreams + 1, PrefillChunkSize = chunk });
             var (stall, prefillMs) = await Stall(engine);
             Console.WriteLine($"chunk {chunk}: 8 running streams' longest gap while a 2,000-token prompt is admitted: {stall:F0} ms (its time to first token {prefillMs:F0} ms)");
         }
         Console.WriteLine($"peak RSS {BenchArgs.PeakRssBytes() / 1048576.0:F0} MiB");
         return 0;
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        while (!condition())
+        {
+            await Task.Delay(10);
+        }
     }
 
     private static int[] Prompt(int seed, int length)
@@ -74,12 +85,12 @@ internal static class EngineBench
         return counted / Stopwatch.GetElapsedTime(start, end).TotalSeconds;
     }
 
-    /// <summary>7 streams decode; a 2,000-token prompt arrives; the longest gap between consecutive tokens of any stream while it is admitted.</summary>
+    /// <summary>8 streams decode; a 2,000-token prompt arrives; the longest gap between consecutive tokens of any stream while it is admitted.</summary>
     private static async Task<(double StallMs, double PrefillMs)> Stall(InferenceEngine engine)
     {
         using var cts = new CancellationTokenSource();
-        var stamps = Enumerable.Range(0, 7).Select(_ => new List<long>()).ToArray();
-        var streams = Enumerable.Range(0, 7).Select(async i =>
+        var stamps = Enumerable.Range(0, StallStreams).Select(_ => new List<long>()).ToArray();
+        var streams = Enumerable.Range(0, StallStreams).Select(async i =>
         {
             try
             {
@@ -95,7 +106,8 @@ internal static class EngineBench
             {
             }
         }).ToList();
-        await Task.Delay(3000); // all 7 decoding
+        await WaitUntil(() => engine.GetStats().Running == StallStreams); // all 8 decoding
+        await Task.Delay(1000);
         var submitted = Stopwatch.GetTimestamp();
         var first = (await Generate(engine, Prompt(300, 2000), 1))[0];
         await Task.Delay(300);

@@ -7,6 +7,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["engine"] = EngineBench.RunAsync,
     ["tokenizer"] = TokenizerBench.RunAsync,
     ["load"] = LoadBench.RunAsync,
+    ["sampler"] = SamplerBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {

@@ -3,8 +3,14 @@ namespace Qwen.Inference.Engine;
 /// <summary>Engine settings: the KV cache budget, the scheduler's limits and the execution provider.</summary>
 public sealed record EngineOptions
 {
-    /// <summary>KV cache slots: the most sequences that run at once.</summary>
+    /// <summary>KV cache slots: the most sequences that run at once. Ignored when <see cref="KvCacheBytes"/> is set.</summary>
     public int MaxNumSeqs { get; init; } = 8;
+
+    /// <summary>
+    /// KV cache memory budget in bytes; null sizes the cache by <see cref="MaxNumSeqs"/> instead. When set, the slots are
+    /// floor(budget / bytes of one <see cref="MaxModelLen"/>-token slot), at least one (see <c>KvCacheLayout.Resolve</c>).
+    /// </summary>
+    public long? KvCacheBytes { get; init; }
 
     /// <summary>Tokens per slot (prompt plus output); at most the model's maximum sequence length.</summary>
     public int MaxModelLen { get; init; } = 4096;

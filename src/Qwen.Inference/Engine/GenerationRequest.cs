@@ -3,12 +3,20 @@ using Qwen.Inference.Sampling;
 namespace Qwen.Inference.Engine;
 
 /// <summary>One sequence to generate: prompt token ids, sampling, and when to stop.</summary>
-/// <param name="PromptTokens">The rendered, tokenized prompt; never empty.</param>
+/// <param name="PromptTokens">The rendered, tokenized prompt; never empty, shorter than the engine's MaxModelLen.</param>
 /// <param name="Sampling">How to pick each token.</param>
-/// <param name="MaxTokens">Upper bound on generated tokens (at least 1).</param>
+/// <param name="MaxTokens">Upper bound on generated tokens (at least 1); the context left (MaxModelLen minus the prompt) caps it too.</param>
 /// <param name="StopTokenIds">Generation ends (finish reason stop) when one of these is sampled; it is reported, not hidden.</param>
 public sealed record GenerationRequest(
     int[] PromptTokens,
     SamplingParams Sampling,
     int MaxTokens,
-    IReadOnlyList<int> StopTokenIds);
+    IReadOnlyList<int> StopTokenIds)
+{
+    /// <summary>
+    /// Restricts every sampled token, stop tokens included (grammar-constrained decoding); null: unconstrained. Called on
+    /// the engine loop thread only. When it allows no token at all the sequence ends with <see cref="FinishReason.Stop"/>
+    /// and the first of <see cref="StopTokenIds"/> as its last token, so a constrained request needs at least one stop id.
+    /// </summary>
+    public ITokenConstraint? Constraint { get; init; }
+}

@@ -16,8 +16,9 @@ public sealed class InferenceEngine : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Scheduler _scheduler;
     private readonly Thread _loop;
+    private readonly Lock _gate = new(); // orders "not stopping, so enqueue" against "stopping, so drain"
     private volatile bool _stopping;
-    private int _queued; // waiting + not yet handed to the loop: the bound of MaxWaiting
+    private int _inFlight; // accepted and not yet ended (waiting, handed over or holding a slot): callers add, the loop subtracts
     private long _steps;
 
     /// <summary>Starts the engine loop over <paramref name="runner"/>, which the engine owns from now on.</summary>
@@ -29,7 +30,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxWaiting, 0);
         Runner = runner;
         Options = options;
-        _scheduler = new Scheduler(runner, options);
+        _scheduler = new Scheduler(runner, options, _ => Interlocked.Decrement(ref _inFlight));
         _loop = new Thread(Loop) { IsBackground = true, Name = "qwen-engine-loop" };
         _loop.Start();
     }
@@ -49,8 +50,10 @@ public sealed class InferenceEngine : IAsyncDisposable
 
     /// <summary>
     /// Queues <paramref name="request"/> and streams its tokens. Throws <see cref="PromptTooLongException"/> (can never fit)
-    /// or <see cref="EngineOverloadedException"/> (queue full) at once, before anything is queued. Cancelling
-    /// <paramref name="cancellationToken"/> or disposing the enumerator frees the sequence's slot within one engine step.
+    /// or <see cref="EngineOverloadedException"/> (more than MaxNumSeqs + MaxWaiting requests would be in flight) at once,
+    /// before anything is queued. Cancelling <paramref name="cancellationToken"/> or disposing the enumerator frees the
+    /// sequence's slot within one engine step. The output ends (finish reason length) when prompt plus output reach
+    /// <see cref="MaxModelLen"/>, whatever <see cref="GenerationRequest.MaxTokens"/> says.
     /// </summary>
     public IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
     {
@@ -68,34 +71,46 @@ public sealed class InferenceEngine : IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(request), $"prompt token ids must be in [0, {Runner.VocabSize})");
         }
-        var sequence = new Sequence(request, new SamplingState(request.Sampling, request.PromptTokens, Runner.VocabSize));
-        if (_stopping)
+        if (request.Constraint is not null && request.StopTokenIds.Count == 0)
         {
-            throw new ObjectDisposedException(nameof(InferenceEngine));
+            throw new ArgumentException("a request with a token constraint needs at least one stop token id (it ends with the first when the constraint allows no token)", nameof(request));
         }
-        if (Interlocked.Increment(ref _queued) > Options.MaxWaiting + Math.Max(0, Runner.MaxNumSeqs - GetStats().Running))
+        var sequence = new Sequence(request, new SamplingState(request.Sampling, request.PromptTokens, Runner.VocabSize));
+        // One counter, incremented here and decremented by the loop when a sequence ends: the bound is exact.
+        if (Interlocked.Increment(ref _inFlight) > Options.MaxWaiting + Runner.MaxNumSeqs)
         {
-            Interlocked.Decrement(ref _queued);
+            Interlocked.Decrement(ref _inFlight);
             throw new EngineOverloadedException($"the engine is full: {Runner.MaxNumSeqs} running and {Options.MaxWaiting} waiting; retry later");
+        }
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                throw new ObjectDisposedException(nameof(InferenceEngine));
+            }
+            _incoming.Enqueue(sequence);
         }
         // Registered now, not when the caller starts reading: a request that is never read is still cancellable.
         var registration = cancellationToken.Register(() => Cancel(sequence));
-        _incoming.Enqueue(sequence);
-        _wake.Release();
+        Wake();
         return ReadAsync(sequence, registration, cancellationToken);
     }
 
     /// <summary>A snapshot of running, waiting and KV cache use.</summary>
     public EngineStats GetStats()
-        => new(
+    {
+        var used = _scheduler.SlotsUsed;
+        return new(
             _scheduler.Running,
-            Volatile.Read(ref _queued),
-            _scheduler.Running,
+            Math.Max(0, Volatile.Read(ref _inFlight) - used),
+            used,
             Runner.MaxNumSeqs,
             _scheduler.KvTokensUsed,
             (long)Runner.MaxNumSeqs * Runner.MaxModelLen,
             Interlocked.Read(ref _steps),
             _loop.IsAlive && !_stopping);
+    }
 
     /// <summary>Share of step time spent outside the runner (sampling and bookkeeping), since start.</summary>
     public double OutsideRunShare => _scheduler.StepTime.Ticks == 0 ? 0 : 1 - ((double)_scheduler.RunTime.Ticks / _scheduler.StepTime.Ticks);
@@ -103,7 +118,10 @@ public sealed class InferenceEngine : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        _stopping = true;
+        lock (_gate)
+        {
+            _stopping = true;
+        }
         _wake.Release();
         await Task.Run(() => _loop.Join()).ConfigureAwait(false);
         Runner.Dispose();
@@ -138,7 +156,19 @@ public sealed class InferenceEngine : IAsyncDisposable
     private void Cancel(Sequence sequence)
     {
         sequence.Cancelled = true;
-        _wake.Release();
+        Wake();
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine was disposed meanwhile: its loop already ended every sequence it was given.
+        }
     }
 
     private void Loop()
@@ -159,7 +189,6 @@ public sealed class InferenceEngine : IAsyncDisposable
                 _scheduler.FailAll(e);
                 worked = true;
             }
-            Volatile.Write(ref _queued, _scheduler.Waiting + _incoming.Count);
             if (worked)
             {
                 Interlocked.Increment(ref _steps);
@@ -169,6 +198,12 @@ public sealed class InferenceEngine : IAsyncDisposable
                 _wake.Wait(); // idle: sleep until a request arrives or one is cancelled
             }
         }
-        _scheduler.FailAll(new OperationCanceledException("the engine is shutting down"));
+        var shutdown = new OperationCanceledException("the engine is shutting down");
+        _scheduler.FailAll(shutdown);
+        // Nothing is enqueued once _stopping is set (under _gate), so this drains every request ever accepted.
+        while (_incoming.TryDequeue(out var late))
+        {
+            _scheduler.Abandon(late, shutdown);
+        }
     }
 }

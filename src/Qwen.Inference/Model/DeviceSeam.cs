@@ -56,6 +56,7 @@ internal sealed class DeviceSeam : IDisposable
     {
         if (IsCuda)
         {
+            CheckDeviceAllocation(bytes);
             _allocator ??= new OrtAllocator(session, KvMemory);
             var allocation = _allocator.Allocate((uint)bytes);
             _device.Add(allocation);
@@ -65,6 +66,18 @@ internal sealed class DeviceSeam : IDisposable
         NativeMemory.Clear(p, (nuint)bytes);
         _host.Add((IntPtr)p);
         return (IntPtr)p;
+    }
+
+    /// <summary>
+    /// ONNX Runtime's C# allocator takes a 32-bit size (<c>OrtAllocator.Allocate(uint)</c>, no larger overload in 1.31.1):
+    /// a larger per-layer buffer would silently wrap, so it is refused with the numbers needed to fix the settings.
+    /// </summary>
+    internal static void CheckDeviceAllocation(long bytes)
+    {
+        if (bytes is < 0 or > uint.MaxValue)
+        {
+            throw new NotSupportedException($"one layer's KV buffer on CUDA would take {bytes} bytes; ONNX Runtime's allocator takes at most {uint.MaxValue} bytes per buffer: lower MaxNumSeqs (or KvCacheBytes) or MaxModelLen");
+        }
     }
 
     public unsafe void Dispose()

@@ -50,21 +50,48 @@ public sealed record ModelManifest
         {
             throw new FileNotFoundException($"{path} not found: not an exported model directory (export it with onnx-export)", path);
         }
-        var m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllBytes(path)) ?? throw new InvalidDataException($"{path} is empty");
-        if (m.FormatVersion != 1 || m.NumLayers < 1 || m.NumKvHeads < 1 || m.HeadDim < 1 || m.VocabSize < 1 || m.MaxSeqLen < 1)
+        ModelManifest m;
+        try
         {
-            throw new InvalidDataException($"{path}: unsupported format_version {m.FormatVersion} or missing sizes");
+            m = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllBytes(path)) ?? throw new InvalidDataException($"{path} is empty (null)");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} is not a valid manifest: {e.Message}", e);
+        }
+        if (m.FormatVersion != 1)
+        {
+            throw new InvalidDataException($"{path}: format_version must be 1 (given {m.FormatVersion}; 0 means it is missing)");
+        }
+        foreach (var (field, value) in new[] { ("num_hidden_layers", m.NumLayers), ("num_key_value_heads", m.NumKvHeads), ("head_dim", m.HeadDim), ("vocab_size", m.VocabSize), ("max_seq_len", m.MaxSeqLen) })
+        {
+            if (value < 1)
+            {
+                throw new InvalidDataException($"{path}: {field} must be at least 1 (given {value}; 0 means it is missing)");
+            }
+        }
+        if (m.Precision is not ("fp32" or "fp16" or "int4"))
+        {
+            throw new InvalidDataException($"{path}: precision must be fp32, fp16 or int4 (given '{m.Precision}')");
+        }
+        if (m.KvCacheDtype is not ("float32" or "float16"))
+        {
+            throw new InvalidDataException($"{path}: kv_cache_dtype must be float32 or float16 (given '{m.KvCacheDtype}')");
+        }
+        if (string.IsNullOrEmpty(m.OnnxFile) || !File.Exists(Path.Combine(modelDirectory, m.OnnxFile)))
+        {
+            throw new FileNotFoundException($"{path}: onnx_file '{m.OnnxFile}' not found in {modelDirectory}", Path.Combine(modelDirectory, m.OnnxFile ?? ""));
         }
         foreach (var key in new[] { "input_ids", "seqlens_k", "total_sequence_length", "past_key", "past_value" })
         {
-            if (!m.Inputs.ContainsKey(key))
+            if (m.Inputs is null || !m.Inputs.ContainsKey(key))
             {
                 throw new InvalidDataException($"{path}: inputs.{key} is missing");
             }
         }
         foreach (var key in new[] { "logits", "present_key", "present_value" })
         {
-            if (!m.Outputs.ContainsKey(key))
+            if (m.Outputs is null || !m.Outputs.ContainsKey(key))
             {
                 throw new InvalidDataException($"{path}: outputs.{key} is missing");
             }

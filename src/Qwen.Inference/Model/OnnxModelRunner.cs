@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Qwen.Inference.Engine;
+using Qwen.Inference.KvCache;
 
 namespace Qwen.Inference.Model;
 
@@ -31,8 +33,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     private OnnxModelRunner(string modelDirectory, EngineOptions options)
     {
         _manifest = ModelManifest.Load(modelDirectory);
-        MaxNumSeqs = options.MaxNumSeqs;
-        MaxModelLen = Math.Min(options.MaxModelLen, _manifest.MaxSeqLen);
+        KvCache = KvCacheLayout.Resolve(_manifest, options);
+        MaxNumSeqs = KvCache.Slots;
+        MaxModelLen = KvCache.TokensPerSlot;
         VocabSize = _manifest.VocabSize;
         _device = new DeviceSeam(options);
 
@@ -45,12 +48,14 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         };
         _device.Configure(so);
         var modelPath = Path.Combine(modelDirectory, _manifest.OnnxFile);
-        _session = new InferenceSession(OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, so), so);
+        var optimized = OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, so);
+        _session = new InferenceSession(optimized.LoadPath, so);
+        optimized.Commit(); // only now has ONNX Runtime written the optimized file: a crash before leaves no valid stamp
 
         var elementType = _manifest.KvCacheDtype == "float16" ? TensorElementType.Float16 : TensorElementType.Float;
         var elementSize = elementType == TensorElementType.Float16 ? 2 : 4;
         long slotElements = (long)_manifest.NumKvHeads * MaxModelLen * _manifest.HeadDim;
-        KvCacheBytes = 2L * _manifest.NumLayers * MaxNumSeqs * slotElements * elementSize;
+        Debug.Assert(KvCache.TotalBytes == 2L * _manifest.NumLayers * MaxNumSeqs * slotElements * elementSize);
 
         var layers = _manifest.NumLayers;
         _slotK = new OrtValue[layers, MaxNumSeqs];
@@ -101,17 +106,19 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     public int MaxModelLen { get; }
 
     /// <summary>Bytes of the KV cache (all layers, K and V, every slot).</summary>
-    public long KvCacheBytes { get; }
+    public long KvCacheBytes => KvCache.TotalBytes;
+
+    /// <summary>The KV cache as allocated: slots, tokens per slot and bytes (resolved from MaxNumSeqs or KvCacheBytes).</summary>
+    public KvCacheLayout KvCache { get; }
 
     /// <summary>The manifest of the loaded model.</summary>
     public ModelManifest Manifest => _manifest;
 
-    /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache.</summary>
+    /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache (sized by <see cref="KvCacheLayout.Resolve"/>).</summary>
     public static OnnxModelRunner Create(string modelDirectory, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxNumSeqs, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxModelLen, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxModelLen, 2, nameof(options.MaxModelLen));
         return new OnnxModelRunner(modelDirectory, options);
     }
 

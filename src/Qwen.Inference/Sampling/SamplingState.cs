@@ -1,13 +1,21 @@
+using System.Runtime.InteropServices;
+
 namespace Qwen.Inference.Sampling;
 
 /// <summary>
 /// Per-sequence sampling state: its parameters, its own seeded generator (so its draws never depend on other
-/// sequences), and the token counts the penalties need. Sparse sets, not vocabulary-sized arrays: outputs are short.
+/// sequences), and the token counts the penalties need. Sparse lists, not vocabulary-sized arrays: the penalties touch
+/// only the tokens a sequence has seen, and iterating them is a span walk (no boxed enumerators).
 /// </summary>
 public sealed class SamplingState
 {
     private readonly HashSet<int>? _seen;
-    private readonly Dictionary<int, int> _outputCounts = [];
+    private readonly List<int> _seenList = [];
+    private readonly Dictionary<int, int> _outputIndex = [];
+    private readonly List<int> _outputIds = [];
+    private readonly List<int> _outputCounts = [];
+    private readonly int[] _biasIds;
+    private readonly float[] _biasValues;
 
     /// <summary>Creates the state for one sequence; checks the parameters against the vocabulary.</summary>
     public SamplingState(SamplingParams parameters, ReadOnlySpan<int> promptTokens, int vocabSize)
@@ -18,8 +26,19 @@ public sealed class SamplingState
         Random = new SequenceRandom(parameters.Seed ?? (ulong)System.Random.Shared.NextInt64());
         if (parameters.RepetitionPenalty != 1f)
         {
-            _seen = [.. promptTokens.ToArray()];
+            _seen = [];
+            foreach (var t in promptTokens)
+            {
+                if (_seen.Add(t))
+                {
+                    _seenList.Add(t);
+                }
+            }
         }
+        // Copied once per request into arrays, so each token's bias pass is a plain loop.
+        var bias = parameters.LogitBias;
+        _biasIds = bias is null ? [] : [.. bias.Keys];
+        _biasValues = bias is null ? [] : [.. _biasIds.Select(id => bias[id])];
     }
 
     /// <summary>The sequence's parameters.</summary>
@@ -28,17 +47,39 @@ public sealed class SamplingState
     /// <summary>The sequence's own generator.</summary>
     public SequenceRandom Random { get; }
 
-    /// <summary>Tokens of prompt and output (only tracked when a repetition penalty is set).</summary>
-    public IReadOnlyCollection<int>? SeenTokens => _seen;
+    /// <summary>Distinct tokens of prompt and output, first seen first (only tracked when a repetition penalty is set).</summary>
+    public ReadOnlySpan<int> SeenTokens => CollectionsMarshal.AsSpan(_seenList);
 
-    /// <summary>How often each token was generated (for presence and frequency penalties).</summary>
-    public IReadOnlyDictionary<int, int> OutputCounts => _outputCounts;
+    /// <summary>Distinct generated tokens, first generated first; <see cref="OutputCounts"/> holds how often each was.</summary>
+    public ReadOnlySpan<int> OutputTokenIds => CollectionsMarshal.AsSpan(_outputIds);
+
+    /// <summary>How often each token of <see cref="OutputTokenIds"/> was generated (for presence and frequency penalties).</summary>
+    public ReadOnlySpan<int> OutputCounts => CollectionsMarshal.AsSpan(_outputCounts);
+
+    /// <summary>Token ids of <see cref="SamplingParams.LogitBias"/>; <see cref="LogitBiasValues"/> holds their biases.</summary>
+    public ReadOnlySpan<int> LogitBiasIds => _biasIds;
+
+    /// <summary>The bias of each token of <see cref="LogitBiasIds"/>.</summary>
+    public ReadOnlySpan<float> LogitBiasValues => _biasValues;
 
     /// <summary>Records a generated token.</summary>
     public void Record(int tokenId)
     {
-        _seen?.Add(tokenId);
-        _outputCounts[tokenId] = _outputCounts.GetValueOrDefault(tokenId) + 1;
+        if (_seen is not null && _seen.Add(tokenId))
+        {
+            _seenList.Add(tokenId);
+        }
+        ref var index = ref CollectionsMarshal.GetValueRefOrAddDefault(_outputIndex, tokenId, out var exists);
+        if (exists)
+        {
+            CollectionsMarshal.AsSpan(_outputCounts)[index]++;
+        }
+        else
+        {
+            index = _outputIds.Count;
+            _outputIds.Add(tokenId);
+            _outputCounts.Add(1);
+        }
     }
 
     private static void Validate(SamplingParams p, int vocabSize)

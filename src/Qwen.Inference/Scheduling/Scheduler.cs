@@ -6,17 +6,19 @@ using Qwen.Inference.Sampling;
 namespace Qwen.Inference.Scheduling;
 
 /// <summary>
-/// Iteration-level scheduling over the runner's KV slots. The rule, applied once per engine step:
+/// Iteration-level scheduling over the runner's KV slots. Every sequence gets an arrival number when it is enqueued.
+/// The rule, applied once per engine step:
 /// 1. Drop cancelled sequences (waiting or running) and free their slots.
 /// 2. Admit waiting sequences in arrival order (FIFO) into the lowest free slots, while slots are free.
 /// 3. Run ONE of: a decode step (one token for every sequence whose prompt is in the cache, batched over slots
-///    [0, highest busy slot]), or one prefill chunk (at most PrefillChunkSize prompt tokens of the oldest admitted
-///    sequence still prefilling, batch 1). When both are possible they take turns, so running streams stall for at most
-///    one chunk per token however long an arriving prompt is.
-/// 4. Sequences that finish (stop token, max_tokens, context full) leave at once and free their slot.
-/// Engine loop thread only.
+///    [0, highest busy slot]), or one prefill chunk (at most PrefillChunkSize prompt tokens of the sequence still
+///    prefilling with the smallest arrival number, whatever its slot; batch 1). When both are possible they take turns,
+///    so running streams stall for at most one chunk per token however long an arriving prompt is.
+/// 4. Sequences that finish (stop token, max_tokens, context full: prompt plus output reached MaxModelLen, or a token
+///    constraint that allows nothing) leave at once and free their slot.
+/// Engine loop thread only. <c>ended</c> is told of every sequence whose output is completed, exactly once.
 /// </summary>
-internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
+internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Action<Sequence>? ended = null)
 {
     private readonly LinkedList<Sequence> _waiting = new();
     private readonly Sequence?[] _slots = new Sequence?[runner.MaxNumSeqs];
@@ -24,11 +26,16 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
     private readonly float[] _logits = new float[(long)runner.MaxNumSeqs * runner.VocabSize];
     private readonly int[] _tokens = new int[runner.MaxNumSeqs];
     private readonly int[] _pasts = new int[runner.MaxNumSeqs];
+    private long _arrivals;
     private bool _lastWasPrefill;
 
     public int Waiting => _waiting.Count;
 
+    /// <summary>Sequences whose prompt is in the cache: the rows of the next decode step.</summary>
     public int Running { get; private set; }
+
+    /// <summary>Slots held, by decoding sequences and by prompts still being prefilled.</summary>
+    public int SlotsUsed { get; private set; }
 
     public long KvTokensUsed { get; private set; }
 
@@ -37,7 +44,11 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
 
     public TimeSpan StepTime { get; private set; }
 
-    public void Enqueue(Sequence sequence) => _waiting.AddLast(sequence);
+    public void Enqueue(Sequence sequence)
+    {
+        sequence.Arrival = _arrivals++;
+        _waiting.AddLast(sequence);
+    }
 
     /// <summary>Does one step; returns false when there was nothing to do.</summary>
     public bool Step()
@@ -55,8 +66,11 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
             }
             if (s.IsPrefilling)
             {
-                // Oldest admitted first: the waiting queue was FIFO, so lower arrival order wins ties.
-                prefill ??= s;
+                // The oldest arrival first, not the lowest slot: a newcomer in a freed low slot waits its turn.
+                if (prefill is null || s.Arrival < prefill.Arrival)
+                {
+                    prefill = s;
+                }
             }
             else
             {
@@ -91,16 +105,23 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
     {
         foreach (var s in _waiting)
         {
-            s.Output.Writer.TryComplete(error);
+            Complete(s, error);
         }
         _waiting.Clear();
         for (var i = 0; i < _slots.Length; i++)
         {
-            _slots[i]?.Output.Writer.TryComplete(error);
-            _slots[i] = null;
+            if (_slots[i] is { } s)
+            {
+                _slots[i] = null;
+                s.Slot = -1;
+                Complete(s, error);
+            }
         }
         UpdateStats();
     }
+
+    /// <summary>Completes the output of a sequence the scheduler never received (engine shutting down).</summary>
+    public void Abandon(Sequence sequence, Exception error) => Complete(sequence, error);
 
     private void DropCancelled()
     {
@@ -109,8 +130,8 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
             var next = node.Next;
             if (node.Value.Cancelled)
             {
-                node.Value.Output.Writer.TryComplete(new OperationCanceledException());
                 _waiting.Remove(node);
+                Complete(node.Value, new OperationCanceledException());
             }
             node = next;
         }
@@ -207,17 +228,22 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
     /// <summary>Samples the sequence's next token from its logits row and hands it to the caller; ends the sequence when it is done.</summary>
     private void Emit(Sequence s, Span<float> row)
     {
-        var sampled = _sampler.Sample(row, s.Sampling);
-        s.Generated++;
-        s.NextInput = sampled.TokenId;
+        var stops = s.Request.StopTokenIds;
         FinishReason? finish = null;
-        if (s.Request.StopTokenIds.Contains(sampled.TokenId))
+        if (!_sampler.TrySample(row, s.Sampling, s.Request.Constraint, stops.Count > 0 ? stops[0] : 0, out var sampled))
+        {
+            // The constraint allows no token (its grammar is complete or stuck): end as if the first stop id was sampled.
+            finish = FinishReason.Stop;
+        }
+        else if (stops.Contains(sampled.TokenId))
         {
             finish = FinishReason.Stop;
         }
-        else if (s.Generated >= s.Request.MaxTokens || s.CacheLength >= runner.MaxModelLen)
+        s.Generated++;
+        s.NextInput = sampled.TokenId;
+        if (finish is null && (s.Generated >= s.Request.MaxTokens || s.Request.PromptTokens.Length + s.Generated >= runner.MaxModelLen))
         {
-            // Feeding this token back would need cache position CacheLength, which the slot does not have.
+            // Prompt plus output fill the slot: feeding this token back would need a position the slot does not have.
             finish = FinishReason.Length;
         }
         s.Output.Writer.TryWrite(new GeneratedToken(sampled.TokenId, sampled.Logprob, sampled.TopLogprobs, finish));
@@ -234,21 +260,32 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options)
             _slots[s.Slot] = null;
         }
         s.Slot = -1;
-        s.Output.Writer.TryComplete(error);
+        Complete(s, error);
+    }
+
+    private void Complete(Sequence s, Exception? error)
+    {
+        if (s.Output.Writer.TryComplete(error))
+        {
+            ended?.Invoke(s);
+        }
     }
 
     private void UpdateStats()
     {
+        var used = 0;
         var running = 0;
         long tokens = 0;
         foreach (var s in _slots)
         {
             if (s is not null)
             {
-                running++;
+                used++;
+                running += s.IsPrefilling ? 0 : 1;
                 tokens += s.CacheLength;
             }
         }
+        SlotsUsed = used;
         Running = running;
         KvTokensUsed = tokens;
     }

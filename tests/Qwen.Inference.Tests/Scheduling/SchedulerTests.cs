@@ -33,34 +33,8 @@ public sealed class SchedulerTests
         {
             Assert.Equal(FakeRunner.Expected(prompts[i], 4 + (i % 9)), results[i]);
         }
-        Assert.Equal(0, engine.GetStats().SlotsUsed);
-    }
+        await SpinUntil(() => engine.GetStats().SlotsUsed == 0); // the stats are refreshed at the end of the step that ended them
 
-    [Fact]
-    public async Task LongPrompt_ArrivingMidStream_PrefilledInChunksBetweenDecodeSteps()
-    {
-        var runner = new FakeRunner(maxNumSeqs: 2);
-        await using var engine = new InferenceEngine(runner, new EngineOptions { MaxNumSeqs = 2, MaxModelLen = 256, PrefillChunkSize = 10 });
-        var running = engine.GenerateAsync(Request(Prompt(1, 4), 200)).GetAsyncEnumerator();
-        Assert.True(await running.MoveNextAsync()); // decoding now
-        var longOne = Collect(engine, Request(Prompt(2, 95), 1));
-        var prefillsSeen = 0;
-        while (!longOne.IsCompleted && await running.MoveNextAsync())
-        {
-        }
-        await longOne;
-        await running.DisposeAsync();
-        lock (runner.Calls)
-        {
-            var calls = runner.Calls.SkipWhile(c => !c.Contains("past=0", StringComparison.Ordinal) || c.Contains("n=4", StringComparison.Ordinal)).ToList();
-            prefillsSeen = calls.Count(c => c.StartsWith("prefill slot=1", StringComparison.Ordinal));
-            // 95 tokens in chunks of 10 = 10 chunks, and never two prefill chunks in a row while someone decodes.
-            Assert.Equal(10, prefillsSeen);
-            for (var i = 1; i < calls.Count; i++)
-            {
-                Assert.False(calls[i].StartsWith("prefill", StringComparison.Ordinal) && calls[i - 1].StartsWith("prefill", StringComparison.Ordinal), $"two prefill chunks in a row at call {i}");
-            }
-        }
     }
 
     [Fact]
@@ -73,15 +47,13 @@ public sealed class SchedulerTests
         var first = Collect(engine, Request(Prompt(1, 3), 10_000), cancelRunning.Token);
         var waiting = Collect(engine, Request(Prompt(2, 3), 5), cancelWaiting.Token);
         var third = Collect(engine, Request(Prompt(3, 3), 5));
-        await Task.Delay(50);
-        Assert.Equal(1, engine.GetStats().Running);
+        await SpinUntil(() => engine.GetStats().Running == 1);
         await cancelWaiting.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         await cancelRunning.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
         Assert.Equal(FakeRunner.Expected(Prompt(3, 3), 5), await third);
-        Assert.Equal(0, engine.GetStats().Running);
-        Assert.Equal(0, engine.GetStats().Waiting);
+        await SpinUntil(() => engine.GetStats() is { Running: 0, Waiting: 0, SlotsUsed: 0 });
     }
 
     [Fact]
@@ -99,6 +71,36 @@ public sealed class SchedulerTests
     }
 
     [Fact]
+    public async Task QueueBound_HammeredWhileTheLoopSteps_ExactlyMaxNumSeqsPlusMaxWaitingAccepted()
+    {
+        // Nothing ever ends (huge max_tokens and context), so exactly 1 + 4 requests may be in flight however the
+        // submitters and the stepping loop interleave; a counter the loop overwrote used to let extra ones in.
+        var runner = new FakeRunner(maxNumSeqs: 1, maxModelLen: 1 << 20);
+        await using var engine = new InferenceEngine(runner, new EngineOptions { MaxNumSeqs = 1, MaxModelLen = 1 << 20, MaxWaiting = 4 });
+        using var cts = new CancellationTokenSource();
+        var accepted = 0;
+        void Hammer()
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                try
+                {
+                    engine.GenerateAsync(Request(Prompt(i, 2), 1 << 20), cts.Token);
+                    Interlocked.Increment(ref accepted);
+                }
+                catch (EngineOverloadedException)
+                {
+                }
+            }
+        }
+        await Task.WhenAll(Task.Run(Hammer), Task.Run(Hammer));
+        Assert.Equal(5, accepted);
+        await SpinUntil(() => engine.GetStats() is { SlotsUsed: 1, Waiting: 4 });
+        await cts.CancelAsync();
+        await SpinUntil(() => engine.GetStats() is { SlotsUsed: 0, Waiting: 0 });
+    }
+
+    [Fact]
     public async Task ContextFull_EndsWithLength()
     {
         var runner = new FakeRunner(maxModelLen: 20);
@@ -108,7 +110,7 @@ public sealed class SchedulerTests
         {
             tokens.Add(t);
         }
-        Assert.Equal(6, tokens.Count); // positions 15..19 are fed back, plus the last sampled token
+        Assert.Equal(5, tokens.Count); // prompt plus output may reach MaxModelLen: 20 - 15
         Assert.Equal(FinishReason.Length, tokens[^1].Finish);
     }
 

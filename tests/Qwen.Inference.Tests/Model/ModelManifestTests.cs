@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using Qwen.Inference.Model;
+using Qwen.Inference.Tests.Engine;
+
+namespace Qwen.Inference.Tests.Model;
+
+/// <summary>A broken model directory fails with an exception that names the file or the field.</summary>
+public sealed class ModelManifestTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("qwen-manifest-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The tiny model's real manifest, edited, next to an (empty) graph file.</summary>
+    private string Write(Action<JsonObject> edit)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(EngineBatchingTests.TinyModel, "manifest.json")))!.AsObject();
+        edit(json);
+        File.WriteAllText(Path.Combine(_dir, "manifest.json"), json.ToJsonString());
+        File.WriteAllBytes(Path.Combine(_dir, "model.onnx"), []);
+        return _dir;
+    }
+
+    [Fact]
+    public void Load_TheTinyModel_ReadsItsSizes()
+    {
+        var m = ModelManifest.Load(EngineBatchingTests.TinyModel);
+        Assert.Equal((2, 2, 16, 151_936, "fp32"), (m.NumLayers, m.NumKvHeads, m.HeadDim, m.VocabSize, m.Precision));
+    }
+
+    [Fact]
+    public void Load_NoManifest_FileNotFoundNamingThePath()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => ModelManifest.Load(_dir));
+        Assert.Contains("manifest.json", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_GraphFileMissing_FileNotFoundNamingOnnxFile()
+    {
+        var dir = Write(j => j["onnx_file"] = "missing.onnx");
+        var e = Assert.Throws<FileNotFoundException>(() => ModelManifest.Load(dir));
+        Assert.Contains("onnx_file 'missing.onnx'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("num_hidden_layers")]
+    [InlineData("num_key_value_heads")]
+    [InlineData("head_dim")]
+    [InlineData("vocab_size")]
+    [InlineData("max_seq_len")]
+    [InlineData("format_version")]
+    public void Load_MissingSize_InvalidDataNamingTheField(string field)
+    {
+        var dir = Write(j => j.Remove(field));
+        var e = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(dir));
+        Assert.Contains(field, e.Message, StringComparison.Ordinal);
+        Assert.Contains("missing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("inputs", "seqlens_k")]
+    [InlineData("outputs", "present_value")]
+    public void Load_MissingName_InvalidDataNamingIt(string group, string key)
+    {
+        var dir = Write(j => j[group]!.AsObject().Remove(key));
+        var e = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(dir));
+        Assert.Contains($"{group}.{key}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("precision", "int8")]
+    [InlineData("kv_cache_dtype", "bfloat16")]
+    public void Load_UnknownPrecisionOrDtype_InvalidDataNamingFieldAndValue(string field, string value)
+    {
+        var dir = Write(j => j[field] = value);
+        var e = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(dir));
+        Assert.Contains(field, e.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_NotJson_InvalidData()
+    {
+        File.WriteAllText(Path.Combine(_dir, "manifest.json"), "{ not json");
+        Assert.Throws<InvalidDataException>(() => ModelManifest.Load(_dir));
+    }
+}
