@@ -97,6 +97,7 @@ public static class ExportCommand
             }
         }
 
+        /// <summary>Redraws the bar for <paramref name="value"/>.</summary>
         public void Report(ExportProgress value)
         {
             if (Console.IsErrorRedirected)

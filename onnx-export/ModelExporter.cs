@@ -137,7 +137,14 @@ public static class ModelExporter
         }
         if (aside is not null)
         {
-            Directory.Delete(aside, recursive: true);
+            try
+            {
+                Directory.Delete(aside, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The new model is in place; a leftover <output>.old-* copy is harmless and must not fail the export.
+            }
         }
     }
 

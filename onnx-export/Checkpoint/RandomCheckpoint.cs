@@ -133,6 +133,7 @@ public static class RandomCheckpoint
     {
         private ulong _state = state + ((ulong)skip * 0x9E3779B97F4A7C15UL);
 
+        /// <summary>The next value, uniform in [0, 1).</summary>
         public float NextFloat()
         {
             var z = _state += 0x9E3779B97F4A7C15UL;

@@ -330,6 +330,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
     /// <summary>Checkpoint matrices stacked along dim 0: rows of <paramref name="RowLength"/> values.</summary>
     private sealed record Rows(int RowLength, (string Name, long Rows)[] Parts)
     {
+        /// <summary>Rows of all parts together.</summary>
         public long TotalRows => Parts.Sum(p => p.Rows);
     }
 }
