@@ -5,10 +5,14 @@ using Xunit.Abstractions;
 namespace Qwen.OnnxExport.Tests.Checkpoint;
 
 /// <summary>F32 and F16 checkpoints (the random presets only write BF16): the same model, exported through the same path.</summary>
-public sealed class CheckpointDtypeTests(ITestOutputHelper output)
+public sealed class CheckpointDtypeTests(ITestOutputHelper output) : IDisposable
 {
+    private readonly TestDirectories _dirs = new();
+
+    public void Dispose() => _dirs.Dispose();
+
     /// <summary>The tiny checkpoint's BF16 weights re-encoded as <paramref name="dtype"/>, with config.json's torch_dtype to match.</summary>
-    private static string Reencoded(string dtype, string torchDtype) => TestCheckpoint.Copy(d =>
+    private string Reencoded(string dtype, string torchDtype) => _dirs.Copy(d =>
     {
         var path = Path.Combine(d, "model.safetensors");
         TestCheckpoint.Write(path, TestCheckpoint.Read(path).Select(t => TestCheckpoint.Convert(t, dtype)));
@@ -22,7 +26,7 @@ public sealed class CheckpointDtypeTests(ITestOutputHelper output)
     public void F32Checkpoint_HoldsTheSameValues_ExportsTheSameBytesAsBf16(string precision)
     {
         // Every BF16 value is exact in F32, so the export must not differ by a single byte.
-        var output = TestCheckpoint.Temp("f32");
+        var output = _dirs.Temp("f32");
         ModelExporter.Export(new ExportOptions { InputDirectory = Reencoded("F32", "float32"), OutputDirectory = output, Precision = RandomModelCache.ParsePrecision(precision) });
         var bf16 = TinyModel.Directory(precision);
         foreach (var file in new[] { "model.onnx", "model.onnx.data" })
@@ -37,7 +41,7 @@ public sealed class CheckpointDtypeTests(ITestOutputHelper output)
         // F16 cannot hold every BF16 value (tiny ones become subnormal), so the oracle is the reference forward pass
         // over the F16 file itself, read by the tests' own reader.
         var source = Reencoded("F16", "float16");
-        var dir = TestCheckpoint.Temp("f16");
+        var dir = _dirs.Temp("f16");
         ModelExporter.Export(new ExportOptions { InputDirectory = source, OutputDirectory = dir });
         var reference = new ReferenceQwen2(source).Forward(TinyModel.Prompt);
         using var ort = new OrtDecoder(dir, slots: 1, cacheLen: 64);

@@ -5,13 +5,17 @@ using Qwen.OnnxExport.Tests.Checkpoint;
 namespace Qwen.OnnxExport.Tests.Cli;
 
 /// <summary>The command line's failures: exit 1, one clear line naming the file/field/value, and no output directory left.</summary>
-public sealed class ExportCommandTests
+public sealed class ExportCommandTests : IDisposable
 {
+    private readonly TestDirectories _dirs = new();
+
     private static string Source => TestCheckpoint.Source;
 
-    private static string Temp(string name) => TestCheckpoint.Temp(name);
+    public void Dispose() => _dirs.Dispose();
 
-    private static string BrokenCheckpoint(Action<string> edit) => TestCheckpoint.Copy(edit);
+    private string Temp(string name) => _dirs.Temp(name);
+
+    private string BrokenCheckpoint(Action<string> edit) => _dirs.Copy(edit);
 
     private static void EditConfig(string dir, Action<JsonObject> edit) => TestCheckpoint.EditConfig(dir, edit);
 
@@ -45,7 +49,7 @@ public sealed class ExportCommandTests
     internal static IEnumerable<string> Siblings(string output)
         => Directory.EnumerateDirectories(Path.GetDirectoryName(output)!).Where(d => Path.GetFileName(d).StartsWith(Path.GetFileName(output) + ".", StringComparison.Ordinal));
 
-    private static void Fails(Action<string> edit, params string[] expected) => AssertFailed(Run("--input", BrokenCheckpoint(edit), "--output", Temp("out")), expected);
+    private void Fails(Action<string> edit, params string[] expected) => AssertFailed(Run("--input", BrokenCheckpoint(edit), "--output", Temp("out")), expected);
 
     [Fact]
     public void MissingInputDirectory_Fails() => AssertFailed(Run("--input", "/nonexistent/qwen", "--output", Temp("out")), "input directory not found");

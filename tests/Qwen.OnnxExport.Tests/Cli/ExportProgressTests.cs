@@ -3,13 +3,17 @@ using Qwen.OnnxExport.Tests.Checkpoint;
 namespace Qwen.OnnxExport.Tests.Cli;
 
 /// <summary>Progress covers the long phases: hashing the checkpoint and writing the weights, each counted in bytes to its end.</summary>
-public sealed class ExportProgressTests
+public sealed class ExportProgressTests : IDisposable
 {
+    private readonly TestDirectories _dirs = new();
+
+    public void Dispose() => _dirs.Dispose();
+
     [Fact]
     public void Export_ReportsHashingThenWriting_EachReachingItsFileSizes()
     {
         var source = TestCheckpoint.Source;
-        var output = TestCheckpoint.Temp("progress");
+        var output = _dirs.Temp("progress");
         var reports = new List<ExportProgress>();
         ModelExporter.Export(new ExportOptions { InputDirectory = source, OutputDirectory = output }, new Collect(reports));
 
