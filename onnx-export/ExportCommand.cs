@@ -45,6 +45,7 @@ public static class ExportCommand
             return 2;
         }
 
+        var bar = new ProgressBar();
         try
         {
             var options = new ExportOptions
@@ -57,36 +58,60 @@ public static class ExportCommand
                 MaxSeqLen = maxSeqLen,
                 Force = force,
             };
-            var result = ModelExporter.Export(options, new ProgressBar());
-            Console.Error.WriteLine();
+            var result = ModelExporter.Export(options, bar);
+            bar.End();
             Console.WriteLine($"exported {result.OutputDirectory} in {result.Seconds:F1} s (source sha256 {result.SourceSha256})");
             return 0;
         }
-        catch (ExportException e)
+        catch (Exception e) when (e is ExportException or IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine();
-            Console.Error.WriteLine($"onnx-export: error: {e.Message}");
-            return 1;
+            return Fail(bar, e.Message);
         }
-        catch (IOException e)
+        catch (Exception e)
         {
-            Console.Error.WriteLine();
-            Console.Error.WriteLine($"onnx-export: error: {e.Message}");
-            return 1;
+            // Anything unforeseen is still one line and a non-zero exit, never a stack trace; the temporary directory
+            // has been removed by the exporter on the way out.
+            return Fail(bar, $"unexpected {e.GetType().Name}: {e.Message}");
         }
     }
 
-    /// <summary>A one-line progress bar on stderr (only when stderr is a terminal).</summary>
-    private sealed class ProgressBar : IProgress<double>
+    private static int Fail(ProgressBar bar, string message)
     {
-        public void Report(double value)
+        bar.End();
+        Console.Error.WriteLine($"onnx-export: error: {message.ReplaceLineEndings(" ")}");
+        return 1;
+    }
+
+    /// <summary>A one-line progress bar on stderr (only when stderr is a terminal): the phase, a bar, and the bytes done.</summary>
+    private sealed class ProgressBar : IProgress<ExportProgress>
+    {
+        private string _last = "";
+
+        /// <summary>Ends the bar's line, if it drew one.</summary>
+        public void End()
+        {
+            if (_last.Length > 0)
+            {
+                Console.Error.WriteLine();
+                _last = "";
+            }
+        }
+
+        /// <summary>Redraws the bar for <paramref name="value"/>.</summary>
+        public void Report(ExportProgress value)
         {
             if (Console.IsErrorRedirected)
             {
                 return;
             }
-            var filled = (int)(value * 40);
-            Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 40 - filled)}] {value * 100,5:F1}%");
+            var filled = (int)(value.Fraction * 40);
+            var line = $"\r{value.Phase,-8} [{new string('#', filled)}{new string('.', 40 - filled)}] {value.Fraction * 100,5:F1}% {value.Done / 1e9:F2}/{value.Total / 1e9:F2} GB";
+            if (line != _last)
+            {
+                // Redraw only when the text changes: Report comes once per chunk write.
+                _last = line;
+                Console.Error.Write(line);
+            }
         }
     }
 }

@@ -23,4 +23,10 @@ public sealed record ExportOptions
 
     /// <summary>Replace an existing output directory.</summary>
     public bool Force { get; init; }
+
+    /// <summary>Float32 bytes of checkpoint rows streamed per step; tests force tiny chunks to prove the output does not depend on it.</summary>
+    internal int ChunkBytes { get; init; } = Graph.GraphSettings.DefaultChunkBytes;
+
+    /// <summary>For int4: quantize lm_head as well (the default), or keep it float32; the bench measures both.</summary>
+    internal bool Int4LmHead { get; init; } = true;
 }

@@ -14,10 +14,15 @@ public static class ModelExporter
     /// <summary>The manifest's format version: the engine accepts this one.</summary>
     public const int FormatVersion = 1;
 
+    private const string DataFile = "model.onnx.data";
+
     private static readonly string[] TokenizerFiles = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json"];
 
-    /// <summary>Runs the export. Writes into a temporary sibling directory and renames it at the end, so a failed export leaves nothing that looks complete.</summary>
-    public static ExportResult Export(ExportOptions options, IProgress<double>? progress = null)
+    /// <summary>
+    /// Runs the export. Writes into a temporary sibling directory and renames it at the end, so a failed export leaves
+    /// nothing that looks complete; <paramref name="progress"/> hears of the hashing and the writing of the weights.
+    /// </summary>
+    public static ExportResult Export(ExportOptions options, IProgress<ExportProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var watch = Stopwatch.StartNew();
@@ -26,9 +31,9 @@ public static class ModelExporter
         {
             throw new ExportException("give exactly one of --input <hf-dir> or --random <preset>");
         }
-        if (Directory.Exists(output) && !options.Force)
+        if ((Directory.Exists(output) && !options.Force) || File.Exists(output))
         {
-            throw new ExportException($"output directory exists: {output} (use --force to replace it)");
+            throw new ExportException($"output {(File.Exists(output) ? "path is a file" : "directory exists")}: {output}{(File.Exists(output) ? "" : " (use --force to replace it)")}");
         }
         var temp = $"{output}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
@@ -62,29 +67,28 @@ public static class ModelExporter
                 throw new ExportException($"missing tokenizer files in {input} (need tokenizer.json or vocab.json + merges.txt, and tokenizer_config.json)");
             }
 
-            using var weights = new SafeTensorsReader(input);
-            var sha = HashSources([Path.Combine(input, "config.json"), .. weights.FilePaths]);
-            using (var data = new FileStream(Path.Combine(temp, "model.onnx.data"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            var settings = new GraphSettings(options.Precision, maxSeqLen) { ChunkBytes = options.ChunkBytes, Int4LmHead = options.Int4LmHead };
+            using var weights = new SafeTensorsReader(input, config.TorchDtype);
+            // A plan-only pass checks every tensor's name, dtype and shape first (a bad checkpoint fails in seconds, not
+            // after minutes of writing) and gives the size of the external data for the progress bar.
+            var plan = new OnnxModelBuilder(null, DataFile);
+            new QwenGraph(config, weights, plan, settings).Build();
+            var sha = HashSources([Path.Combine(input, "config.json"), .. weights.FilePaths], progress);
+
+            long written = 0;
+            using (var data = File.OpenHandle(Path.Combine(temp, DataFile), FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, plan.ExternalDataLength))
             {
-                var onnx = new OnnxModelBuilder(data, "model.onnx.data");
-                new QwenGraph(config, weights, onnx, options.Precision, maxSeqLen).Build(progress);
+                var onnx = new OnnxModelBuilder(data, DataFile, n => progress?.Report(new ExportProgress("writing", written += n, plan.ExternalDataLength)));
+                new QwenGraph(config, weights, onnx, settings).Build();
                 using var model = new FileStream(Path.Combine(temp, "model.onnx"), FileMode.CreateNew, FileAccess.Write);
                 onnx.WriteModel(model, "qwen2");
             }
             foreach (var f in TokenizerFiles.Where(f => File.Exists(Path.Combine(input, f))))
             {
-                if (Path.GetDirectoryName(Path.Combine(input, f)) != temp)
-                {
-                    File.Copy(Path.Combine(input, f), Path.Combine(temp, f));
-                }
+                File.Copy(Path.Combine(input, f), Path.Combine(temp, f));
             }
             WriteManifest(Path.Combine(temp, "manifest.json"), config, options, maxSeqLen, sha);
-
-            if (Directory.Exists(output))
-            {
-                Directory.Delete(output, recursive: true);
-            }
-            Directory.Move(temp, output);
+            Publish(temp, output);
             return new ExportResult(output, sha, watch.Elapsed.TotalSeconds);
         }
         finally
@@ -92,6 +96,54 @@ public static class ModelExporter
             if (Directory.Exists(temp))
             {
                 Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The planned initializers of a config without any weights (name, shape, byte range in the external data): what an
+    /// export of that config would write. Reads no checkpoint and allocates no weights.
+    /// </summary>
+    internal static OnnxModelBuilder Plan(QwenConfig config, GraphSettings settings)
+    {
+        var plan = new OnnxModelBuilder(null, DataFile);
+        new QwenGraph(config, null, plan, settings).Build();
+        return plan;
+    }
+
+    /// <summary>
+    /// Moves the finished directory into place. An existing one (--force) is renamed aside first and deleted only once
+    /// the new one is in place, so at every moment <paramref name="output"/> is either the old model or the new one.
+    /// </summary>
+    private static void Publish(string temp, string output)
+    {
+        string? aside = null;
+        if (Directory.Exists(output))
+        {
+            aside = $"{output}.old-{Environment.ProcessId}-{Guid.NewGuid():N}";
+            Directory.Move(output, aside);
+        }
+        try
+        {
+            Directory.Move(temp, output);
+        }
+        catch
+        {
+            if (aside is not null)
+            {
+                Directory.Move(aside, output);
+            }
+            throw;
+        }
+        if (aside is not null)
+        {
+            try
+            {
+                Directory.Delete(aside, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The new model is in place; a leftover <output>.old-* copy is harmless and must not fail the export.
             }
         }
     }
@@ -138,10 +190,13 @@ public static class ModelExporter
         File.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    private static string HashSources(IEnumerable<string> files)
+    private static string HashSources(IReadOnlyList<string> files, IProgress<ExportProgress>? progress)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
+        var total = files.Sum(f => new FileInfo(f).Length);
+        long done = 0;
+        progress?.Report(new ExportProgress("hashing", 0, total));
         foreach (var f in files)
         {
             using var s = File.OpenRead(f);
@@ -149,6 +204,7 @@ public static class ModelExporter
             while ((n = s.Read(buffer)) > 0)
             {
                 sha.AppendData(buffer, 0, n);
+                progress?.Report(new ExportProgress("hashing", done += n, total));
             }
         }
         return Convert.ToHexStringLower(sha.GetHashAndReset());

@@ -36,10 +36,13 @@ public sealed record QwenConfig
     /// <summary>Whether lm_head reuses the embedding matrix.</summary>
     public required bool TieWordEmbeddings { get; init; }
 
+    /// <summary>config.json's <c>torch_dtype</c> (bfloat16, float16 or float32), which every tensor must match; null when absent.</summary>
+    public string? TorchDtype { get; init; }
+
     /// <summary>Size of one attention head.</summary>
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
-    /// <summary>Reads and checks <c>config.json</c>; throws <see cref="ExportException"/> naming what is wrong.</summary>
+    /// <summary>Reads and checks <c>config.json</c>; throws <see cref="ExportException"/> naming the file, the field and the value.</summary>
     public static QwenConfig Load(string path)
     {
         if (!File.Exists(path))
@@ -49,43 +52,94 @@ public sealed record QwenConfig
         JsonObject o;
         try
         {
-            o = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new ExportException($"{path}: not a JSON object");
+            o = JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new ExportException($"{path}: not a JSON object");
         }
         catch (JsonException e)
         {
             throw new ExportException($"{path}: invalid JSON ({e.Message})");
         }
-        var modelType = (string?)o["model_type"];
+        return Parse(o, path);
+    }
+
+    /// <summary>Checks a parsed <c>config.json</c>; <paramref name="path"/> names it in messages.</summary>
+    public static QwenConfig Parse(JsonObject o, string path)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        T? Get<T>(string key, string kind)
+        {
+            var node = o[key];
+            if (node is null)
+            {
+                return default;
+            }
+            if (node is JsonValue v && v.TryGetValue(out T? value))
+            {
+                return value;
+            }
+            throw new ExportException($"{path}: '{key}' must be {kind} (given {node.ToJsonString()})");
+        }
+        int Int(string key, int? fallback = null)
+        {
+            var node = o[key];
+            if (node is null)
+            {
+                return fallback ?? throw new ExportException($"{path}: missing '{key}'");
+            }
+            if (node is JsonValue v && v.TryGetValue(out int value) && value > 0)
+            {
+                return value;
+            }
+            throw new ExportException($"{path}: '{key}' must be a positive integer (given {node.ToJsonString()})");
+        }
+        double Positive(string key, double fallback)
+        {
+            var value = o[key] is null ? fallback : Get<double>(key, "a number");
+            return value > 0 && double.IsFinite(value) ? value : throw new ExportException($"{path}: '{key}' must be a positive number (given {o[key]!.ToJsonString()})");
+        }
+
+        var modelType = Get<string>("model_type", "a string");
         if (modelType != "qwen2")
         {
             throw new ExportException($"{path}: unsupported model_type '{modelType}' (only 'qwen2', the Qwen2.5 dense family, is supported)");
         }
         if (o["rope_scaling"] is JsonObject scaling)
         {
-            var kind = (string?)scaling["type"] ?? (string?)scaling["rope_type"];
-            throw new ExportException($"{path}: rope_scaling type '{kind}' is not supported (remove rope_scaling to export the native 32K context; YaRN is not implemented)");
+            var kind = scaling["type"]?.ToJsonString() ?? scaling["rope_type"]?.ToJsonString() ?? "null";
+            throw new ExportException($"{path}: rope_scaling type '{kind.Trim('"')}' is not supported (remove rope_scaling to export the native 32K context; YaRN is not implemented)");
         }
-        if ((bool?)o["use_sliding_window"] == true)
+        if (o["rope_scaling"] is { } other)
+        {
+            throw new ExportException($"{path}: 'rope_scaling' must be null or an object (given {other.ToJsonString()})");
+        }
+        if (Get<bool>("use_sliding_window", "true or false"))
         {
             throw new ExportException($"{path}: use_sliding_window: true is not supported (Qwen2.5 releases ship it as false)");
         }
-        int Int(string key) => (int?)o[key] ?? throw new ExportException($"{path}: missing '{key}'");
+        // Newer transformers releases write "dtype" where older ones wrote "torch_dtype".
+        var dtypeKey = o["torch_dtype"] is not null || o["dtype"] is null ? "torch_dtype" : "dtype";
+        var torchDtype = Get<string>(dtypeKey, "a string");
+        if (torchDtype is not null && torchDtype is not ("bfloat16" or "float16" or "float32"))
+        {
+            throw new ExportException($"{path}: {dtypeKey} '{torchDtype}' is not supported (bfloat16, float16 or float32; quantized checkpoints are not)");
+        }
+        var heads = Int("num_attention_heads");
         var config = new QwenConfig
         {
             HiddenSize = Int("hidden_size"),
             IntermediateSize = Int("intermediate_size"),
             NumHiddenLayers = Int("num_hidden_layers"),
-            NumAttentionHeads = Int("num_attention_heads"),
-            NumKeyValueHeads = (int?)o["num_key_value_heads"] ?? Int("num_attention_heads"),
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = Int("num_key_value_heads", heads),
             VocabSize = Int("vocab_size"),
-            MaxPositionEmbeddings = (int?)o["max_position_embeddings"] ?? 32768,
-            RmsNormEps = (double?)o["rms_norm_eps"] ?? 1e-6,
-            RopeTheta = (double?)o["rope_theta"] ?? 10000.0,
-            TieWordEmbeddings = (bool?)o["tie_word_embeddings"] ?? false,
+            MaxPositionEmbeddings = Int("max_position_embeddings", 32768),
+            RmsNormEps = Positive("rms_norm_eps", 1e-6),
+            RopeTheta = Positive("rope_theta", 10000.0),
+            TieWordEmbeddings = Get<bool>("tie_word_embeddings", "true or false"),
+            TorchDtype = torchDtype,
         };
-        if (config.HiddenSize % config.NumAttentionHeads != 0 || config.NumAttentionHeads % config.NumKeyValueHeads != 0)
+        if (config.HiddenSize % config.NumAttentionHeads != 0 || config.NumAttentionHeads % config.NumKeyValueHeads != 0 || config.HeadDim % 2 != 0)
         {
-            throw new ExportException($"{path}: hidden_size {config.HiddenSize}, num_attention_heads {config.NumAttentionHeads} and num_key_value_heads {config.NumKeyValueHeads} do not divide");
+            throw new ExportException($"{path}: hidden_size {config.HiddenSize}, num_attention_heads {config.NumAttentionHeads} and num_key_value_heads {config.NumKeyValueHeads} do not divide into an even head size shared by whole groups");
         }
         return config;
     }

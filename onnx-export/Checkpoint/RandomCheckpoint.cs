@@ -53,7 +53,7 @@ public static class RandomCheckpoint
         {
             tensors.Add(("lm_head.weight", [V, H]));
         }
-        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, (name, count) => Fill(name, count, seed, H));
+        SafeTensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, (name, start, values) => Fill(name, Count(tensors, name), seed, H, start, values));
     }
 
     /// <summary>
@@ -61,10 +61,9 @@ public static class RandomCheckpoint
     /// unit scale; norm weights 1±0.1; biases ±0.1·std; embeddings 6/sqrt(H), so after the final RMSNorm the logits
     /// have a standard deviation near 6 and the top two are typically ~1 apart (greedy never hinges on float noise).
     /// </summary>
-    private static float[] Fill(string name, long count, int seed, int hidden)
+    private static void Fill(string name, long count, int seed, int hidden, long start, Span<float> values)
     {
-        var rng = new SplitMix64(Hash(name) ^ (ulong)seed);
-        var values = new float[count];
+        var rng = new SplitMix64(Hash(name) ^ (ulong)seed, start);
         float center = 0, std;
         if (name.EndsWith("layernorm.weight", StringComparison.Ordinal) || name == "model.norm.weight")
         {
@@ -86,12 +85,13 @@ public static class RandomCheckpoint
             std = 1f / MathF.Sqrt(fanIn);
         }
         var a = std * MathF.Sqrt(3); // uniform on [-a, a] has standard deviation a/sqrt(3)
-        for (long i = 0; i < count; i++)
+        for (var i = 0; i < values.Length; i++)
         {
             values[i] = center + (a * ((2 * rng.NextFloat()) - 1));
         }
-        return values;
     }
+
+    private static long Count(List<(string Name, long[] Shape)> tensors, string name) => tensors.First(t => t.Name == name).Shape.Aggregate(1L, (a, b) => a * b);
 
     private static JsonObject PresetConfig(string preset)
     {
@@ -128,10 +128,12 @@ public static class RandomCheckpoint
         return h;
     }
 
-    private struct SplitMix64(ulong state)
+    /// <summary>SplitMix64 positioned at its <paramref name="skip"/>-th output: its state advances by a constant, so any chunk of a tensor can be generated on its own.</summary>
+    private struct SplitMix64(ulong state, long skip)
     {
-        private ulong _state = state;
+        private ulong _state = state + ((ulong)skip * 0x9E3779B97F4A7C15UL);
 
+        /// <summary>The next value, uniform in [0, 1).</summary>
         public float NextFloat()
         {
             var z = _state += 0x9E3779B97F4A7C15UL;

@@ -6,8 +6,10 @@ namespace Qwen.OnnxExport.Checkpoint;
 /// <summary>Writes a BF16 safetensors file tensor by tensor (used by the random-weight presets).</summary>
 internal static class SafeTensorsWriter
 {
-    /// <summary>Writes tensors in the given order; <paramref name="fill"/> produces each tensor's values on demand.</summary>
-    public static void Write(string path, IReadOnlyList<(string Name, long[] Shape)> tensors, Func<string, long, float[]> fill)
+    private const int ChunkValues = 1 << 22; // 16 MB of float per chunk: no tensor is ever held whole
+
+    /// <summary>Writes tensors in the given order; <paramref name="fill"/>(name, first index, destination) produces each tensor's values a chunk at a time.</summary>
+    public static void Write(string path, IReadOnlyList<(string Name, long[] Shape)> tensors, Action<string, long, Span<float>> fill)
     {
         var header = new Dictionary<string, object> { ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" } };
         long offset = 0;
@@ -24,19 +26,24 @@ internal static class SafeTensorsWriter
         var headerBytes = Encoding.UTF8.GetBytes(json);
         file.Write(BitConverter.GetBytes((long)headerBytes.Length));
         file.Write(headerBytes);
+        var values = new float[ChunkValues];
+        var raw = new byte[ChunkValues * 2];
         foreach (var (name, shape) in tensors)
         {
-            var values = fill(name, shape.Aggregate(1L, (a, b) => a * b));
-            var raw = new byte[values.Length * 2];
-            for (var i = 0; i < values.Length; i++)
+            var count = shape.Aggregate(1L, (a, b) => a * b);
+            for (long start = 0; start < count; start += ChunkValues)
             {
-                // Round to nearest even BF16.
-                var bits = BitConverter.SingleToUInt32Bits(values[i]);
-                bits += 0x7FFF + ((bits >> 16) & 1);
-                BitConverter.TryWriteBytes(raw.AsSpan(2 * i), (ushort)(bits >> 16));
+                var n = (int)Math.Min(ChunkValues, count - start);
+                fill(name, start, values.AsSpan(0, n));
+                for (var i = 0; i < n; i++)
+                {
+                    // Round to nearest even BF16.
+                    var bits = BitConverter.SingleToUInt32Bits(values[i]);
+                    bits += 0x7FFF + ((bits >> 16) & 1);
+                    BitConverter.TryWriteBytes(raw.AsSpan(2 * i), (ushort)(bits >> 16));
+                }
+                file.Write(raw, 0, 2 * n);
             }
-            file.Write(raw);
-            GC.Collect(); // one tensor's arrays at a time
         }
     }
 }

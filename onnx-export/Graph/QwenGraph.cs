@@ -14,20 +14,34 @@ namespace Qwen.OnnxExport.Graph;
 /// </code>
 /// The KV cache is the graph's past/present pair per layer, [B, kv_heads, cache_len, head_dim]; the engine binds the
 /// same buffer to both so GroupQueryAttention writes the new positions in place. Positions come from seqlens_k.
+/// Weights stream in row chunks of <see cref="GraphSettings.ChunkBytes"/> (read → convert → transpose or quantize →
+/// write into the tensor's reserved range), so no tensor is ever held whole. With no checkpoint
+/// (<paramref name="weights"/> null) and a plan-only builder, it computes every tensor's shape and size and reads nothing.
 /// </summary>
-internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, OnnxModelBuilder onnx, Precision precision, int maxSeqLen)
+internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, OnnxModelBuilder onnx, GraphSettings settings)
 {
     private const int BlockSize = 32; // MatMulNBits block along K; measured fastest/accurate in notes/onnxruntime-1.31.1-cpu.md
     private const int AccuracyLevel = 4; // int8 activations inside MatMulNBits: 2-5x faster than level 0 on this CPU (notes §3)
 
-    private OnnxType Act => precision == Precision.Fp16 ? OnnxType.Float16 : OnnxType.Float;
+    // Chunk buffers, reused across tensors: each is at most one chunk.
+    private float[] _rows = [];
+    private float[] _block = [];
+    private Half[] _half = [];
+    private byte[] _packed = [];
 
-    /// <summary>Emits every node and streams every weight; <paramref name="progress"/> gets 0..1 per layer.</summary>
-    public void Build(IProgress<double>? progress)
+    private Precision Precision => settings.Precision;
+
+    private OnnxType Act => Precision == Precision.Fp16 ? OnnxType.Float16 : OnnxType.Float;
+
+    private int ActSize => Act == OnnxType.Float ? 4 : 2;
+
+    /// <summary>Emits every node and streams every weight (or, plan-only, declares them).</summary>
+    public void Build()
     {
         var h = config.HiddenSize;
         var hd = config.HeadDim;
         var kvh = config.NumKeyValueHeads;
+        var maxSeqLen = settings.MaxSeqLen;
 
         onnx.Input(IoNames.InputIds, OnnxType.Int64, "batch", "seq");
         onnx.Input(IoNames.SeqLensK, OnnxType.Int32, "batch");
@@ -35,25 +49,24 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
         onnx.Output(IoNames.Logits, OnnxType.Float, "batch", config.VocabSize);
 
         // Rotary tables [max_seq_len, head_dim/2]: angle(p, i) = p / theta^(2i/head_dim), computed in double.
-        var cos = new float[(long)maxSeqLen * (hd / 2)];
-        var sin = new float[cos.Length];
-        for (var p = 0; p < maxSeqLen; p++)
+        float[] Rotary(Func<double, double> f)
         {
-            for (var i = 0; i < hd / 2; i++)
+            var table = new float[(long)maxSeqLen * (hd / 2)];
+            for (var p = 0; p < maxSeqLen; p++)
             {
-                var angle = p / Math.Pow(config.RopeTheta, 2.0 * i / hd);
-                cos[(p * (hd / 2)) + i] = (float)Math.Cos(angle);
-                sin[(p * (hd / 2)) + i] = (float)Math.Sin(angle);
+                for (var i = 0; i < hd / 2; i++)
+                {
+                    table[(p * (hd / 2)) + i] = (float)f(p / Math.Pow(config.RopeTheta, 2.0 * i / hd));
+                }
             }
+            return table;
         }
-        var cosCache = Tensor("cos_cache", cos, maxSeqLen, hd / 2);
-        var sinCache = Tensor("sin_cache", sin, maxSeqLen, hd / 2);
+        var cosCache = Computed("cos_cache", () => Rotary(Math.Cos), maxSeqLen, hd / 2);
+        var sinCache = Computed("sin_cache", () => Rotary(Math.Sin), maxSeqLen, hd / 2);
 
         var embedName = "model.embed_tokens.weight";
-        var embed = weights.Read(embedName, config.VocabSize, h);
-        var embedTensor = Tensor(embedName, embed, config.VocabSize, h);
+        var embedTensor = Plain(embedName, Matrix(h, (embedName, config.VocabSize)), config.VocabSize, h);
         var x = onnx.Node("Gather", [embedTensor, IoNames.InputIds], ["embeds"]); // [B,S,H]
-        embed = null; // streamed: only one tensor is held at a time
 
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {
@@ -68,9 +81,8 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
             // q, k and v as one packed projection [B,S,(heads + 2*kv_heads)*head_dim]: one MatMul instead of three.
             var qOut = config.NumAttentionHeads * hd;
             var kvOut = kvh * hd;
-            var wqkv = Concat(weights.Read($"{p}self_attn.q_proj.weight", qOut, h), weights.Read($"{p}self_attn.k_proj.weight", kvOut, h), weights.Read($"{p}self_attn.v_proj.weight", kvOut, h));
-            var bqkv = Concat(weights.Read($"{p}self_attn.q_proj.bias", qOut), weights.Read($"{p}self_attn.k_proj.bias", kvOut), weights.Read($"{p}self_attn.v_proj.bias", kvOut));
-            var qkv = Linear($"{p}self_attn.qkv_proj", n1, wqkv, qOut + (2 * kvOut), h, bqkv);
+            var wqkv = Matrix(h, ($"{p}self_attn.q_proj.weight", qOut), ($"{p}self_attn.k_proj.weight", kvOut), ($"{p}self_attn.v_proj.weight", kvOut));
+            var qkv = Linear($"{p}self_attn.qkv_proj", n1, wqkv, ($"{p}self_attn.q_proj.bias", qOut), ($"{p}self_attn.k_proj.bias", kvOut), ($"{p}self_attn.v_proj.bias", kvOut));
 
             var attn = onnx.Node(
                 "GroupQueryAttention",
@@ -82,41 +94,39 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
                 ("scale", (float)(1.0 / Math.Sqrt(hd))),
                 ("do_rotary", 1L),
                 ("rotary_interleaved", 0L)); // [B,S,heads*head_dim]
-            var o = Linear($"{p}self_attn.o_proj", attn, weights.Read($"{p}self_attn.o_proj.weight", h, qOut), h, qOut, null);
+            var o = Linear($"{p}self_attn.o_proj", attn, Matrix(qOut, ($"{p}self_attn.o_proj.weight", h)));
             var resid = onnx.Node("Add", [x, o], [$"l{l}.resid"]); // [B,S,H]
 
             var n2 = RmsNorm($"{p}post_attention_layernorm.weight", resid, $"l{l}.n2");
             var inter = config.IntermediateSize;
-            var gate = Linear($"{p}mlp.gate_proj", n2, weights.Read($"{p}mlp.gate_proj.weight", inter, h), inter, h, null);
-            var up = Linear($"{p}mlp.up_proj", n2, weights.Read($"{p}mlp.up_proj.weight", inter, h), inter, h, null);
+            var gate = Linear($"{p}mlp.gate_proj", n2, Matrix(h, ($"{p}mlp.gate_proj.weight", inter)));
+            var up = Linear($"{p}mlp.up_proj", n2, Matrix(h, ($"{p}mlp.up_proj.weight", inter)));
             var sig = onnx.Node("Sigmoid", [gate], [$"l{l}.sig"]);
             var silu = onnx.Node("Mul", [gate, sig], [$"l{l}.silu"]);
             var act = onnx.Node("Mul", [silu, up], [$"l{l}.act"]); // [B,S,I]
-            var down = Linear($"{p}mlp.down_proj", act, weights.Read($"{p}mlp.down_proj.weight", h, inter), h, inter, null);
+            var down = Linear($"{p}mlp.down_proj", act, Matrix(inter, ($"{p}mlp.down_proj.weight", h)));
             x = onnx.Node("Add", [resid, down], [$"l{l}.out"]); // [B,S,H]
-            progress?.Report((l + 1.0) / (config.NumHiddenLayers + 1));
-            GC.Collect(); // hand the layer's large arrays back before the next layer allocates its own: bounds peak memory
         }
 
         // Only the last position of each row is projected to the vocabulary.
         var lastIndex = onnx.ScalarConstant("last_index", -1);
         var last = onnx.Node("Gather", [x, lastIndex], ["last_hidden"], "", ("axis", 1L)); // [B,H]
         var normed = RmsNorm("model.norm.weight", last, "final_norm");
+        var lmHeadRows = Matrix(h, (config.TieWordEmbeddings ? embedName : "lm_head.weight", config.VocabSize));
         string logits; // [B,V]
-        if (precision == Precision.Int4)
+        if (Precision == Precision.Int4 && settings.Int4LmHead)
         {
             // int4 quantizes lm_head (the largest matmul of a decode step) but keeps the embedding table in fp32: a Gather
-            // reads one row per token, so its size costs memory, not time.
-            // A tied lm_head is read again from the checkpoint rather than held through the export: peak memory stays one tensor.
-            logits = NBits("lm_head", normed, weights.Read(config.TieWordEmbeddings ? embedName : "lm_head.weight", config.VocabSize, h), config.VocabSize, h);
+            // reads one row per token, so its size costs memory, not time. A tied lm_head is read again from the checkpoint.
+            logits = NBits("lm_head", normed, lmHeadRows);
         }
         else
         {
             // Gemm with transB reads the [V,H] matrix as stored, so a tied lm_head is the embedding initializer itself.
-            var lmHead = config.TieWordEmbeddings ? embedTensor : Tensor("lm_head.weight", weights.Read("lm_head.weight", config.VocabSize, h), config.VocabSize, h);
+            var lmHead = config.TieWordEmbeddings ? embedTensor : Plain("lm_head.weight", lmHeadRows, config.VocabSize, h);
             logits = onnx.Node("Gemm", [normed, lmHead], ["lm_head_out"], "", ("transB", 1L));
         }
-        if (precision == Precision.Fp16)
+        if (Precision == Precision.Fp16)
         {
             onnx.Node("Cast", [logits], [IoNames.Logits], "", ("to", (long)OnnxType.Float));
         }
@@ -124,113 +134,203 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader weights, On
         {
             onnx.Node("Identity", [logits], [IoNames.Logits]);
         }
-        progress?.Report(1.0);
     }
 
     private string RmsNorm(string weightName, string input, string output)
     {
-        var w = weights.Read(weightName, config.HiddenSize);
-        return onnx.Node("SimplifiedLayerNormalization", [input, Tensor(weightName, w, config.HiddenSize)], [output], "", ("axis", -1L), ("epsilon", (float)config.RmsNormEps));
+        var w = Vector(weightName, (weightName, config.HiddenSize));
+        return onnx.Node("SimplifiedLayerNormalization", [input, w], [output], "", ("axis", -1L), ("epsilon", (float)config.RmsNormEps));
     }
 
-    /// <summary>y = x·Wᵀ (+ b) for a Hugging Face Linear weight W [outDim, inDim].</summary>
-    private string Linear(string name, string input, float[] w, int outDim, int inDim, float[]? bias)
+    /// <summary>y = x·Wᵀ (+ b) for a Hugging Face Linear weight W [outDim, inDim] (the rows of <paramref name="w"/>); the bias is the concatenation of <paramref name="bias"/>.</summary>
+    private string Linear(string name, string input, Rows w, params (string Name, long Length)[] bias)
     {
-        string y;
-        if (precision == Precision.Int4)
+        var y = Precision == Precision.Int4 ? NBits(name, input, w) : onnx.Node("MatMul", [input, Transposed(name + ".weight_t", w)], [name + ".mm"]);
+        return bias.Length == 0 ? y : onnx.Node("Add", [y, Vector(name + ".bias", bias)], [name + ".out"]);
+    }
+
+    /// <summary>The rows of checkpoint matrices stacked along dim 0, each checked to be [rows, <paramref name="rowLength"/>].</summary>
+    private Rows Matrix(int rowLength, params (string Name, long Rows)[] parts)
+    {
+        foreach (var (name, rows) in parts)
         {
-            y = NBits(name, input, w, outDim, inDim);
+            weights?.Check(name, rows, rowLength);
         }
-        else
+        return new Rows(rowLength, parts);
+    }
+
+    /// <summary>Checkpoint vectors concatenated into one initializer [sum of lengths] (norm weights, the packed q/k/v bias).</summary>
+    private string Vector(string initializer, params (string Name, long Length)[] parts)
+    {
+        foreach (var (name, length) in parts)
         {
-            // MatMul wants [in, out]: transpose once at export.
-            var wt = new float[w.Length];
-            for (var o = 0; o < outDim; o++)
+            weights?.Check(name, length);
+        }
+        return Computed(initializer, () => parts.SelectMany(p => weights!.ReadAll(p.Name, p.Length)).ToArray(), parts.Sum(p => p.Length));
+    }
+
+    /// <summary>A small initializer of computed values, in the activation precision; <paramref name="values"/> runs only when data is written.</summary>
+    private string Computed(string name, Func<float[]> values, params long[] dims)
+        => onnx.Initializer(name, Act, dims, w => w.Write(0, ToAct(values())));
+
+    /// <summary>Rows written as stored, in the activation precision: [rows, rowLength].</summary>
+    private string Plain(string name, Rows source, params long[] dims)
+        => onnx.Initializer(name, Act, dims, w => ForEachChunk(source, (first, count, rows) => w.Write(first * source.RowLength * ActSize, ToAct(rows))));
+
+    /// <summary>
+    /// A Linear weight [out, in] written transposed, [in, out], for MatMul: each chunk of source rows o0..o0+n is
+    /// transposed to a block [in, n] whose row i lands at element i·out + o0 (one contiguous write when n = out).
+    /// </summary>
+    private string Transposed(string name, Rows source)
+    {
+        var inDim = source.RowLength;
+        var outDim = source.TotalRows;
+        return onnx.Initializer(name, Act, [inDim, outDim], w => ForEachChunk(source, (o0, n, rows) =>
+        {
+            var block = Buffer(ref _block, (long)n * inDim);
+            for (var o = 0; o < n; o++)
             {
                 for (var i = 0; i < inDim; i++)
                 {
-                    wt[((long)i * outDim) + o] = w[((long)o * inDim) + i];
+                    block[(i * n) + o] = rows[(o * inDim) + i];
                 }
             }
-            y = onnx.Node("MatMul", [input, Tensor(name + ".weight_t", wt, inDim, outDim)], [name + ".mm"]);
-        }
-        return bias is null ? y : onnx.Node("Add", [y, Tensor(name + ".bias", bias, outDim)], [name + ".out"]);
+            var bytes = ToAct(block);
+            if (n == outDim)
+            {
+                w.Write(0, bytes);
+                return;
+            }
+            var segment = n * ActSize;
+            for (var i = 0; i < inDim; i++)
+            {
+                w.Write((((long)i * outDim) + o0) * ActSize, bytes.Slice(i * segment, segment));
+            }
+        }));
     }
 
     /// <summary>
     /// Block-wise symmetric int4 (com.microsoft.MatMulNBits): per 32 weights along K one float scale = max|w|/7, values
-    /// round(w/scale)+8 in [1, 15] (implicit zero point 8), two per byte, low nibble first. B is [N, K/32, 16] bytes.
+    /// round(w/scale)+8 in [1, 15] (implicit zero point 8), two per byte, low nibble first. B is [N, K/32, 16] bytes;
+    /// rows are independent, so each chunk of rows is quantized and written on its own. The scales ([N·K/32] floats,
+    /// 1/32 of the fp32 weight) are collected and written after B.
     /// </summary>
-    private string NBits(string name, string input, float[] w, int n, int k)
+    private string NBits(string name, string input, Rows source)
     {
+        var n = source.TotalRows;
+        var k = source.RowLength;
         var blocks = (k + BlockSize - 1) / BlockSize;
-        var packed = new byte[(long)n * blocks * (BlockSize / 2)];
-        var scales = new float[(long)n * blocks];
-        Span<int> q = stackalloc int[BlockSize];
-        for (var row = 0; row < n; row++)
+        float[]? scales = null;
+        var bName = onnx.Initializer(name + ".qweight", OnnxType.UInt8, [n, blocks, BlockSize / 2], w =>
         {
-            for (var b = 0; b < blocks; b++)
+            scales = new float[(long)n * blocks];
+            ForEachChunk(source, (firstRow, count, rows) =>
             {
-                var start = (long)row * k + ((long)b * BlockSize);
-                var len = Math.Min(BlockSize, k - (b * BlockSize));
-                var max = 0f;
-                for (var j = 0; j < len; j++)
+                var packed = Buffer(ref _packed, (long)count * blocks * (BlockSize / 2));
+                Span<int> q = stackalloc int[BlockSize];
+                for (var row = 0; row < count; row++)
                 {
-                    max = Math.Max(max, Math.Abs(w[start + j]));
+                    for (var b = 0; b < blocks; b++)
+                    {
+                        var start = (row * k) + (b * BlockSize);
+                        var len = Math.Min(BlockSize, k - (b * BlockSize));
+                        var max = 0f;
+                        for (var j = 0; j < len; j++)
+                        {
+                            max = Math.Max(max, Math.Abs(rows[start + j]));
+                        }
+                        var scale = max / 7f;
+                        var inv = scale == 0 ? 0 : 1f / scale;
+                        q.Fill(8);
+                        for (var j = 0; j < len; j++)
+                        {
+                            q[j] = Math.Clamp((int)MathF.Round(rows[start + j] * inv) + 8, 0, 15);
+                        }
+                        var dst = ((row * blocks) + b) * (BlockSize / 2);
+                        for (var j = 0; j < BlockSize / 2; j++)
+                        {
+                            packed[dst + j] = (byte)(q[2 * j] | (q[(2 * j) + 1] << 4));
+                        }
+                        scales[((firstRow + row) * blocks) + b] = scale;
+                    }
                 }
-                var scale = max / 7f;
-                var inv = scale == 0 ? 0 : 1f / scale;
-                q.Fill(8);
-                for (var j = 0; j < len; j++)
-                {
-                    q[j] = Math.Clamp((int)MathF.Round(w[start + j] * inv) + 8, 0, 15);
-                }
-                var dst = ((long)row * blocks + b) * (BlockSize / 2);
-                for (var j = 0; j < BlockSize / 2; j++)
-                {
-                    packed[dst + j] = (byte)(q[2 * j] | (q[(2 * j) + 1] << 4));
-                }
-                scales[((long)row * blocks) + b] = scale;
-            }
-        }
-        var bName = onnx.Initializer(name + ".qweight", OnnxType.UInt8, [n, blocks, BlockSize / 2], packed);
-        var sName = Tensor(name + ".scales", scales, (long)n * blocks);
+                w.Write(firstRow * blocks * (BlockSize / 2), (ReadOnlySpan<byte>)packed);
+            });
+        });
+        var sName = onnx.Initializer(name + ".scales", Act, [n * blocks], w => w.Write(0, ToAct(scales)));
         return onnx.Node(
             "MatMulNBits",
             [input, bName, sName],
             [name + ".mm"],
             "com.microsoft",
             ("K", (long)k),
-            ("N", (long)n),
+            ("N", n),
             ("bits", 4L),
             ("block_size", (long)BlockSize),
             ("accuracy_level", (long)AccuracyLevel));
     }
 
-    /// <summary>Writes a float tensor in the activation precision (float32, or float16 for the fp16 model).</summary>
-    private string Tensor(string name, float[] data, params long[] dims)
+    /// <summary>Reads <paramref name="source"/> in chunks of whole rows (at least one) and hands each to <paramref name="body"/>(first row, row count, values).</summary>
+    private void ForEachChunk(Rows source, ChunkBody body)
+    {
+        var perChunk = (int)Math.Clamp(settings.ChunkBytes / (4L * source.RowLength), 1, source.TotalRows);
+        for (long first = 0; first < source.TotalRows; first += perChunk)
+        {
+            var count = (int)Math.Min(perChunk, source.TotalRows - first);
+            var rows = Buffer(ref _rows, (long)count * source.RowLength);
+            ReadRows(source, first, count, rows);
+            body(first, count, rows);
+        }
+    }
+
+    /// <summary>Rows [first, first + count) of the stacked parts, crossing from one checkpoint tensor into the next.</summary>
+    private void ReadRows(Rows source, long first, int count, Span<float> destination)
+    {
+        long partStart = 0;
+        foreach (var (name, rows) in source.Parts)
+        {
+            var from = Math.Max(first, partStart);
+            var to = Math.Min(first + count, partStart + rows);
+            if (from < to)
+            {
+                var n = (int)(to - from);
+                weights!.ReadRows(name, from - partStart, n, destination.Slice((int)(from - first) * source.RowLength, n * source.RowLength));
+            }
+            partStart += rows;
+        }
+    }
+
+    /// <summary>The values in the activation precision, as bytes (a view of a reused buffer, valid until the next call).</summary>
+    private ReadOnlySpan<byte> ToAct(ReadOnlySpan<float> values)
     {
         if (Act == OnnxType.Float)
         {
-            return onnx.Initializer(name, OnnxType.Float, dims, MemoryMarshal.AsBytes(data.AsSpan()));
+            return MemoryMarshal.AsBytes(values);
         }
-        var half = new Half[data.Length];
-        for (var i = 0; i < data.Length; i++)
+        var half = Buffer(ref _half, values.Length);
+        for (var i = 0; i < values.Length; i++)
         {
-            half[i] = (Half)data[i];
+            half[i] = (Half)values[i];
         }
-        return onnx.Initializer(name, OnnxType.Float16, dims, MemoryMarshal.AsBytes(half.AsSpan()));
+        return MemoryMarshal.AsBytes(half);
     }
 
-    private static float[] Concat(params float[][] parts)
+    /// <summary>The first <paramref name="length"/> elements of a reused buffer, grown when too small.</summary>
+    private static Span<T> Buffer<T>(ref T[] buffer, long length)
     {
-        var result = new float[parts.Sum(p => (long)p.Length)];
-        long offset = 0;
-        foreach (var p in parts)
+        if (buffer.Length < length)
         {
-            Array.Copy(p, 0, result, offset, p.Length);
-            offset += p.Length;
+            buffer = new T[length];
         }
-        return result;
+        return buffer.AsSpan(0, (int)length);
+    }
+
+    private delegate void ChunkBody(long firstRow, int rowCount, Span<float> rows);
+
+    /// <summary>Checkpoint matrices stacked along dim 0: rows of <paramref name="RowLength"/> values.</summary>
+    private sealed record Rows(int RowLength, (string Name, long Rows)[] Parts)
+    {
+        /// <summary>Rows of all parts together.</summary>
+        public long TotalRows => Parts.Sum(p => p.Rows);
     }
 }

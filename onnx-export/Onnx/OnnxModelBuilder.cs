@@ -1,20 +1,13 @@
-namespace Qwen.OnnxExport.Onnx;
+using Microsoft.Win32.SafeHandles;
 
-/// <summary>ONNX tensor element types (TensorProto.DataType).</summary>
-internal enum OnnxType
-{
-    Float = 1,
-    UInt8 = 2,
-    Int32 = 6,
-    Int64 = 7,
-    Float16 = 10,
-}
+namespace Qwen.OnnxExport.Onnx;
 
 /// <summary>
 /// Collects nodes, inputs, outputs and initializers of one ONNX graph and writes the ModelProto. Initializer data goes
-/// to an external data file as it is added (one tensor in memory at a time); the graph keeps only name, shape and offset.
+/// to an external data file as it is added, streamed by the caller in chunks; the graph keeps only name, shape and offset.
+/// Without a data file (plan-only) it computes every initializer's shape and byte range and writes nothing.
 /// </summary>
-internal sealed class OnnxModelBuilder(Stream externalData, string externalDataFileName)
+internal sealed class OnnxModelBuilder(SafeFileHandle? externalData, string externalDataFileName, Action<long>? written = null)
 {
     // onnx.proto field numbers.
     private const int ModelIrVersion = 1, ModelProducer = 2, ModelGraph = 7, ModelOpset = 8;
@@ -22,12 +15,23 @@ internal sealed class OnnxModelBuilder(Stream externalData, string externalDataF
     private const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4, NodeAttribute = 5, NodeDomain = 7;
     private const int AttrName = 1, AttrF = 2, AttrI = 3, AttrInts = 8, AttrType = 20;
     private const int TensorDims = 1, TensorDataType = 2, TensorName = 8, TensorRawData = 9, TensorExternal = 13, TensorLocation = 14;
+    private const int Alignment = 64; // every tensor 64-byte aligned in the data file, so ORT can map it without copies
 
     private readonly List<byte[]> _nodes = [];
     private readonly List<byte[]> _initializers = [];
     private readonly List<byte[]> _inputs = [];
     private readonly List<byte[]> _outputs = [];
+    private readonly List<PlannedInitializer> _planned = [];
     private int _nodeCount;
+
+    /// <summary>Whether initializer data is written; false for a plan-only build, where producers never run.</summary>
+    public bool WritesData => externalData is not null;
+
+    /// <summary>Bytes of the external data file so far (the final size once the graph is built).</summary>
+    public long ExternalDataLength { get; private set; }
+
+    /// <summary>Every external initializer so far, in file order.</summary>
+    public IReadOnlyList<PlannedInitializer> Initializers => _planned;
 
     /// <summary>Declares a graph input; a dimension is a number or a symbolic name.</summary>
     public void Input(string name, OnnxType type, params object[] dims) => _inputs.Add(ValueInfo(name, type, dims));
@@ -35,17 +39,28 @@ internal sealed class OnnxModelBuilder(Stream externalData, string externalDataF
     /// <summary>Declares a graph output.</summary>
     public void Output(string name, OnnxType type, params object[] dims) => _outputs.Add(ValueInfo(name, type, dims));
 
-    /// <summary>Adds an initializer whose bytes are appended to the external data file now.</summary>
-    public string Initializer(string name, OnnxType type, long[] dims, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Adds an initializer stored in the external data file: reserves its byte range and, unless this is a plan-only
+    /// build, runs <paramref name="produce"/> now to fill it (in any order, one chunk at a time).
+    /// </summary>
+    public string Initializer(string name, OnnxType type, long[] dims, Action<TensorWriter> produce)
     {
-        var offset = externalData.Position;
-        externalData.Write(data);
-        // Keep every tensor 64-byte aligned in the data file so ORT can map it without copies.
-        var pad = (int)((64 - (externalData.Position % 64)) % 64);
-        if (pad > 0)
+        var length = dims.Aggregate(1L, (a, d) => checked(a * d)) * ElementSize(type);
+        var offset = ExternalDataLength;
+        var end = offset + length;
+        var padded = (end + Alignment - 1) / Alignment * Alignment;
+        if (externalData is not null)
         {
-            externalData.Write(new byte[pad]);
+            var writer = new TensorWriter(externalData, offset, length, written);
+            produce(writer);
+            writer.Complete();
+            if (padded > end)
+            {
+                RandomAccess.Write(externalData, new byte[padded - end], end);
+            }
         }
+        ExternalDataLength = padded;
+        _planned.Add(new PlannedInitializer(name, type, dims, offset, length));
 
         var t = new ProtoWriter();
         foreach (var d in dims)
@@ -55,7 +70,7 @@ internal sealed class OnnxModelBuilder(Stream externalData, string externalDataF
         t.Int(TensorDataType, (int)type).String(TensorName, name);
         t.Message(TensorExternal, Entry("location", externalDataFileName));
         t.Message(TensorExternal, Entry("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        t.Message(TensorExternal, Entry("length", data.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        t.Message(TensorExternal, Entry("length", length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         t.Int(TensorLocation, 1);
         _initializers.Add(t.ToArray());
         return name;
@@ -149,6 +164,15 @@ internal sealed class OnnxModelBuilder(Stream externalData, string externalDataF
         var bytes = m.ToArray();
         destination.Write(bytes);
     }
+
+    private static int ElementSize(OnnxType type) => type switch
+    {
+        OnnxType.Float or OnnxType.Int32 => 4,
+        OnnxType.Int64 => 8,
+        OnnxType.Float16 => 2,
+        OnnxType.UInt8 => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown element type"),
+    };
 
     private static byte[] Entry(string key, string value) => new ProtoWriter().String(1, key).String(2, value).ToArray();
 

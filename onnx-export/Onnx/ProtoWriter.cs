@@ -12,8 +12,10 @@ internal sealed class ProtoWriter
     private readonly MemoryStream _buffer = new();
     private readonly CodedOutputStream _out;
 
+    /// <summary>An empty message.</summary>
     public ProtoWriter() => _out = new CodedOutputStream(_buffer, leaveOpen: true);
 
+    /// <summary>Appends a varint field (int32, int64, enum).</summary>
     public ProtoWriter Int(int field, long value)
     {
         _out.WriteTag(field, WireFormat.WireType.Varint);
@@ -21,6 +23,7 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    /// <summary>Appends a float field.</summary>
     public ProtoWriter Float(int field, float value)
     {
         _out.WriteTag(field, WireFormat.WireType.Fixed32);
@@ -28,8 +31,10 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    /// <summary>Appends a UTF-8 string field.</summary>
     public ProtoWriter String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
+    /// <summary>Appends a bytes field.</summary>
     public ProtoWriter Bytes(int field, ReadOnlySpan<byte> value)
     {
         _out.WriteTag(field, WireFormat.WireType.LengthDelimited);
@@ -37,8 +42,10 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    /// <summary>Appends an embedded message (encoded by another writer).</summary>
     public ProtoWriter Message(int field, byte[] message) => Bytes(field, message);
 
+    /// <summary>The encoded message.</summary>
     public byte[] ToArray()
     {
         _out.Flush();

@@ -1,10 +1,15 @@
 using System.Security.Cryptography;
+using Qwen.OnnxExport.Tests.Checkpoint;
 
 namespace Qwen.OnnxExport.Tests;
 
 /// <summary>The same preset and seed give byte-identical files; another seed does not.</summary>
-public sealed class DeterminismTests
+public sealed class DeterminismTests : IDisposable
 {
+    private readonly TestDirectories _dirs = new();
+
+    public void Dispose() => _dirs.Dispose();
+
     [Fact]
     public void Export_SamePresetAndSeedTwice_ByteIdenticalFiles()
     {
@@ -18,9 +23,9 @@ public sealed class DeterminismTests
         Assert.NotEqual(Hash(a, "model.onnx.data"), Hash(c, "model.onnx.data"));
     }
 
-    private static string Build(int seed)
+    private string Build(int seed)
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"qwen-determinism-{Guid.NewGuid():N}");
+        var dir = _dirs.Temp("determinism");
         ModelExporter.Export(new ExportOptions { RandomPreset = "tiny", Seed = seed, OutputDirectory = dir });
         return dir;
     }

@@ -1,28 +1,25 @@
+using System.Text;
 using System.Text.Json.Nodes;
+using Qwen.OnnxExport.Tests.Checkpoint;
 
 namespace Qwen.OnnxExport.Tests.Cli;
 
-/// <summary>The command line's failures: non-zero exit, one clear line, and nothing left that looks like a model.</summary>
-public sealed class ExportCommandTests
+/// <summary>The command line's failures: exit 1, one clear line naming the file/field/value, and no output directory left.</summary>
+public sealed class ExportCommandTests : IDisposable
 {
-    private static string Source => Path.Combine(TinyModel.Directory(), "source");
+    private readonly TestDirectories _dirs = new();
 
-    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"qwen-cli-{name}-{Guid.NewGuid():N}");
+    private static string Source => TestCheckpoint.Source;
 
-    /// <summary>A copy of the tiny checkpoint, then <paramref name="edit"/> applied to it.</summary>
-    private static string BrokenCheckpoint(Action<string> edit)
-    {
-        var dir = Temp("src");
-        Directory.CreateDirectory(dir);
-        foreach (var f in Directory.GetFiles(Source))
-        {
-            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-        }
-        edit(dir);
-        return dir;
-    }
+    public void Dispose() => _dirs.Dispose();
 
-    private static (int Exit, string Error, string Output) Run(params string[] args)
+    private string Temp(string name) => _dirs.Temp(name);
+
+    private string BrokenCheckpoint(Action<string> edit) => _dirs.Copy(edit);
+
+    private static void EditConfig(string dir, Action<JsonObject> edit) => TestCheckpoint.EditConfig(dir, edit);
+
+    internal static (int Exit, string Error, string Output) Run(params string[] args)
     {
         var error = new StringWriter();
         var original = Console.Error;
@@ -38,59 +35,167 @@ public sealed class ExportCommandTests
         }
     }
 
-    private static void AssertFailed((int Exit, string Error, string Output) r, string expected)
+    internal static void AssertFailed((int Exit, string Error, string Output) r, params string[] expected)
     {
         Assert.Equal(1, r.Exit);
-        Assert.Contains(expected, r.Error, StringComparison.Ordinal);
+        Assert.All(expected, e => Assert.Contains(e, r.Error, StringComparison.Ordinal));
         Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        Assert.False(File.Exists(Path.Combine(r.Output, "manifest.json")), "a failed export left a complete-looking model");
-        Assert.Empty(Directory.GetDirectories(Path.GetDirectoryName(r.Output)!, Path.GetFileName(r.Output) + ".tmp-*"));
+        Assert.StartsWith("onnx-export: error: ", r.Error.Trim(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(r.Output), "a failed export left its output directory");
+        Assert.Empty(Siblings(r.Output));
     }
+
+    /// <summary>The exporter's temporary and set-aside directories next to <paramref name="output"/> (output.tmp-*, output.old-*).</summary>
+    internal static IEnumerable<string> Siblings(string output)
+        => Directory.EnumerateDirectories(Path.GetDirectoryName(output)!).Where(d => Path.GetFileName(d).StartsWith(Path.GetFileName(output) + ".", StringComparison.Ordinal));
+
+    private void Fails(Action<string> edit, params string[] expected) => AssertFailed(Run("--input", BrokenCheckpoint(edit), "--output", Temp("out")), expected);
 
     [Fact]
     public void MissingInputDirectory_Fails() => AssertFailed(Run("--input", "/nonexistent/qwen", "--output", Temp("out")), "input directory not found");
 
     [Fact]
-    public void MissingWeights_Fails()
-        => AssertFailed(Run("--input", BrokenCheckpoint(d => File.Delete(Path.Combine(d, "model.safetensors"))), "--output", Temp("out")), "missing file");
+    public void MissingWeights_Fails() => Fails(d => File.Delete(Path.Combine(d, "model.safetensors")), "missing file");
 
     [Fact]
-    public void UnsupportedModelType_Fails()
-        => AssertFailed(Run("--input", BrokenCheckpoint(d => EditConfig(d, c => c["model_type"] = "llama")), "--output", Temp("out")), "unsupported model_type 'llama'");
+    public void MissingConfig_FailsNamingTheFile() => Fails(d => File.Delete(Path.Combine(d, "config.json")), "missing file: /", "/config.json");
 
     [Fact]
-    public void ShapeDisagreeingWithConfig_Fails()
-        => AssertFailed(Run("--input", BrokenCheckpoint(d => EditConfig(d, c => c["intermediate_size"] = 256)), "--output", Temp("out")), "has shape [192, 64] but config.json implies [256, 64]");
+    public void ConfigNotJson_FailsNamingTheFile() => Fails(d => File.WriteAllText(Path.Combine(d, "config.json"), "{ \"model_type\": \"qwen2\", "), "config.json: invalid JSON");
+
+    [Fact]
+    public void ConfigValueOfTheWrongType_FailsNamingFieldAndValue()
+        => Fails(d => EditConfig(d, c => c["hidden_size"] = "sixty-four"), "config.json: 'hidden_size' must be a positive integer (given \"sixty-four\")");
+
+    [Fact]
+    public void ConfigBooleanOfTheWrongType_FailsNamingFieldAndValue()
+        => Fails(d => EditConfig(d, c => c["tie_word_embeddings"] = 1), "'tie_word_embeddings' must be true or false (given 1)");
+
+    [Fact]
+    public void ConfigNegativeLayerCount_Fails() => Fails(d => EditConfig(d, c => c["num_hidden_layers"] = -2), "'num_hidden_layers' must be a positive integer (given -2)");
+
+    [Fact]
+    public void MissingTokenizerFiles_Fails()
+        => Fails(d => File.Delete(Path.Combine(d, "merges.txt")), "missing tokenizer files");
+
+    [Fact]
+    public void MissingTokenizerConfig_Fails()
+        => Fails(d => File.Delete(Path.Combine(d, "tokenizer_config.json")), "missing tokenizer files");
+
+    [Fact]
+    public void UnsupportedModelType_Fails() => Fails(d => EditConfig(d, c => c["model_type"] = "llama"), "unsupported model_type 'llama'");
+
+    [Fact]
+    public void ShapeDisagreeingWithConfig_Fails() => Fails(d => EditConfig(d, c => c["intermediate_size"] = 256), "has shape [192, 64] but config.json implies [256, 64]");
 
     [Fact]
     public void TruncatedSafetensorsHeader_Fails()
-        => AssertFailed(Run("--input", BrokenCheckpoint(d => File.WriteAllBytes(Path.Combine(d, "model.safetensors"), File.ReadAllBytes(Path.Combine(d, "model.safetensors"))[..100])), "--output", Temp("out")), "safetensors header");
+        => Fails(d => File.WriteAllBytes(Path.Combine(d, "model.safetensors"), File.ReadAllBytes(Path.Combine(d, "model.safetensors"))[..100]), "safetensors header");
+
+    [Fact]
+    public void CorruptButCompleteSafetensorsHeader_Fails()
+        => Fails(
+            d =>
+            {
+                // Same length, same file size: only the JSON inside is garbage.
+                var path = Path.Combine(d, "model.safetensors");
+                var bytes = File.ReadAllBytes(path);
+                Encoding.ASCII.GetBytes("#garbage#").CopyTo(bytes, 20);
+                File.WriteAllBytes(path, bytes);
+            },
+            "model.safetensors: corrupt safetensors header");
+
+    [Fact]
+    public void SafetensorsHeaderWithWrongFieldTypes_Fails()
+        => Fails(
+            d =>
+            {
+                var path = Path.Combine(d, "model.safetensors");
+                var tensors = TestCheckpoint.Read(path);
+                TestCheckpoint.Write(path, tensors);
+                var bytes = File.ReadAllBytes(path);
+                var header = Encoding.UTF8.GetString(bytes, 8, (int)BitConverter.ToInt64(bytes, 0));
+                var broken = Encoding.UTF8.GetBytes(header.Replace("\"shape\":[64]", "\"shape\":\"64\"", StringComparison.Ordinal));
+                File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)broken.Length), .. broken, .. bytes.AsSpan(8 + header.Length)]);
+            },
+            "corrupt safetensors header");
+
+    [Fact]
+    public void TensorDtypeDisagreeingWithConfig_FailsNamingTensorDtypeAndTorchDtype()
+        => Fails(
+            d =>
+            {
+                var path = Path.Combine(d, "model.safetensors");
+                TestCheckpoint.Write(path, TestCheckpoint.Read(path).Select(t => t.Name == "model.layers.1.mlp.up_proj.weight" ? TestCheckpoint.Convert(t, "F16") : t));
+            },
+            "tensor 'model.layers.1.mlp.up_proj.weight' has dtype F16 but config.json torch_dtype is bfloat16 (BF16)");
+
+    [Fact]
+    public void UnsupportedTensorDtype_FailsNamingTensorAndDtype()
+        => Fails(
+            d =>
+            {
+                var path = Path.Combine(d, "model.safetensors");
+                TestCheckpoint.Write(path, TestCheckpoint.Read(path).Select(t => t.Name == "model.norm.weight" ? t with { DType = "I8", Data = t.Data[..64] } : t));
+            },
+            "tensor 'model.norm.weight' has unsupported dtype I8 (BF16, F16 or F32 expected)");
+
+    [Fact]
+    public void UnsupportedTorchDtype_Fails() => Fails(d => EditConfig(d, c => c["torch_dtype"] = "int8"), "torch_dtype 'int8' is not supported");
+
+    [Fact]
+    public void MalformedShardIndex_FailsNamingTheIndex()
+        => Fails(d => File.WriteAllText(Path.Combine(d, "model.safetensors.index.json"), "{\"weight_map\": {"), "model.safetensors.index.json: invalid JSON");
+
+    [Fact]
+    public void ShardIndexWithoutWeightMap_Fails()
+        => Fails(d => File.WriteAllText(Path.Combine(d, "model.safetensors.index.json"), "{\"metadata\": {}}"), "model.safetensors.index.json: missing 'weight_map' object");
+
+    [Fact]
+    public void ShardIndexWithNonStringFileName_Fails()
+        => Fails(d => File.WriteAllText(Path.Combine(d, "model.safetensors.index.json"), "{\"weight_map\": {\"model.norm.weight\": 3}}"), "weight_map['model.norm.weight'] must be a file name in the same directory (given 3)");
+
+    [Fact]
+    public void ShardIndexNamingAMissingShard_Fails()
+        => Fails(d => File.WriteAllText(Path.Combine(d, "model.safetensors.index.json"), "{\"weight_map\": {\"model.norm.weight\": \"model-00001-of-00002.safetensors\"}}"), "missing file: /", "/model-00001-of-00002.safetensors");
+
+    [Fact]
+    public void ShardIndexPlacingATensorInTheWrongShard_Fails()
+        => Fails(d => File.WriteAllText(Path.Combine(d, "model.safetensors.index.json"), "{\"weight_map\": {\"model.norm.weight\": \"model.safetensors\", \"lm_head.weight\": \"model.safetensors\"}}"), "weight_map puts tensor 'lm_head.weight' in model.safetensors, but that file does not hold it");
 
     [Fact]
     public void YarnRopeScaling_Refused()
-        => AssertFailed(Run("--input", BrokenCheckpoint(d => EditConfig(d, c => c["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = 4.0 })), "--output", Temp("out")), "rope_scaling type 'yarn' is not supported");
+        => Fails(d => EditConfig(d, c => c["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = 4.0 }), "rope_scaling type 'yarn' is not supported");
 
     [Fact]
-    public void SlidingWindow_Refused()
-        => AssertFailed(Run("--input", BrokenCheckpoint(d => EditConfig(d, c => c["use_sliding_window"] = true)), "--output", Temp("out")), "use_sliding_window");
+    public void SlidingWindow_Refused() => Fails(d => EditConfig(d, c => c["use_sliding_window"] = true), "use_sliding_window");
 
     [Fact]
-    public void ExistingOutput_FailsWithoutForce_SucceedsWithForce()
+    public void ExistingOutput_FailsWithoutForce_ReplacedWithForce()
     {
         var output = Temp("exists");
         Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "old-marker"), "the previous model");
         var r = Run("--input", Source, "--output", output);
         Assert.Equal(1, r.Exit);
         Assert.Contains("output directory exists", r.Error, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(output, "old-marker")), "a refused export touched the existing output");
+
         Assert.Equal(0, Run("--input", Source, "--output", output, "--force").Exit);
         Assert.True(File.Exists(Path.Combine(output, "manifest.json")));
+        Assert.False(File.Exists(Path.Combine(output, "old-marker")), "--force kept files of the old output");
+        Assert.Empty(Siblings(output));
     }
 
-    private static void EditConfig(string dir, Action<JsonObject> edit)
+    [Fact]
+    public void ForcedExportThatFails_LeavesTheOldOutputInPlace()
     {
-        var path = Path.Combine(dir, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(config);
-        File.WriteAllText(path, config.ToJsonString());
+        var output = Temp("keep");
+        Directory.CreateDirectory(output);
+        File.WriteAllText(Path.Combine(output, "old-marker"), "the previous model");
+        var r = Run("--input", BrokenCheckpoint(d => EditConfig(d, c => c["model_type"] = "llama")), "--output", output, "--force");
+        Assert.Equal(1, r.Exit);
+        Assert.True(File.Exists(Path.Combine(output, "old-marker")), "a failed --force export removed the old output");
+        Assert.Empty(Siblings(output));
     }
 }

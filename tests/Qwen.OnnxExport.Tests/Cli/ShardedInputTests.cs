@@ -2,17 +2,22 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Qwen.OnnxExport.Tests.Checkpoint;
 
 namespace Qwen.OnnxExport.Tests.Cli;
 
 /// <summary>A checkpoint sharded with model.safetensors.index.json exports to the same bytes as the single-file one.</summary>
-public sealed class ShardedInputTests
+public sealed class ShardedInputTests : IDisposable
 {
+    private readonly TestDirectories _dirs = new();
+
+    public void Dispose() => _dirs.Dispose();
+
     [Fact]
     public void ShardedCheckpoint_ExportsIdenticallyToSingleFile()
     {
         var source = Path.Combine(TinyModel.Directory(), "source");
-        var sharded = Path.Combine(Path.GetTempPath(), $"qwen-sharded-{Guid.NewGuid():N}");
+        var sharded = _dirs.Temp("sharded");
         Directory.CreateDirectory(sharded);
         foreach (var f in Directory.GetFiles(source).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
         {
@@ -20,8 +25,8 @@ public sealed class ShardedInputTests
         }
         Split(Path.Combine(source, "model.safetensors"), sharded);
 
-        var a = Path.Combine(Path.GetTempPath(), $"qwen-single-{Guid.NewGuid():N}");
-        var b = Path.Combine(Path.GetTempPath(), $"qwen-shards-{Guid.NewGuid():N}");
+        var a = _dirs.Temp("single");
+        var b = _dirs.Temp("shards");
         Assert.Equal(0, ExportCommand.Run(["--input", source, "--output", a]));
         Assert.Equal(0, ExportCommand.Run(["--input", sharded, "--output", b]));
         Assert.Equal(Hash(Path.Combine(a, "model.onnx.data")), Hash(Path.Combine(b, "model.onnx.data")));

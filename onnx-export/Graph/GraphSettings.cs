@@ -1,0 +1,16 @@
+namespace Qwen.OnnxExport.Graph;
+
+/// <summary>How <see cref="QwenGraph"/> lays out the model: precision, rotary table length, and how it streams weights.</summary>
+/// <param name="Precision">Weight precision.</param>
+/// <param name="MaxSeqLen">Rows of the rotary tables: the longest sequence the graph supports.</param>
+internal sealed record GraphSettings(Precision Precision, int MaxSeqLen)
+{
+    /// <summary>Default of <see cref="ChunkBytes"/>: 64 MB of float32 rows, so a chunk's few buffers stay far below 1 GB.</summary>
+    public const int DefaultChunkBytes = 64 << 20;
+
+    /// <summary>Float32 bytes of checkpoint rows read, converted and written per step (at least one row); the output does not depend on it.</summary>
+    public int ChunkBytes { get; init; } = DefaultChunkBytes;
+
+    /// <summary>For int4: quantize lm_head too (true), or keep it float32 (a Gemm over the [V,H] matrix, shared with a tied embedding).</summary>
+    public bool Int4LmHead { get; init; } = true;
+}
