@@ -115,7 +115,7 @@ public sealed class DeploymentTests
         try
         {
             // Output is drained while the server runs (ServerProcess), so a chatty server never blocks on a full pipe.
-            await using var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--threads", "1"], dll: Path.Combine(output, "Qwen.Server.dll"));
+            await using var server = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--threads", "1"], dll: Path.Combine(output, "Qwen.Server.dll"));
             var address = await server.WaitForListeningAsync(TimeSpan.FromMinutes(2));
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(address, "/health/ready"))).StatusCode);

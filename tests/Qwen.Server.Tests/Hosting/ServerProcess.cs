@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Qwen.OnnxExport;
 
@@ -121,13 +119,6 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             await Task.Delay(50);
         }
         throw new TimeoutException($"the server was not listening within {timeout}:\n{AllOutput}");
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -35,41 +35,41 @@ public sealed class StartupFailureTests
         switch (broken)
         {
             case "near-miss template":
-            {
-                // One letter off ("# Tool" for "# Tools"): a template the server cannot reproduce exactly must be refused.
-                var config = TestModels.TokenizerConfigWithTemplate(t =>
                 {
-                    Assert.Contains("# Tools", t, StringComparison.Ordinal);
-                    return t.Replace("# Tools", "# Tool", StringComparison.Ordinal);
-                });
-                var dir = Model(new() { ["tokenizer_config.json"] = config });
-                return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "tokenizer_config.json"), "not the Qwen2.5 template"]);
-            }
+                    // One letter off ("# Tool" for "# Tools"): a template the server cannot reproduce exactly must be refused.
+                    var config = TestModels.TokenizerConfigWithTemplate(t =>
+                    {
+                        Assert.Contains("# Tools", t, StringComparison.Ordinal);
+                        return t.Replace("# Tools", "# Tool", StringComparison.Ordinal);
+                    });
+                    var dir = Model(new() { ["tokenizer_config.json"] = config });
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "tokenizer_config.json"), "not the Qwen2.5 template"]);
+                }
             case "no template":
-            {
-                var dir = Model(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(_ => null) });
-                return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "tokenizer_config.json") + " has no chat_template"]);
-            }
+                {
+                    var dir = Model(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(_ => null) });
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "tokenizer_config.json") + " has no chat_template"]);
+                }
             case "no manifest":
-            {
-                var dir = Model(new() { ["manifest.json"] = null });
-                return (["--model", dir], ["Model (--model, QWEN_MODEL)", $"'{dir}' has no manifest.json", "onnx-export output directory"]);
-            }
+                {
+                    var dir = Model(new() { ["manifest.json"] = null });
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", $"'{dir}' has no manifest.json", "onnx-export output directory"]);
+                }
             case "bad manifest":
-            {
-                var dir = Model(new() { ["manifest.json"] = File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json")).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal) });
-                return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "manifest.json"), "format_version 99"]);
-            }
+                {
+                    var dir = Model(new() { ["manifest.json"] = File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json")).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal) });
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "manifest.json"), "format_version 99"]);
+                }
             case "no tokenizer":
-            {
-                var dir = Model(new() { ["vocab.json"] = null, ["merges.txt"] = null });
-                return (["--model", dir], ["Model (--model, QWEN_MODEL)", "no tokenizer in " + dir]);
-            }
+                {
+                    var dir = Model(new() { ["vocab.json"] = null, ["merges.txt"] = null });
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", "no tokenizer in " + dir]);
+                }
             case "no model directory":
-            {
-                var dir = Path.Combine(Path.GetTempPath(), $"qwen-missing-{Guid.NewGuid():N}");
-                return (["--model", dir], ["Model (--model, QWEN_MODEL) must be an existing directory", dir]);
-            }
+                {
+                    var dir = Path.Combine(Path.GetTempPath(), $"qwen-missing-{Guid.NewGuid():N}");
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL) must be an existing directory", dir]);
+                }
             default:
                 return (["--max-num-seqs", "0"], ["MaxNumSeqs (--max-num-seqs, QWEN_MAX_NUM_SEQS) must be in [1, 1024] (given 0, from --max-num-seqs)"]);
         }
