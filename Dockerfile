@@ -41,7 +41,7 @@ RUN groupadd --gid 10001 qwen && useradd --uid 10001 --gid 10001 --home /home/qw
 USER 10001:10001
 ENV ASPNETCORE_URLS=http://+:8000 \
     QWEN_MODEL=/models/qwen \
-    QWEN_MODEL_CACHE=/cache \
+    QWEN_MODEL_CACHE_DIR=/cache \
     QWEN_JSON_LOGS=true \
     DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=0
 VOLUME ["/models", "/cache"]

@@ -1,13 +1,22 @@
+using Microsoft.Extensions.Logging;
 using Qwen.Inference.Engine;
+using Qwen.Inference.Model;
 using Qwen.OnnxExport;
 using Qwen.Tokenization.Chat;
 using Qwen.Tokenization.Tokenizer;
 
 namespace Qwen.Server.Hosting;
 
-/// <summary>The one model this process serves: tokenizer, chat template, generation defaults and the engine. Singleton; must be disposed.</summary>
+/// <summary>
+/// The one model this process serves: tokenizer, chat template, generation defaults and the engine. Singleton; must be disposed.
+/// Loading checks the cheap files first (manifest, tokenizer, chat template, generation config) and only then loads the ONNX
+/// model, so a refused template costs no model load; any failure is a <see cref="StartupException"/> naming the setting and file.
+/// </summary>
 public sealed class ModelHost : IAsyncDisposable
 {
+    /// <summary>The seed of the demo model's random weights.</summary>
+    public const int DemoSeed = 1234;
+
     private ModelHost(string directory, string name, bool isDemo, QwenTokenizer tokenizer, ChatTemplate template, GenerationDefaults defaults, InferenceEngine engine, long kvBytes)
     {
         Directory = directory;
@@ -52,23 +61,50 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>The id of <c>&lt;tool_call&gt;</c>, if the vocabulary has it.</summary>
     public int? ToolCallTokenId { get; }
 
-    /// <summary>Loads the configured model, or builds the demo model on first run; checks a Hugging Face directory has been exported.</summary>
-    public static ModelHost Load(ServerOptions options, ILogger logger, Func<string, EngineOptions, Inference.Model.IModelRunner>? runnerFactory = null)
+    /// <summary>Where the demo model is built when <see cref="ServerOptions.ModelCacheDir"/> is unset.</summary>
+    public static string DefaultCacheDir => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "qwen-server", "models");
+
+    /// <summary>Loads the configured model, or builds the demo model on first run; throws <see cref="StartupException"/> naming the setting and file.</summary>
+    public static ModelHost Load(ServerOptions options, ILogger logger, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var dir = options.Model;
-        var isDemo = dir is null;
-        if (dir is null)
+        ArgumentNullException.ThrowIfNull(logger);
+        var isDemo = options.Model is null;
+        string dir;
+        string what;
+        if (options.Model is null)
         {
-            var cache = options.ModelCacheDir ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "qwen-server", "models");
-            dir = RandomModelCache.GetOrCreate(options.DemoPreset, "fp32", 1234, cache);
+            var cache = Path.GetFullPath(options.ModelCacheDir ?? DefaultCacheDir);
+            // RandomModelCache's directory layout: <preset>-<precision>-seed<seed>-v<version>.
+            var expected = Path.Combine(cache, $"{options.DemoPreset}-fp32-seed{DemoSeed}-v{RandomModelCache.CacheVersion}");
+            if (!File.Exists(Path.Combine(expected, "manifest.json")))
+            {
+                logger.LogInformation(
+                    "Building the demo model (preset {Preset}) into {Directory}, first run only{Duration}",
+                    options.DemoPreset, cache, options.DemoPreset == "qwen2.5-0.5b" ? " (about a minute)" : "");
+            }
+            dir = Step($"the demo model (preset {options.DemoPreset}) in {ServerOptions.Setting(nameof(ServerOptions.ModelCacheDir)).Label} '{cache}'", () => RandomModelCache.GetOrCreate(options.DemoPreset, "fp32", DemoSeed, cache));
+            what = $"the demo model '{dir}'";
         }
-        else if (!File.Exists(Path.Combine(dir, "manifest.json")))
+        else
         {
-            var hint = File.Exists(Path.Combine(dir, "config.json"))
-                ? $"it looks like a Hugging Face checkpoint; export it first: dotnet run --project onnx-export -- --input {dir} --output {dir.TrimEnd('/')}-onnx --precision int4   then: --model {dir.TrimEnd('/')}-onnx"
-                : "expected an onnx-export output directory (manifest.json, model.onnx)";
-            throw new InvalidOperationException($"Model '{dir}' has no manifest.json: {hint}");
+            dir = Path.GetFullPath(options.Model);
+            what = $"{ServerOptions.Setting(nameof(ServerOptions.Model)).Label} '{dir}'";
+            if (!File.Exists(Path.Combine(dir, "manifest.json")))
+            {
+                throw new StartupException($"{what} has no manifest.json: {MissingManifestHint(dir)}");
+            }
+        }
+
+        var manifest = Step(what, () => ModelManifest.Load(dir));
+        var tokenizer = Step(what, () => QwenTokenizer.FromDirectory(dir));
+        var template = Step(what, () => ChatTemplate.FromDirectory(dir));
+        var defaults = Step(what, () => GenerationDefaults.Load(dir));
+
+        // The engine's memory budget (EngineOptions.KvCacheBytes) is not in this engine build: refuse the setting rather than ignore it.
+        if (options.KvCacheMemoryBytes is not null)
+        {
+            throw new StartupException($"{ServerOptions.Setting(nameof(ServerOptions.KvCacheMemory)).Label} is not supported by this engine build; set MaxNumSeqs instead");
         }
         var engineOptions = new EngineOptions
         {
@@ -81,11 +117,11 @@ public sealed class ModelHost : IAsyncDisposable
             CudaDeviceId = options.CudaDeviceId,
             OptimizedModelPath = options.OptimizedModelCache,
         };
-        var runner = (runnerFactory ?? Inference.Model.OnnxModelRunner.Create)(dir, engineOptions);
+        var runner = Step(what, () => (runnerFactory ?? OnnxModelRunner.Create)(dir, engineOptions));
         var engine = new InferenceEngine(runner, engineOptions);
-        var precision = runner is Inference.Model.OnnxModelRunner onnx ? onnx.Manifest.Precision : "scripted";
-        var kvBytes = runner is Inference.Model.OnnxModelRunner r ? r.KvCacheBytes : 0;
-        var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')));
+        var precision = runner is OnnxModelRunner ? manifest.Precision : "scripted";
+        var kvBytes = runner is OnnxModelRunner onnx ? onnx.KvCacheBytes : 0;
+        var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
         logger.LogInformation(
             "Serving {Model} from {Directory} ({Precision}): KV cache {Slots} slots x {Tokens} tokens = {Total} tokens, {Megabytes:F0} MiB",
             name, dir, precision, runner.MaxNumSeqs, runner.MaxModelLen, (long)runner.MaxNumSeqs * runner.MaxModelLen, kvBytes / 1048576.0);
@@ -94,12 +130,39 @@ public sealed class ModelHost : IAsyncDisposable
             logger.LogWarning(
                 "*** DEMO MODEL: random weights (preset '{Preset}') with the real Qwen2.5 tokenizer and chat template. Its text is MEANINGLESS. " +
                 "Everything else (template, tool calls, streaming, batching, metrics) is real. To serve a real model: export a Hugging Face " +
-                "Qwen2.5 download with `dotnet run --project onnx-export -- --input <hf-dir> --output <dir> --precision int4`, then start with --model <dir>. ***",
-                options.DemoPreset);
+                "Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
+                options.DemoPreset, ExportHint.Template());
         }
-        return new ModelHost(dir, name, isDemo, QwenTokenizer.FromDirectory(dir), ChatTemplate.FromDirectory(dir), GenerationDefaults.Load(dir), engine, kvBytes);
+        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, kvBytes);
     }
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => Engine.DisposeAsync();
+
+    private static string MissingManifestHint(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, "config.json")))
+        {
+            return "expected an onnx-export output directory (manifest.json, model.onnx, tokenizer files)";
+        }
+        if (!System.IO.Directory.EnumerateFiles(dir, "*.safetensors").Any())
+        {
+            return "it has a Hugging Face config.json but no *.safetensors weights: download the whole checkpoint, then export it with onnx-export";
+        }
+        var output = dir.TrimEnd('/') + "-int4";
+        return $"it is a Hugging Face checkpoint (config.json, *.safetensors); export it to ONNX first: {ExportHint.Command(dir, output)}   then start with --model {ExportHint.Quote(output)}";
+    }
+
+    // Every failure reading the operator's files (or loading them into ONNX Runtime) becomes one line naming what was loaded.
+    private static T Step<T>(string what, Func<T> step)
+    {
+        try
+        {
+            return step();
+        }
+        catch (Exception e) when (e is not StartupException)
+        {
+            throw new StartupException($"cannot load {what}: {e.Message}", e);
+        }
+    }
 }

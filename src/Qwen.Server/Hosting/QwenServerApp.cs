@@ -15,14 +15,18 @@ public static class QwenServerApp
     /// <summary>The address used when neither --urls nor ASPNETCORE_URLS says otherwise.</summary>
     public const string DefaultUrl = "http://localhost:8000";
 
-    /// <summary>Builds the app; <paramref name="runnerFactory"/> replaces the ONNX runner (tests use scripted runners).</summary>
+    /// <summary>
+    /// Builds the app; <paramref name="runnerFactory"/> replaces the ONNX runner (tests use scripted runners). The content root
+    /// is the app's own directory, so its appsettings.json is read whatever the current directory is. Throws
+    /// <see cref="StartupException"/> for a bad setting or model.
+    /// </summary>
     public static WebApplication Build(string[] args, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var options = ServerConfiguration.Load(builder.Configuration, args);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        if (DefaultUrlIfUnset(builder.Configuration) is { } url)
         {
-            builder.WebHost.UseUrls(DefaultUrl);
+            builder.WebHost.UseUrls(url);
         }
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Host.UseSerilog((_, log) =>
@@ -30,7 +34,9 @@ public static class QwenServerApp
             log.MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", Serilog.Events.LogEventLevel.Information)
-                .Enrich.FromLogContext();
+                .Enrich.FromLogContext()
+                // Program.cs restates a bind failure as one line; the host's own report of it is a stack trace.
+                .Filter.ByExcluding(e => IsBindFailure(e.Exception) && Serilog.Filters.Matching.FromSource("Microsoft.Extensions.Hosting")(e));
             if (options.JsonLogs)
             {
                 log.WriteTo.Console(new CompactJsonFormatter());
@@ -74,5 +80,21 @@ public static class QwenServerApp
         app.MapMetrics("/metrics");
         app.MapFallback((HttpContext c) => throw new ApiException(404, $"Unknown route: {c.Request.Method} {c.Request.Path}", "invalid_request_error", null, "not_found"));
         return app;
+    }
+
+    /// <summary>Whether <paramref name="e"/> is Kestrel failing to listen on a configured address (in use, not permitted).</summary>
+    public static bool IsBindFailure(Exception? e) => e is IOException && e.Message.StartsWith("Failed to bind", StringComparison.Ordinal);
+
+    /// <summary>
+    /// <see cref="DefaultUrl"/> when no address is configured, else null: <c>--urls</c> and <c>ASPNETCORE_URLS</c> both arrive
+    /// as the <c>urls</c> key, <c>ASPNETCORE_HTTP_PORTS</c>/<c>HTTPS_PORTS</c> as <c>http_ports</c>/<c>https_ports</c>, and
+    /// Kestrel endpoints in configuration win over any of them.
+    /// </summary>
+    public static string? DefaultUrlIfUnset(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var configured = new[] { "urls", "http_ports", "https_ports" }.Any(k => !string.IsNullOrWhiteSpace(configuration[k]))
+            || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+        return configured ? null : DefaultUrl;
     }
 }

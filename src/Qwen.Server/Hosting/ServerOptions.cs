@@ -8,26 +8,30 @@ namespace Qwen.Server.Hosting;
 /// </summary>
 public sealed record ServerOptions
 {
-    /// <summary>The settings: configuration key, flag, environment variable, default, meaning (the README table is this list).</summary>
-    public static IReadOnlyList<(string Key, string Flag, string Env, string Default, string Meaning)> Settings { get; } =
+    /// <summary>The settings: key, flag, environment variable, default and meaning. The README's settings table is exactly this list (a test compares them).</summary>
+    public static IReadOnlyList<ServerSetting> Settings { get; } =
     [
-        ("Model", "--model", "QWEN_MODEL", "(demo model)", "Exported model directory (onnx-export output). Unset: build and serve the random-weight demo model."),
-        ("ServedModelName", "--served-model-name", "QWEN_SERVED_MODEL_NAME", "directory name", "The model id clients send and /v1/models lists."),
-        ("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated API keys; when set, /v1/* and /tokenize need `Authorization: Bearer <key>`."),
-        ("MaxNumSeqs", "--max-num-seqs", "QWEN_MAX_NUM_SEQS", "8", "KV cache slots: sequences decoded together."),
-        ("MaxModelLen", "--max-model-len", "QWEN_MAX_MODEL_LEN", "4096", "Tokens per slot (prompt + output), at most the model's max_seq_len."),
-        ("MaxWaiting", "--max-waiting", "QWEN_MAX_WAITING", "64", "Requests that may wait for a slot; beyond it 429 with Retry-After."),
-        ("PrefillChunkSize", "--prefill-chunk-size", "QWEN_PREFILL_CHUNK_SIZE", "256", "Prompt tokens per prefill step, interleaved with decode steps."),
-        ("Threads", "--threads", "QWEN_THREADS", "0 (one per core)", "ONNX Runtime intra-op threads."),
-        ("ExecutionProvider", "--execution-provider", "QWEN_EXECUTION_PROVIDER", "cpu", "cpu or cuda (cuda needs the GPU image)."),
-        ("CudaDeviceId", "--cuda-device-id", "QWEN_CUDA_DEVICE_ID", "0", "GPU index for cuda."),
-        ("OptimizedModelCache", "--optimized-model-cache", "QWEN_OPTIMIZED_MODEL_CACHE", "(off)", "File to cache ONNX Runtime's optimized graph in; reused on the next start."),
-        ("MaxRequestBodyBytes", "--max-request-body-bytes", "QWEN_MAX_REQUEST_BODY_BYTES", "4194304", "Larger bodies get 413."),
-        ("MaxTokensLimit", "--max-tokens-limit", "QWEN_MAX_TOKENS_LIMIT", "(max-model-len)", "Largest max_tokens a request may ask for."),
-        ("CorsOrigins", "--cors-origins", "QWEN_CORS_ORIGINS", "(none)", "Comma-separated origins allowed by CORS; * for any."),
-        ("JsonLogs", "--json-logs", "QWEN_JSON_LOGS", "false", "Compact JSON log lines (for containers) instead of text."),
-        ("ModelCacheDir", "--model-cache-dir", "QWEN_MODEL_CACHE", "~/.cache/qwen-server/models", "Where the demo model is built on first run."),
-        ("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b."),
+        new("Model", "--model", "QWEN_MODEL", "(demo model)", "Exported model directory (onnx-export output). Unset: build and serve the random-weight demo model. A Hugging Face checkpoint directory is refused with the export command to run."),
+        new("ServedModelName", "--served-model-name", "QWEN_SERVED_MODEL_NAME", "the model directory's name; for the demo `qwen2.5-demo-<preset>` (qwen2.5-demo-tiny)", "The model id clients send and /v1/models lists."),
+        new("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated keys; when set, /v1/*, /tokenize and /detokenize need `Authorization: Bearer <key>` (constant-time comparison)."),
+        new("MaxNumSeqs", "--max-num-seqs", "QWEN_MAX_NUM_SEQS", "8", "KV cache slots: sequences decoded together."),
+        new("KvCacheMemory", "--kv-cache-memory", "QWEN_KV_CACHE_MEMORY", "(off)", "KV cache budget as a size (2GiB, 512MiB, 4GB or bytes); when set, the number of slots is derived from it instead of MaxNumSeqs."),
+        new("MaxModelLen", "--max-model-len", "QWEN_MAX_MODEL_LEN", "4096", "Tokens per slot (prompt + output), at most the model's max_seq_len."),
+        new("MaxWaiting", "--max-waiting", "QWEN_MAX_WAITING", "64", "Requests that may wait for a slot; beyond it 429 with Retry-After."),
+        new("PrefillChunkSize", "--prefill-chunk-size", "QWEN_PREFILL_CHUNK_SIZE", "256", "Prompt tokens per prefill step, interleaved with decode steps."),
+        new("Threads", "--threads", "QWEN_THREADS", "0 (one per core)", "ONNX Runtime intra-op threads."),
+        new("ExecutionProvider", "--execution-provider", "QWEN_EXECUTION_PROVIDER", "cpu", "cpu or cuda (cuda needs the GPU image)."),
+        new("CudaDeviceId", "--cuda-device-id", "QWEN_CUDA_DEVICE_ID", "0", "GPU index for cuda."),
+        new("OptimizedModelCache", "--optimized-model-cache", "QWEN_OPTIMIZED_MODEL_CACHE", "(off)", "File to cache ONNX Runtime's optimized graph in; reused on the next start."),
+        new("MaxRequestBodyBytes", "--max-request-body-bytes", "QWEN_MAX_REQUEST_BODY_BYTES", "4194304", "Larger bodies get 413."),
+        new("MaxTokensLimit", "--max-tokens-limit", "QWEN_MAX_TOKENS_LIMIT", "0 (max-model-len)", "Largest max_tokens a request may ask for."),
+        new("CorsOrigins", "--cors-origins", "QWEN_CORS_ORIGINS", "(none)", "Comma-separated origins allowed by CORS; * for any."),
+        new("JsonLogs", "--json-logs", "QWEN_JSON_LOGS", "false", "Compact JSON log lines (for containers) instead of text."),
+        new("ModelCacheDir", "--model-cache-dir", "QWEN_MODEL_CACHE_DIR", "~/.cache/qwen-server/models", "Where the demo model is built on first run. `QWEN_MODEL_CACHE` (which the exporter's model cache also reads) is accepted as an alias.")
+        {
+            EnvAlias = "QWEN_MODEL_CACHE",
+        },
+        new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -41,6 +45,12 @@ public sealed record ServerOptions
 
     /// <summary>KV cache slots.</summary>
     public int MaxNumSeqs { get; init; } = 8;
+
+    /// <summary>KV cache budget as written (2GiB, 512MiB, bytes); null leaves the slot count to <see cref="MaxNumSeqs"/>.</summary>
+    public string? KvCacheMemory { get; init; }
+
+    /// <summary><see cref="KvCacheMemory"/> in bytes, or null when unset or malformed (<see cref="Validate"/> reports it).</summary>
+    public long? KvCacheMemoryBytes => ByteSize.TryParse(KvCacheMemory, out var bytes) ? bytes : null;
 
     /// <summary>Tokens per slot.</summary>
     public int MaxModelLen { get; init; } = 4096;
@@ -87,15 +97,21 @@ public sealed record ServerOptions
     /// <summary>The parsed CORS origins.</summary>
     public IReadOnlyList<string> CorsOriginList => Split(CorsOrigins);
 
-    /// <summary>Every problem with the settings, each naming the setting, its limit and the value given.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>The setting named <paramref name="key"/>.</summary>
+    public static ServerSetting Setting(string key) => Settings.First(s => s.Key == key);
+
+    /// <summary>Every problem with the settings, each naming the setting, its flag and environment variable, the rule and the value given.</summary>
+    public IReadOnlyList<string> Validate() => Problems().Select(p => $"{Setting(p.Key).Label} {p.Rule} (given {p.Given})").ToList();
+
+    /// <summary>Every problem as (setting key, the rule broken: "must be in [1, 1024]", the value given).</summary>
+    internal IReadOnlyList<(string Key, string Rule, string Given)> Problems()
     {
-        var errors = new List<string>();
+        var errors = new List<(string, string, string)>();
         void Range(string name, long value, long min, long max)
         {
             if (value < min || value > max)
             {
-                errors.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be in [{min}, {max}] (given {value})"));
+                errors.Add((name, string.Create(CultureInfo.InvariantCulture, $"must be in [{min}, {max}]"), value.ToString(CultureInfo.InvariantCulture)));
             }
         }
         Range(nameof(MaxNumSeqs), MaxNumSeqs, 1, 1024);
@@ -106,17 +122,22 @@ public sealed record ServerOptions
         Range(nameof(CudaDeviceId), CudaDeviceId, 0, 64);
         Range(nameof(MaxRequestBodyBytes), MaxRequestBodyBytes, 1024, 1L << 31);
         Range(nameof(MaxTokensLimit), MaxTokensLimit, 0, 1 << 20);
+        if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
+        {
+            errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));
+        }
         if (ExecutionProvider is not ("cpu" or "cuda"))
         {
-            errors.Add($"ExecutionProvider must be cpu or cuda (given '{ExecutionProvider}')");
+            errors.Add((nameof(ExecutionProvider), "must be cpu or cuda", $"'{ExecutionProvider}'"));
         }
         if (DemoPreset is not ("tiny" or "small" or "qwen2.5-0.5b"))
         {
-            errors.Add($"DemoPreset must be tiny, small or qwen2.5-0.5b (given '{DemoPreset}')");
+            errors.Add((nameof(DemoPreset), "must be tiny, small or qwen2.5-0.5b", $"'{DemoPreset}'"));
         }
         if (Model is not null && !Directory.Exists(Model))
         {
-            errors.Add($"Model directory not found: '{Model}'");
+            var full = Path.GetFullPath(Model);
+            errors.Add((nameof(Model), "must be an existing directory", full == Model ? $"'{Model}'" : $"'{Model}', full path '{full}'"));
         }
         return errors;
     }

@@ -1,36 +1,79 @@
 using System.Net;
-using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Qwen.Server.Hosting;
+using Qwen.Server.Tests.Hosting;
 
 namespace Qwen.Server.Tests.Deploy;
 
-/// <summary>What can be tested of the deployment here: manifests against the Kubernetes schemas, the compose file, and the image's publish step.</summary>
+/// <summary>What can be tested of the deployment here: manifests against the Kubernetes schemas (unknown fields rejected), the compose file against the compose-spec schema, the ConfigMap's settings, and the image's publish step.</summary>
 public sealed class DeploymentTests
 {
     private static readonly SemaphoreSlim NpmGate = new(1, 1);
 
+    private static string K8s => Path.Combine(RepoRoot.Path, "deploy", "k8s");
+
+    private static string Compose => Path.Combine(RepoRoot.Path, "docker-compose.yml");
+
     [Fact]
     public async Task KubernetesManifests_And_Compose_ValidateAgainstSchemas()
     {
-        var (exit, output) = await Validate(Directory.GetFiles(System.IO.Path.Combine(RepoRoot.Path, "deploy", "k8s"), "*.yaml").Append(System.IO.Path.Combine(RepoRoot.Path, "docker-compose.yml")));
+        var (exit, output) = await Validate(Directory.GetFiles(K8s, "*.yaml").Append(Compose));
         Assert.True(exit == 0, output);
-        foreach (var kind in new[] { "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Secret" })
+        foreach (var kind in new[] { "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Secret", "PersistentVolumeClaim", "Namespace" })
         {
             Assert.Contains($"/{kind} ", output, StringComparison.Ordinal);
         }
+        Assert.Contains("OK " + Path.Combine(K8s, "kustomization.yaml") + ": Kustomization", output, StringComparison.Ordinal);
         Assert.Contains("compose services qwen-server,prometheus", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("replicas: 2", "replicas: two", "data/spec/replicas must be integer")]
+    [InlineData("readinessProbe:", "readinesProbe:", "spec.template.spec.containers[0].readinesProbe is not a field of Container")]
+    [InlineData("            periodSeconds: 5\n", "            periodSeconds: 5\n            bogusField: 1\n", "spec.template.spec.containers[0].readinessProbe.bogusField is not a field of Probe")]
+    [InlineData("      terminationGracePeriodSeconds: 30", "      terminationGracePeriodSecond: 30", "spec.template.spec.terminationGracePeriodSecond is not a field of PodSpec")]
+    [InlineData("  replicas: 2", "  replica: 2", "spec.replica is not a field of DeploymentSpec")]
+    public async Task BrokenDeployment_IsRejected(string original, string broken, string expected)
+    {
+        var (exit, output) = await ValidateEdited(Path.Combine(K8s, "deployment.yaml"), "deployment.yaml", original, broken);
+        Assert.True(exit == 1, output);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("    ports:\n      - \"8000:8000\"\n", "    ports: 8000\n", "/services/qwen-server/ports must be array")]
+    [InlineData("    healthcheck:\n", "    healthcheck: 5\n    x-healthcheck:\n", "/services/qwen-server/healthcheck must be object")]
+    [InlineData("    restart: unless-stopped\n", "    restart: unless-stopped\n    restrat: always\n", "/services/qwen-server must NOT have additional properties 'restrat'")]
+    [InlineData("      interval: 15s\n", "      interval: 15 seconds\n", "/services/qwen-server/healthcheck/interval must match format \"duration\"")]
+    [InlineData("      - driver: nvidia\n", "      - driver: amd\n", "qwen-server has no nvidia GPU reservation")]
+    public async Task BrokenCompose_IsRejected(string original, string broken, string expected)
+    {
+        var (exit, output) = await ValidateEdited(Compose, "docker-compose.yml", original, broken);
+        Assert.True(exit == 1, output);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kustomization_ListsEveryManifest()
+    {
+        var text = await File.ReadAllTextAsync(Path.Combine(K8s, "kustomization.yaml"));
+        var listed = Regex.Matches(text, @"^  - (\S+\.yaml)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).Order();
+        var files = Directory.GetFiles(K8s, "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").Order();
+        Assert.Equal(files, listed);
     }
 
     [Fact]
     public async Task DeploymentFiles_SetOnlyKnownSettings()
     {
         // A misspelled QWEN_* variable is silently ignored by the server: every one the deployment files set must be a setting.
-        var known = Qwen.Server.Hosting.ServerOptions.Settings.Select(s => s.Env).ToHashSet(StringComparer.Ordinal);
+        var known = ServerOptions.Settings.Select(s => s.Env).ToHashSet(StringComparer.Ordinal);
         var files = new[] { "Dockerfile", "docker-compose.yml", "deploy/k8s/configmap.yaml", "deploy/k8s/secret.yaml", "deploy/k8s/deployment.yaml" };
         var used = new List<string>();
         foreach (var file in files)
         {
-            var text = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, file));
-            used.AddRange(System.Text.RegularExpressions.Regex.Matches(text, @"\bQWEN_[A-Z0-9_]+").Select(m => m.Value).Where(v => v != "QWEN_MODEL_DIR"));
+            var text = await File.ReadAllTextAsync(Path.Combine(RepoRoot.Path, file));
+            used.AddRange(Regex.Matches(text, @"\bQWEN_[A-Z0-9_]+").Select(m => m.Value).Where(v => v != "QWEN_MODEL_DIR"));
         }
         Assert.Contains("QWEN_MODEL", used);
         Assert.Contains("QWEN_API_KEYS", used);
@@ -38,70 +81,77 @@ public sealed class DeploymentTests
     }
 
     [Fact]
-    public async Task BrokenManifest_IsRejected()
+    public async Task ConfigMap_HasEverySetting_AndTheServerAcceptsItsValues()
     {
-        var bad = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.yaml");
-        var deployment = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, "deploy", "k8s", "deployment.yaml"));
-        await File.WriteAllTextAsync(bad, deployment.Replace("replicas: 2", "replicas: two", StringComparison.Ordinal));
-        var (exit, output) = await Validate([bad]);
-        Assert.Equal(1, exit);
-        Assert.Contains("replicas must be integer", output, StringComparison.Ordinal);
+        var data = Variables(await File.ReadAllTextAsync(Path.Combine(K8s, "configmap.yaml")));
+        var secret = Variables(await File.ReadAllTextAsync(Path.Combine(K8s, "secret.yaml")));
+        Assert.Equal(["QWEN_API_KEYS"], secret.Keys);
+        Assert.Equal(ServerOptions.Settings.Select(s => s.Env).Where(e => e != "QWEN_API_KEYS").Order(), data.Keys.Order());
+
+        // The values as the pod's environment, with the model volume replaced by a directory that exists here.
+        data["QWEN_MODEL"] = Directory.CreateTempSubdirectory("qwen-configmap-model-").FullName;
+        data["QWEN_API_KEYS"] = secret["QWEN_API_KEYS"];
+        var options = ServerConfiguration.Load(new Microsoft.Extensions.Configuration.ConfigurationManager(), [], name => data.GetValueOrDefault(name));
+        Assert.Equal("cuda", options.ExecutionProvider);
+        Assert.Equal(16, options.MaxNumSeqs);
+        Assert.Equal(2, options.ApiKeyList.Count);
     }
 
     [Fact]
     public async Task Dockerfile_PublishStep_ProducesAServerThatStartsAndIsReady()
     {
-        var dockerfile = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, "Dockerfile"));
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(RepoRoot.Path, "Dockerfile"));
         Assert.Contains("sh deploy/publish.sh /app", dockerfile, StringComparison.Ordinal);
         Assert.Contains("HEALTHCHECK", dockerfile, StringComparison.Ordinal);
         Assert.Contains("USER 10001", dockerfile, StringComparison.Ordinal);
         // The pod's runAsUser must be the image's numeric user, or runAsNonRoot pods run as someone else.
-        var deployment = await File.ReadAllTextAsync(System.IO.Path.Combine(RepoRoot.Path, "deploy", "k8s", "deployment.yaml"));
-        var uid = System.Text.RegularExpressions.Regex.Match(dockerfile, @"^USER (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+        var deployment = await File.ReadAllTextAsync(Path.Combine(K8s, "deployment.yaml"));
+        var uid = Regex.Match(dockerfile, @"^USER (\d+)", RegexOptions.Multiline).Groups[1].Value;
         Assert.Contains($"runAsUser: {uid}", deployment, StringComparison.Ordinal);
 
-        var output = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"qwen-publish-{Guid.NewGuid():N}");
+        var output = Path.Combine(Path.GetTempPath(), $"qwen-publish-{Guid.NewGuid():N}");
         var (exit, log) = await RepoRoot.RunAsync("sh", $"deploy/publish.sh {output}", RepoRoot.Path, TimeSpan.FromMinutes(5));
         Assert.True(exit == 0, log);
-
-        var port = FreePort();
-        using var server = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", $"{System.IO.Path.Combine(output, "Qwen.Server.dll")} --urls http://127.0.0.1:{port} --threads 1")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["QWEN_MODEL_CACHE"] = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "qwen-server-models") },
-        })!;
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var ready = false;
-            for (var i = 0; i < 240 && !ready && !server.HasExited; i++)
-            {
-                try
-                {
-                    ready = (await http.GetAsync($"http://127.0.0.1:{port}/health/ready")).StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    await Task.Delay(500);
-                }
-            }
-            Assert.True(ready, "the published server did not become ready within 2 minutes");
+            // Output is drained while the server runs (ServerProcess), so a chatty server never blocks on a full pipe.
+            await using var server = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--threads", "1"], dll: Path.Combine(output, "Qwen.Server.dll"));
+            var address = await server.WaitForListeningAsync(TimeSpan.FromMinutes(2));
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(address, "/health/ready"))).StatusCode);
+            var warning = Assert.Single(server.Stdout, l => l.Contains("DEMO MODEL", StringComparison.Ordinal));
+            Assert.Contains("meaningless", warning, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("--model <dir>", warning, StringComparison.Ordinal);
         }
         finally
         {
-            server.Kill(entireProcessTree: true);
             Directory.Delete(output, recursive: true);
         }
     }
 
+    /// <summary>The QWEN_* entries of a ConfigMap's data or a Secret's stringData (one "  KEY: value" line each).</summary>
+    private static Dictionary<string, string> Variables(string yaml)
+        => Regex.Matches(yaml, @"^  (QWEN_[A-Z0-9_]+): *(.*)$", RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value.Trim() is var v && v.StartsWith('"') ? JsonSerializer.Deserialize<string>(v)! : v);
+
+    private static async Task<(int Exit, string Output)> ValidateEdited(string source, string name, string original, string broken)
+    {
+        var text = await File.ReadAllTextAsync(source);
+        Assert.Contains(original, text, StringComparison.Ordinal);
+        var dir = Directory.CreateTempSubdirectory("qwen-deploy-").FullName;
+        var file = Path.Combine(dir, name);
+        await File.WriteAllTextAsync(file, text.Replace(original, broken, StringComparison.Ordinal));
+        return await Validate([file]);
+    }
+
     private static async Task<(int Exit, string Output)> Validate(IEnumerable<string> files)
     {
-        var dir = System.IO.Path.Combine(RepoRoot.Path, "deploy", "validate");
+        var dir = Path.Combine(RepoRoot.Path, "deploy", "validate");
         await NpmGate.WaitAsync();
         try
         {
-            if (!Directory.Exists(System.IO.Path.Combine(dir, "node_modules", "kubernetes-models")))
+            using var package = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "package.json")));
+            if (package.RootElement.GetProperty("dependencies").EnumerateObject().Any(d => !Directory.Exists(Path.Combine(dir, "node_modules", d.Name))))
             {
                 var (exit, log) = await RepoRoot.RunAsync("npm", "ci --no-audit --no-fund", dir, TimeSpan.FromMinutes(5));
                 Assert.True(exit == 0, "npm ci failed: " + log);
@@ -112,12 +162,5 @@ public sealed class DeploymentTests
             NpmGate.Release();
         }
         return await RepoRoot.RunAsync("node", "validate.mjs " + string.Join(' ', files.Select(f => $"\"{f}\"")), dir, TimeSpan.FromMinutes(2));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -18,9 +18,20 @@ internal static class RepoRoot
         }
     }
 
-    public static async Task<(int Exit, string Output)> RunAsync(string file, string arguments, string workingDirectory, TimeSpan timeout, IDictionary<string, string>? env = null)
+    public static Task<(int Exit, string Output)> RunAsync(string file, string arguments, string workingDirectory, TimeSpan timeout, IDictionary<string, string>? env = null)
+        => RunAsync(new ProcessStartInfo(file, arguments), workingDirectory, timeout, env);
+
+    /// <summary>Runs <paramref name="file"/> with exactly these arguments (no shell quoting in between).</summary>
+    public static Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout)
+        => RunAsync(new ProcessStartInfo(file, args), workingDirectory, timeout, null);
+
+    private static async Task<(int Exit, string Output)> RunAsync(ProcessStartInfo psi, string workingDirectory, TimeSpan timeout, IDictionary<string, string>? env)
     {
-        var psi = new ProcessStartInfo(file, arguments) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.WorkingDirectory = workingDirectory;
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        var file = psi.FileName;
+        var arguments = psi.Arguments.Length > 0 ? psi.Arguments : string.Join(' ', psi.ArgumentList);
         foreach (var (k, v) in env ?? new Dictionary<string, string>())
         {
             psi.Environment[k] = v;

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+using Qwen.Server.Hosting;
+using Qwen.Server.Tests.Deploy;
+
+namespace Qwen.Server.Tests.Hosting;
+
+/// <summary>Loading the model: cheap checks before the model load, the demo build's log, and the export command for a Hugging Face checkpoint.</summary>
+public sealed class ModelHostTests
+{
+    [Fact]
+    public void Load_RefusedTemplate_FailsBeforeTheModelIsLoaded()
+    {
+        var dir = TestModels.Variant(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(t => t.Replace("# Tools", "# Tool", StringComparison.Ordinal)) });
+        var loaded = false;
+        var logger = new CapturingLogger();
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, logger, (_, o) =>
+        {
+            loaded = true;
+            return new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen);
+        }));
+        Assert.False(loaded, "the model was loaded before the chat template was checked");
+        Assert.Contains(Path.Combine(dir, "tokenizer_config.json"), e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logger.Entries, l => l.Message.Contains("Serving", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Load_DemoModelFirstRun_LogsTheBuildOnceThenReuses()
+    {
+        var cache = Directory.CreateTempSubdirectory("qwen-demo-cache-").FullName;
+        try
+        {
+            var options = new ServerOptions { ModelCacheDir = cache, MaxModelLen = 256, MaxNumSeqs = 1 };
+            var first = new CapturingLogger();
+            await using (ModelHost.Load(options, first, Scripted))
+            {
+            }
+            Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny) into {cache}, first run only");
+            Assert.True(File.Exists(Path.Combine(cache, "tiny-fp32-seed1234-v1", "manifest.json")));
+
+            var second = new CapturingLogger();
+            await using (var host = ModelHost.Load(options, second, Scripted))
+            {
+                Assert.Equal("qwen2.5-demo-tiny", host.Name);
+                Assert.True(host.IsDemo);
+            }
+            Assert.DoesNotContain(second.Entries, l => l.Message.Contains("Building", StringComparison.Ordinal));
+            Assert.Contains(second.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains("MEANINGLESS", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Load_HuggingFaceCheckpoint_MessageHasAnExportCommandThatWorksFromAnyDirectory()
+    {
+        var root = Directory.CreateTempSubdirectory("qwen-hf-").FullName;
+        var checkpoint = Path.Combine(root, "Qwen2.5 0.5B (it's mine)");
+        Directory.CreateDirectory(checkpoint);
+        await File.WriteAllTextAsync(Path.Combine(checkpoint, "config.json"), "{}");
+        await File.WriteAllTextAsync(Path.Combine(checkpoint, "model.safetensors"), "");
+
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = checkpoint }, new CapturingLogger()));
+        Assert.StartsWith($"Model (--model, QWEN_MODEL) '{checkpoint}' has no manifest.json: it is a Hugging Face checkpoint", e.Message, StringComparison.Ordinal);
+        const string Before = "export it to ONNX first: ";
+        const string After = "   then start with --model ";
+        var start = e.Message.IndexOf(Before, StringComparison.Ordinal) + Before.Length;
+        var end = e.Message.IndexOf(After, StringComparison.Ordinal);
+        var command = e.Message[start..end];
+
+        // What a POSIX shell makes of the command, run from / so nothing depends on the current directory.
+        var (exit, argv) = await RepoRoot.RunAsync("sh", ["-c", "set -- " + command + "; for a in \"$@\"; do printf '%s\\n' \"$a\"; done"], "/", TimeSpan.FromSeconds(30));
+        Assert.Equal(0, exit);
+        var project = Path.Combine(RepoRoot.Path, "onnx-export");
+        string[] expected = ["dotnet", "run", "-c", "Release", "--project", project, "--", "--input", checkpoint, "--output", checkpoint + "-int4", "--precision", "int4"];
+        Assert.Equal(expected, argv.TrimEnd('\n').Split('\n'));
+        Assert.True(File.Exists(Path.Combine(project, "Qwen.OnnxExport.csproj")));
+        Assert.EndsWith(ExportHint.Quote(checkpoint + "-int4"), e.Message, StringComparison.Ordinal);
+        Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
+    public void Load_ConfigJsonWithoutWeights_SaysTheWeightsAreMissing()
+    {
+        var dir = Directory.CreateTempSubdirectory("qwen-hf-noweights-").FullName;
+        File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger()));
+        Assert.Contains("no *.safetensors weights", e.Message, StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("/plain/path-1_2.x", "/plain/path-1_2.x")]
+    [InlineData("/with space", "'/with space'")]
+    [InlineData("/it's", "'/it'\\''s'")]
+    [InlineData("/$HOME;rm", "'/$HOME;rm'")]
+    public void Quote_ShellSpecialCharacters_AreSingleQuoted(string path, string quoted)
+        => Assert.Equal(quoted, ExportHint.Quote(path));
+
+    private static ScriptedRunner Scripted(string dir, Inference.Engine.EngineOptions o) => new(151936, o.MaxNumSeqs, o.MaxModelLen);
+}
