@@ -101,14 +101,10 @@ public sealed class ModelHost : IAsyncDisposable
         var template = Step(what, () => ChatTemplate.FromDirectory(dir));
         var defaults = Step(what, () => GenerationDefaults.Load(dir));
 
-        // The engine's memory budget (EngineOptions.KvCacheBytes) is not in this engine build: refuse the setting rather than ignore it.
-        if (options.KvCacheMemoryBytes is not null)
-        {
-            throw new StartupException($"{ServerOptions.Setting(nameof(ServerOptions.KvCacheMemory)).Label} is not supported by this engine build; set MaxNumSeqs instead");
-        }
         var engineOptions = new EngineOptions
         {
             MaxNumSeqs = options.MaxNumSeqs,
+            KvCacheBytes = options.KvCacheMemoryBytes, // when set, the engine derives the slot count from it
             MaxModelLen = options.MaxModelLen,
             MaxWaiting = options.MaxWaiting,
             PrefillChunkSize = options.PrefillChunkSize,

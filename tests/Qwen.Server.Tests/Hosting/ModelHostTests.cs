@@ -53,6 +53,19 @@ public sealed class ModelHostTests
     }
 
     [Fact]
+    public async Task Load_KvCacheMemory_DerivesTheSlotCountFromTheBudget()
+    {
+        // Tiny preset: 2 layers x (K and V) x 2 KV heads x 256 tokens x head_dim 16 x 4 bytes = 131,072 bytes per slot.
+        const long slotBytes = 2L * 2 * 2 * 256 * 16 * 4;
+        var logger = new CapturingLogger();
+        var options = new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, MaxNumSeqs = 8, KvCacheMemory = (3 * slotBytes + 1000).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using (ModelHost.Load(options, logger))
+        {
+        }
+        Assert.Contains(logger.Entries, l => l.Message.Contains("KV cache 3 slots x 256 tokens = 768 tokens", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Load_HuggingFaceCheckpoint_MessageHasAnExportCommandThatWorksFromAnyDirectory()
     {
         var root = Directory.CreateTempSubdirectory("qwen-hf-").FullName;
