@@ -9,8 +9,9 @@ namespace Qwen.Server.Endpoints;
 
 /// <summary>
 /// Services of the HTTP API: the wire JSON settings for minimal-API binding and the OpenAPI document (so the document's
-/// schemas use the snake_case names the server really sends), and a request example per POST that works as sent from
-/// Swagger UI's "Try it out" (it names the served model).
+/// schemas use the snake_case names the server really sends), and each POST's request body in the document: its schema
+/// (<see cref="WithRequestSchema{T}"/>) and an example that works as sent from Swagger UI's "Try it out" (it names the
+/// served model).
 /// </summary>
 public static class ApiServices
 {
@@ -30,11 +31,27 @@ public static class ApiServices
         return services;
     }
 
-    /// <summary>Sets each POST's request example: a small valid request for the served model.</summary>
+    /// <summary>
+    /// Documents the endpoint's JSON request body as <typeparamref name="T"/>. Unlike Accepts&lt;T&gt;() it adds no
+    /// content-type matching to routing: the body is read as JSON whatever its Content-Type says, as clients expect.
+    /// </summary>
+    public static RouteHandlerBuilder WithRequestSchema<T>(this RouteHandlerBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.WithMetadata(new RequestSchema(typeof(T)));
+    }
+
+    private sealed record RequestSchema(Type Type);
+
+    /// <summary>Sets each POST's request body: the schema of its request record and a small valid request for the served model.</summary>
     private sealed class RequestExamples(ModelHost model) : IOperationFilter
     {
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
+            if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<RequestSchema>().FirstOrDefault() is not { } body)
+            {
+                return;
+            }
             object? example = context.ApiDescription.RelativePath switch
             {
                 "v1/chat/completions" => new { model = model.Name, messages = new[] { new { role = "user", content = "Hello! Who are you?" } }, max_tokens = 32 },
@@ -43,10 +60,12 @@ public static class ApiServices
                 "detokenize" => new { tokens = model.Tokenizer.Encode("Hello, world") },
                 _ => null,
             };
-            if (example is not null && operation.RequestBody?.Content is { } content && content.TryGetValue("application/json", out var media) && media is OpenApiMediaType concrete)
+            var media = new OpenApiMediaType
             {
-                concrete.Example = JsonSerializer.SerializeToNode(example);
-            }
+                Schema = context.SchemaGenerator.GenerateSchema(body.Type, context.SchemaRepository),
+                Example = example is null ? null : JsonSerializer.SerializeToNode(example),
+            };
+            operation.RequestBody = new OpenApiRequestBody { Required = true, Content = new Dictionary<string, IOpenApiMediaType> { ["application/json"] = media } };
         }
     }
 }

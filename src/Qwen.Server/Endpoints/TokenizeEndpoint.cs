@@ -14,9 +14,9 @@ public static class TokenizeEndpoint
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithTags("Extensions")
-            .Accepts<TokenizeRequest>("application/json").Produces<TokenizeResponse>().Produces<ErrorResponse>(400);
+            .WithRequestSchema<TokenizeRequest>().Produces<TokenizeResponse>().Produces<ErrorResponse>(400);
         app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithTags("Extensions")
-            .Accepts<DetokenizeRequest>("application/json").Produces<DetokenizeResponse>().Produces<ErrorResponse>(400);
+            .WithRequestSchema<DetokenizeRequest>().Produces<DetokenizeResponse>().Produces<ErrorResponse>(400);
     }
 
     private static async Task<IResult> TokenizeAsync(HttpContext context, ModelHost model)

@@ -90,6 +90,8 @@ public sealed class OtherEndpointsTests(ServerFixture server) : IClassFixture<Se
         var ready = await server.Http.GetFromJsonAsync<JsonElement>("/health/ready");
         Assert.Equal("ready", ready.GetProperty("status").GetString());
         await Post("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 2 });
+        // Names only here (this process's registry is shared by every test server); Observability/RequestRecordTests
+        // checks that the counters move by exactly each request's outcome, in a server process of its own.
         var metrics = await server.Http.GetStringAsync("/metrics");
         foreach (var name in new[] { "qwen_requests_running", "qwen_requests_waiting", "qwen_kv_cache_usage_ratio", "qwen_time_to_first_token_seconds_bucket", "qwen_inter_token_latency_seconds", "qwen_e2e_request_latency_seconds", "qwen_prompt_tokens_total", "qwen_generation_tokens_total", "qwen_requests_finished_total" })
         {

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
 
 namespace Qwen.Server.Tests.Streaming;
 
@@ -197,6 +199,36 @@ public sealed class ScriptedOutputTests(ScriptedServerFixture server) : IClassFi
         static string? ContentOf(string line)
             => line.StartsWith("data: {", StringComparison.Ordinal) && JsonDocument.Parse(line[6..]).RootElement.GetProperty("choices") is { } c && c.GetArrayLength() > 0
                 && c[0].GetProperty("delta").TryGetProperty("content", out var content) ? content.GetString() : null;
+    }
+
+    [Fact]
+    public async Task StreamedLogprobs_OpenAiClient_EachContentChunkCarriesItsTokens_SameListAsWhole()
+    {
+        server.Script("key-logprobs", "alpha beta gamma");
+        var client = new ChatClient(server.Model.Name, new System.ClientModel.ApiKeyCredential(ScriptedServerFixture.ApiKey), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1") });
+        var options = new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 2 };
+        ChatMessage[] messages = [new UserChatMessage("key-logprobs")];
+        ChatCompletion whole = await client.CompleteChatAsync(messages, options);
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (var update in client.CompleteChatStreamingAsync(messages, options))
+        {
+            var text = string.Concat(update.ContentUpdate.Select(p => p.Text));
+            if (text.Length > 0)
+            {
+                // OpenAI's shape: the chunk that carries a token's text carries that token's logprob.
+                Assert.Equal(text, string.Concat(update.ContentTokenLogProbabilities.Select(l => l.Token)));
+            }
+            else if (update.FinishReason is null)
+            {
+                Assert.Empty(update.ContentTokenLogProbabilities);
+            }
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+        static string Flat(ChatTokenLogProbabilityDetails d)
+            => $"{d.Token}|{d.LogProbability}|{Convert.ToHexString(d.Utf8Bytes?.ToArray() ?? [])}|{string.Join(",", d.TopLogProbabilities.Select(t => $"{t.Token}:{t.LogProbability}"))}";
+        Assert.Equal(server.Model.Tokenizer.Encode("alpha beta gamma").Length + 1, whole.ContentTokenLogProbabilities.Count); // + <|im_end|>
+        Assert.Equal(whole.ContentTokenLogProbabilities.Select(Flat), streamed.Select(Flat));
+        Assert.All(streamed, d => Assert.Equal(2, d.TopLogProbabilities.Count));
     }
 
     [Fact]
