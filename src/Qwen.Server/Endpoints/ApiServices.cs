@@ -41,6 +41,18 @@ public static class ApiServices
         return builder.WithMetadata(new RequestSchema(typeof(T)));
     }
 
+    /// <summary>Documents the OpenAI error body for each of <paramref name="statuses"/>.</summary>
+    public static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(statuses);
+        foreach (var status in statuses)
+        {
+            builder.Produces<ErrorResponse>(status);
+        }
+        return builder;
+    }
+
     private sealed record RequestSchema(Type Type);
 
     /// <summary>Sets each POST's request body: the schema of its request record and a small valid request for the served model.</summary>

@@ -21,10 +21,7 @@ public static class ChatCompletionsEndpoint
             .WithRequestSchema<ChatCompletionRequest>()
             .WithDescription("With \"stream\": true the answer is text/event-stream: data: <chat.completion.chunk> events, then data: [DONE].")
             .Produces<ChatCompletion>()
-            .Produces<ErrorResponse>(400)
-            .Produces<ErrorResponse>(404)
-            .Produces<ErrorResponse>(429)
-            .Produces<ErrorResponse>(503);
+            .ProducesErrors(400, 404, 413, 429, 503);
     }
 
     private static Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<RequestRecord> log)
@@ -57,13 +54,8 @@ public static class ChatCompletionsEndpoint
             {
                 await sse.WriteAsync(Chunk([new ChatCompletionChunkChoice(i, new ChatCompletionDelta("assistant", "", null), null, null)]), ct).ConfigureAwait(false);
             }
-            await foreach (var (i, e) in ChoiceMerger.MergeAsync(choices, ct).ConfigureAwait(false))
+            await foreach (var (i, e) in GenerationScope.EventsAsync(record, choices, ct).ConfigureAwait(false))
             {
-                record.Observe(i, e.CompletionTokens);
-                if (e.FinishReason is { } finish)
-                {
-                    record.Finish(i, finish);
-                }
                 if (e.IsProgressOnly)
                 {
                     continue;
@@ -85,13 +77,8 @@ public static class ChatCompletionsEndpoint
         var content = Enumerable.Range(0, s.N).Select(_ => new StringBuilder()).ToArray();
         var calls = Enumerable.Range(0, s.N).Select(_ => new SortedDictionary<int, (string Id, string Name, StringBuilder Args)>()).ToArray();
         var logprobs = Enumerable.Range(0, s.N).Select(_ => new List<ChatCompletionTokenLogprob>()).ToArray();
-        await foreach (var (i, e) in ChoiceMerger.MergeAsync(choices, ct).ConfigureAwait(false))
+        await foreach (var (i, e) in GenerationScope.EventsAsync(record, choices, ct).ConfigureAwait(false))
         {
-            record.Observe(i, e.CompletionTokens);
-            if (e.FinishReason is { } finish)
-            {
-                record.Finish(i, finish);
-            }
             content[i].Append(e.Content);
             logprobs[i].AddRange(e.Logprobs ?? []);
             if (e.ToolCall is { } t)

@@ -20,10 +20,7 @@ public static class CompletionsEndpoint
             .WithRequestSchema<CompletionRequest>()
             .WithDescription("With \"stream\": true the answer is text/event-stream: data: <text_completion> events, then data: [DONE].")
             .Produces<TextCompletion>()
-            .Produces<ErrorResponse>(400)
-            .Produces<ErrorResponse>(404)
-            .Produces<ErrorResponse>(429)
-            .Produces<ErrorResponse>(503);
+            .ProducesErrors(400, 404, 413, 429, 503);
     }
 
     private static Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<RequestRecord> log)
@@ -51,13 +48,8 @@ public static class CompletionsEndpoint
                     {
                         await sse.WriteAsync(Completion([new TextCompletionChoice(echoed, i, promptLogprobs, null)], null), cts.Token).ConfigureAwait(false);
                     }
-                    await foreach (var (i, e) in ChoiceMerger.MergeAsync(choices, cts.Token).ConfigureAwait(false))
+                    await foreach (var (i, e) in GenerationScope.EventsAsync(record, choices, cts.Token).ConfigureAwait(false))
                     {
-                        record.Observe(i, e.CompletionTokens);
-                        if (e.FinishReason is { } finish)
-                        {
-                            record.Finish(i, finish);
-                        }
                         if (e.IsProgressOnly)
                         {
                             continue;
@@ -76,13 +68,8 @@ public static class CompletionsEndpoint
 
             var text = Enumerable.Range(0, s.N).Select(_ => new StringBuilder(echoed)).ToArray();
             var tokens = Enumerable.Range(0, s.N).Select(_ => new List<ChatCompletionTokenLogprob>()).ToArray();
-            await foreach (var (i, e) in ChoiceMerger.MergeAsync(choices, cts.Token).ConfigureAwait(false))
+            await foreach (var (i, e) in GenerationScope.EventsAsync(record, choices, cts.Token).ConfigureAwait(false))
             {
-                record.Observe(i, e.CompletionTokens);
-                if (e.FinishReason is { } finish)
-                {
-                    record.Finish(i, finish);
-                }
                 text[i].Append(e.Content);
                 tokens[i].AddRange(e.Logprobs ?? []);
             }

@@ -59,6 +59,20 @@ internal static class GenerationScope
         }
     }
 
+    /// <summary>The choices' events as they come, tagged with the choice index, after the record has seen them (tokens, finish).</summary>
+    public static async IAsyncEnumerable<(int Index, ChoiceEvent Event)> EventsAsync(RequestRecord record, IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var (i, e) in ChoiceMerger.MergeAsync(choices, ct).ConfigureAwait(false))
+        {
+            record.Observe(i, e.CompletionTokens);
+            if (e.FinishReason is { } finish)
+            {
+                record.Finish(i, finish);
+            }
+            yield return (i, e);
+        }
+    }
+
     /// <summary>Usage as OpenAI and vLLM count it: the prompt once, completion tokens summed over the choices.</summary>
     public static Usage Usage(RequestRecord record) => new(record.PromptTokens ?? 0, record.CompletionTokens, (record.PromptTokens ?? 0) + record.CompletionTokens);
 }

@@ -17,7 +17,7 @@ public static class ModelsEndpoint
         app.MapGet("/v1/models/{**id}", (string id, ModelHost model) => Uri.UnescapeDataString(id) is var name && name == model.Name
                 ? TypedResults.Json(Card(model), WireJson.Options)
                 : throw ApiException.ModelNotFound(name, model.Name))
-            .WithName("RetrieveModel").WithTags("OpenAI").Produces<ModelCard>().Produces<ErrorResponse>(404);
+            .WithName("RetrieveModel").WithTags("OpenAI").Produces<ModelCard>().ProducesErrors(404);
     }
 
     private static ModelCard Card(ModelHost model) => new() { Id = model.Name, Created = model.Created, OwnedBy = "qwen-server", MaxModelLen = model.Engine.MaxModelLen };

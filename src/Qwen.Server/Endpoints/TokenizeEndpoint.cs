@@ -14,9 +14,9 @@ public static class TokenizeEndpoint
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithTags("Extensions")
-            .WithRequestSchema<TokenizeRequest>().Produces<TokenizeResponse>().Produces<ErrorResponse>(400);
+            .WithRequestSchema<TokenizeRequest>().Produces<TokenizeResponse>().ProducesErrors(400, 404, 413);
         app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithTags("Extensions")
-            .WithRequestSchema<DetokenizeRequest>().Produces<DetokenizeResponse>().Produces<ErrorResponse>(400);
+            .WithRequestSchema<DetokenizeRequest>().Produces<DetokenizeResponse>().ProducesErrors(400, 404, 413);
     }
 
     private static async Task<IResult> TokenizeAsync(HttpContext context, ModelHost model)

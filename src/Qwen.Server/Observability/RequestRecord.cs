@@ -147,7 +147,7 @@ internal sealed class RequestRecord
             }
         }
         var status = Error?.Status ?? (ClientGone ? ClientClosedStatus : 200);
-        var level = status >= 500 ? LogLevel.Error : LogLevel.Information;
+        var level = status == 500 ? LogLevel.Error : status >= 500 ? LogLevel.Warning : LogLevel.Information; // 503: shutdown or overload, expected
         log.Log(
             level,
             status == 500 ? Exception : null,
