@@ -6,13 +6,19 @@ namespace Qwen.Server.Tests;
 /// The second implementation of the model seam: replays chosen token sequences. A script is picked by a key token
 /// sequence found in the prompt; each step's logits put the next scripted token far above the rest, so the real
 /// engine, sampler, tokenizer, parser and SSE path produce exactly the script. After the script: &lt;|im_end|&gt;.
+/// A script may instead give the first step's whole logits row (to test sampling), may pause the engine loop before a
+/// chosen token (a <see cref="RunnerGate"/> the test opens), and the prompt each script received is recorded.
 /// </summary>
 public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLen) : IModelRunner
 {
     public const int ImEnd = 151645;
 
-    private readonly List<(int[] Key, int[] Script)> _scripts = [];
-    private readonly Dictionary<int, (List<int> Prompt, int PromptEnd, int[] Script)> _slots = [];
+    /// <summary>The logit of every token a logits-row script does not name: far below, so its probability is 0 in float.</summary>
+    public const float Floor = -1e4f;
+
+    private readonly List<Script> _scripts = [];
+    private readonly Dictionary<int, (List<int> Prompt, int PromptEnd, Script? Script)> _slots = [];
+    private readonly Dictionary<Script, int[]> _prompts = [];
 
     public int VocabSize { get; } = vocabSize;
 
@@ -23,11 +29,25 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
     /// <summary>Delay per engine step, to hold requests in flight (disconnect and overload tests).</summary>
     public TimeSpan StepDelay { get; set; }
 
-    public void AddScript(int[] key, int[] script)
+    public void AddScript(int[] key, int[] script) => Add(new Script(key, script, null, null, -1));
+
+    /// <summary>A script that blocks the engine loop before producing token <paramref name="pauseBefore"/> until the gate opens.</summary>
+    public RunnerGate AddPausedScript(int[] key, int[] script, int pauseBefore)
+    {
+        var gate = new RunnerGate();
+        Add(new Script(key, script, null, gate, pauseBefore));
+        return gate;
+    }
+
+    /// <summary>A script whose first token is sampled from <paramref name="row"/> (token id to logit, all others <see cref="Floor"/>); then &lt;|im_end|&gt;.</summary>
+    public void AddLogitsScript(int[] key, IReadOnlyDictionary<int, float> row) => Add(new Script(key, [], row, null, -1));
+
+    /// <summary>The whole prompt the latest request matching <paramref name="key"/> sent to the model.</summary>
+    public int[]? PromptOf(int[] key)
     {
         lock (_scripts)
         {
-            _scripts.Add((key, script));
+            return _prompts.Where(p => p.Key.Key.SequenceEqual(key)).Select(p => p.Value).LastOrDefault();
         }
     }
 
@@ -36,14 +56,19 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
         Thread.Sleep(StepDelay);
         if (pastLength == 0 || !_slots.ContainsKey(slot))
         {
-            _slots[slot] = ([], 0, []);
+            _slots[slot] = ([], 0, null);
         }
         var prompt = _slots[slot].Prompt;
         prompt.AddRange(tokens.ToArray());
-        int[] script;
+        Script? script;
         lock (_scripts)
         {
-            script = _scripts.LastOrDefault(s => Contains(prompt, s.Key)).Script ?? [];
+            script = _scripts.LastOrDefault(s => Contains(prompt, s.Key));
+            if (script is not null)
+            {
+                _prompts.Remove(script);
+                _prompts[script] = [.. prompt];
+            }
         }
         _slots[slot] = (prompt, pastLength + tokens.Length, script);
         Write(logits, script, 0);
@@ -61,7 +86,7 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
             }
             else
             {
-                Write(row, [], 0);
+                Write(row, null, 0);
             }
         }
     }
@@ -70,10 +95,32 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
     {
     }
 
-    private void Write(Span<float> row, int[] script, int index)
+    private void Add(Script script)
     {
+        lock (_scripts)
+        {
+            _scripts.Add(script);
+        }
+    }
+
+    private static void Write(Span<float> row, Script? script, int index)
+    {
+        if (script?.Gate is { } gate && index == script.PauseBefore)
+        {
+            gate.Block();
+        }
+        if (script?.Row is { } first && index == 0)
+        {
+            row.Fill(Floor);
+            foreach (var (id, logit) in first)
+            {
+                row[id] = logit;
+            }
+            return;
+        }
         row.Clear();
-        row[index >= 0 && index < script.Length ? script[index] : ImEnd] = 100f;
+        var tokens = script?.Tokens ?? [];
+        row[index >= 0 && index < tokens.Length ? tokens[index] : ImEnd] = 100f;
     }
 
     private static bool Contains(List<int> haystack, int[] needle)
@@ -92,4 +139,6 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
         }
         return false;
     }
+
+    private sealed record Script(int[] Key, int[] Tokens, IReadOnlyDictionary<int, float>? Row, RunnerGate? Gate, int PauseBefore);
 }

@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using Qwen.Server.Errors;
 using Qwen.Server.Hosting;
 using Qwen.Server.Observability;
 using Qwen.Server.Protocol;
@@ -16,122 +14,75 @@ public static class CompletionsEndpoint
     public static void MapCompletions(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/v1/completions", HandleAsync).WithName("CreateCompletion").WithTags("OpenAI").Produces<TextCompletion>().Produces<ErrorResponse>(400);
+        app.MapPost("/v1/completions", HandleAsync)
+            .WithName("CreateCompletion")
+            .WithTags("OpenAI")
+            .WithRequestSchema<CompletionRequest>()
+            .WithDescription("With \"stream\": true the answer is text/event-stream: data: <text_completion> events, then data: [DONE].")
+            .Produces<TextCompletion>()
+            .ProducesErrors(400, 404, 413, 429, 503);
     }
 
-    private static async Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<ModelHost> log)
-    {
-        var timer = new RequestTimer();
-        using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
-        var root = body.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
+    private static Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<RequestRecord> log)
+        => GenerationScope.RunAsync(context, "text_completion", "cmpl-", model, lifetime, log, async (record, cts) =>
         {
-            throw ApiException.BadRequest("the request body must be a JSON object");
-        }
-        var prompt = Prompt(root, model);
-        var s = RequestValidator.Common(root, model, options, prompt.Length, chat: false);
-        var echo = JsonFields.Bool(root, "echo") ?? false;
-        var logprobs = JsonFields.Int(root, "logprobs", 0, 5);
-        s = s with { TopLogprobs = logprobs };
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        var choices = ChoiceStarter.Start(model, prompt, s, null, true, cts);
-        var id = ChatCompletionsEndpoint.NewId("cmpl-");
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var echoed = echo ? model.Tokenizer.Decode(prompt) : "";
-        ServerMetrics.PromptTokens.Inc(prompt.Length * s.N);
+            using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
+            var request = TextRequestValidator.Validate(body.RootElement, model, options);
+            var s = request.Settings;
+            record.Stream = s.Stream;
+            var choices = ChoiceStarter.Start(model, request.PromptTokens, s, ToolChoicePlan.PlainText, true, cts);
+            record.Started(request.PromptTokens.Length, s.N);
+            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var echoed = request.Echo ? model.Tokenizer.Decode(request.PromptTokens) : "";
+            var promptLogprobs = request.Echo && s.TopLogprobs is not null ? LegacyLogprobs.Prompt(model.Tokenizer, request.PromptTokens) : null;
+            var legacy = Enumerable.Range(0, s.N).Select(_ => new LegacyLogprobs(echoed.Length)).ToArray();
+            TextCompletion Completion(IReadOnlyList<TextCompletionChoice> c, Usage? usage)
+                => new() { Id = record.Id, Created = created, Model = model.Name, SystemFingerprint = GenerationScope.SystemFingerprint, Choices = c, Usage = usage };
 
-        var text = Enumerable.Range(0, s.N).Select(_ => new StringBuilder(echoed)).ToArray();
-        var lps = Enumerable.Range(0, s.N).Select(_ => new List<ChatCompletionTokenLogprob>()).ToArray();
-        var completion = new int[s.N];
-        var finish = new string?[s.N];
-        var sse = s.Stream ? new SseWriter(context.Response) : null;
-        try
-        {
-            if (sse is not null && echo)
+            if (s.Stream)
             {
-                for (var i = 0; i < s.N; i++)
+                var sse = new SseWriter(context.Response);
+                await GenerationScope.StreamAsync(context, record, sse, async () =>
                 {
-                    await sse.WriteAsync(new TextCompletion(id, created, model.Name, ChatCompletionsEndpoint.SystemFingerprint, [new TextCompletionChoice(i, echoed, null, null)], null), cts.Token).ConfigureAwait(false);
-                }
+                    for (var i = 0; i < s.N && request.Echo; i++)
+                    {
+                        await sse.WriteAsync(Completion([new TextCompletionChoice(echoed, i, promptLogprobs, null)], null), cts.Token).ConfigureAwait(false);
+                    }
+                    await foreach (var (i, e) in GenerationScope.EventsAsync(record, choices, cts.Token).ConfigureAwait(false))
+                    {
+                        if (e.IsProgressOnly)
+                        {
+                            continue;
+                        }
+                        var logprobs = e.Logprobs is { } lp ? legacy[i].Next(lp) : null;
+                        await sse.WriteAsync(Completion([new TextCompletionChoice(e.Content ?? "", i, logprobs, e.FinishReason)], null), cts.Token).ConfigureAwait(false);
+                    }
+                    if (s.IncludeUsage)
+                    {
+                        await sse.WriteAsync(Completion([], GenerationScope.Usage(record)), cts.Token).ConfigureAwait(false);
+                    }
+                    await sse.DoneAsync(cts.Token).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+                return;
             }
-            await foreach (var (i, e) in ChoiceMerger.MergeAsync(choices, cts.Token).ConfigureAwait(false))
+
+            var text = Enumerable.Range(0, s.N).Select(_ => new StringBuilder(echoed)).ToArray();
+            var tokens = Enumerable.Range(0, s.N).Select(_ => new List<ChatCompletionTokenLogprob>()).ToArray();
+            await foreach (var (i, e) in GenerationScope.EventsAsync(record, choices, cts.Token).ConfigureAwait(false))
             {
-                timer.Observe(i, e.CompletionTokens);
-                completion[i] = e.CompletionTokens;
-                finish[i] = e.FinishReason ?? finish[i];
-                if (e.Logprob is { } lp)
-                {
-                    lps[i].Add(lp);
-                }
-                if (sse is not null && (e.Content is not null || e.FinishReason is not null))
-                {
-                    await sse.WriteAsync(new TextCompletion(id, created, model.Name, ChatCompletionsEndpoint.SystemFingerprint, [new TextCompletionChoice(i, e.Content ?? "", null, e.FinishReason)], null), cts.Token).ConfigureAwait(false);
-                }
                 text[i].Append(e.Content);
+                tokens[i].AddRange(e.Logprobs ?? []);
             }
-            if (sse is not null)
+            CompletionLogprobs? Logprobs(int i)
             {
-                if (s.IncludeUsage)
+                if (s.TopLogprobs is null)
                 {
-                    await sse.WriteAsync(new TextCompletion(id, created, model.Name, ChatCompletionsEndpoint.SystemFingerprint, [], ChatCompletionsEndpoint.Usage(prompt.Length * s.N, completion)), cts.Token).ConfigureAwait(false);
+                    return null;
                 }
-                await sse.DoneAsync(cts.Token).ConfigureAwait(false);
+                var generated = legacy[i].Next(tokens[i]);
+                return promptLogprobs is null ? generated : LegacyLogprobs.Concat(promptLogprobs, generated);
             }
-            else
-            {
-                var result = new TextCompletion(id, created, model.Name, ChatCompletionsEndpoint.SystemFingerprint, Enumerable.Range(0, s.N).Select(i => new TextCompletionChoice(i, text[i].ToString(), logprobs is null ? null : Legacy(lps[i], echoed.Length), finish[i] ?? "stop")).ToList(), ChatCompletionsEndpoint.Usage(prompt.Length * s.N, completion));
-                await context.Response.WriteAsJsonAsync(result, WireJson.Options, cts.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (sse is { Started: true } && !context.RequestAborted.IsCancellationRequested)
-        {
-            var api = ErrorMapper.Map(e);
-            await sse.WriteAsync(ErrorMapper.Body(api), CancellationToken.None).ConfigureAwait(false);
-            await sse.DoneAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        var ms = timer.Finish();
-        ServerMetrics.GenerationTokens.Inc(completion.Sum());
-        foreach (var f in finish)
-        {
-            ServerMetrics.Finished.WithLabels(f ?? "cancelled").Inc();
-        }
-        log.LogInformation("text.completion {RequestId} model={Model} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} ttft_ms={TtftMs:F1} duration_ms={DurationMs:F1} finish={Finish}", id, model.Name, prompt.Length, completion.Sum(), timer.TimeToFirstTokenMs ?? 0, ms, string.Join(",", finish));
-    }
-
-    private static int[] Prompt(JsonElement root, ModelHost model)
-    {
-        if (!root.TryGetProperty("prompt", out var p) || p.ValueKind == JsonValueKind.Null)
-        {
-            throw ApiException.BadRequest("'prompt' is required", "prompt");
-        }
-        if (p.ValueKind == JsonValueKind.String)
-        {
-            return model.Tokenizer.Encode(p.GetString()!) is { Length: > 0 } ids ? ids : throw ApiException.BadRequest("'prompt' must not be empty", "prompt");
-        }
-        if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0 && p.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
-        {
-            var vocab = model.Engine.Runner.VocabSize;
-            return p.EnumerateArray().Select(e => e.TryGetInt32(out var id) && id >= 0 && id < vocab ? id : throw ApiException.BadRequest($"'prompt' token ids must be integers in [0, {vocab})", "prompt")).ToArray();
-        }
-        if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() == 1 && p[0].ValueKind == JsonValueKind.String)
-        {
-            return model.Tokenizer.Encode(p[0].GetString()!) is { Length: > 0 } ids ? ids : throw ApiException.BadRequest("'prompt' must not be empty", "prompt");
-        }
-        throw ApiException.BadRequest("'prompt' must be a string, an array of one string, or an array of token ids (batches of prompts are not supported)", "prompt");
-    }
-
-    private static CompletionLogprobs Legacy(List<ChatCompletionTokenLogprob> tokens, int offset)
-    {
-        var offsets = new List<int>();
-        foreach (var t in tokens)
-        {
-            offsets.Add(offset);
-            offset += t.Token.Length;
-        }
-        return new CompletionLogprobs(
-            tokens.Select(t => t.Token).ToList(),
-            tokens.Select(t => (float?)t.Logprob).ToList(),
-            tokens.Select(t => (Dictionary<string, float>?)t.TopLogprobs.GroupBy(a => a.Token).ToDictionary(g => g.Key, g => g.First().Logprob)).ToList(),
-            offsets);
-    }
+            var result = Completion([.. Enumerable.Range(0, s.N).Select(i => new TextCompletionChoice(text[i].ToString(), i, Logprobs(i), record.FinishOf(i) ?? "stop"))], GenerationScope.Usage(record));
+            await context.Response.WriteAsJsonAsync(result, WireJson.Options, cts.Token).ConfigureAwait(false);
+        });
 }

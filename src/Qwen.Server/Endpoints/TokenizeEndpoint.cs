@@ -13,41 +13,42 @@ public static class TokenizeEndpoint
     public static void MapTokenize(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithTags("Extensions").Produces<TokenizeResponse>();
-        app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithTags("Extensions").Produces<DetokenizeResponse>();
+        app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithTags("Extensions")
+            .WithRequestSchema<TokenizeRequest>().Produces<TokenizeResponse>().ProducesErrors(400, 404, 413);
+        app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithTags("Extensions")
+            .WithRequestSchema<DetokenizeRequest>().Produces<DetokenizeResponse>().ProducesErrors(400, 404, 413);
     }
 
     private static async Task<IResult> TokenizeAsync(HttpContext context, ModelHost model)
     {
         using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
         var root = body.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
+        RequestValidator.CheckModel(root, model);
+        var problems = new RequestProblems();
+        var fields = new FieldReader(root, null, problems);
+        var prompt = fields.String("prompt");
+        var addGenerationPrompt = fields.Bool("add_generation_prompt") ?? true;
+        var hasMessages = fields.TryGet("messages", out var messages);
+        if (prompt is null && !hasMessages && !fields.TryGet("prompt", out _))
         {
-            throw ApiException.BadRequest("the request body must be a JSON object");
+            fields.Problem("prompt", "give 'prompt' or 'messages'");
         }
-        string text;
-        if (JsonFields.String(root, "prompt") is { } prompt)
+        else if (prompt is null && hasMessages)
         {
-            text = prompt;
+            MessagesValidator.Check(fields);
         }
-        else if (root.TryGetProperty("messages", out var messages))
-        {
-            JsonElement? tools = root.TryGetProperty("tools", out var t) && t.ValueKind != JsonValueKind.Null ? t : null;
-            text = model.Template.Render(messages, tools, JsonFields.Bool(root, "add_generation_prompt") ?? true);
-        }
-        else
-        {
-            throw ApiException.BadRequest("give 'prompt' or 'messages'", "prompt");
-        }
+        problems.ThrowIfAny();
+        var text = prompt ?? model.Template.Render(messages, fields.TryGet("tools", out var t) ? t : null, addGenerationPrompt);
         var ids = model.Tokenizer.Encode(text);
-        return TypedResults.Json(new TokenizeResponse(ids, ids.Length, model.Engine.MaxModelLen), WireJson.Options);
+        return TypedResults.Json(new TokenizeResponse(ids.Length, model.Engine.MaxModelLen, ids), WireJson.Options);
     }
 
     private static async Task<IResult> DetokenizeAsync(HttpContext context, ModelHost model)
     {
         using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
         var root = body.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
+        RequestValidator.CheckModel(root, model);
+        if (!root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array)
         {
             throw ApiException.BadRequest("'tokens' must be an array of token ids", "tokens");
         }

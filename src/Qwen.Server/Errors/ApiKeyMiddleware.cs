@@ -35,6 +35,6 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ServerOptions options
         {
             return next(context);
         }
-        throw new ApiException(401, given.Length == 0 ? "Missing API key: send 'Authorization: Bearer <key>'" : "Incorrect API key provided", "invalid_request_error", null, "invalid_api_key");
+        throw ApiException.Unauthorized(missing: given.Length == 0);
     }
 }

@@ -1,6 +1,12 @@
+using Qwen.Server.Observability;
+
 namespace Qwen.Server.Errors;
 
-/// <summary>Turns any failure before the response has started into the OpenAI error body; a client that went away gets nothing.</summary>
+/// <summary>
+/// Turns any failure before the response has started into the OpenAI error body (unknown routes included); a client that
+/// went away gets nothing. Generation endpoints log their own per-request line (<see cref="RequestRecord"/>); for any other
+/// request that ends in an error this middleware writes the line.
+/// </summary>
 public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> log)
 {
     /// <summary>Runs the rest of the pipeline.</summary>
@@ -12,7 +18,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             await next(context).ConfigureAwait(false);
             if (context.Response.StatusCode == 404 && !context.Response.HasStarted && context.GetEndpoint() is null)
             {
-                await ErrorMapper.WriteAsync(context, new ApiException(404, $"Unknown route: {context.Request.Method} {context.Request.Path}", "invalid_request_error", null, "not_found")).ConfigureAwait(false);
+                await RespondAsync(context, ApiException.UnknownRoute(context.Request.Method, context.Request.Path), null).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (context.RequestAborted.IsCancellationRequested)
@@ -21,12 +27,23 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
         catch (Exception e) when (!context.Response.HasStarted)
         {
-            var api = ErrorMapper.Map(e);
-            if (api.Status >= 500 && e is not ObjectDisposedException)
-            {
-                log.LogError(e, "request failed");
-            }
-            await ErrorMapper.WriteAsync(context, e).ConfigureAwait(false);
+            await RespondAsync(context, ErrorMapper.Map(e, context), e).ConfigureAwait(false);
         }
+    }
+
+    private async Task RespondAsync(HttpContext context, ApiException api, Exception? e)
+    {
+        if (context.Features.Get<RequestRecord>() is null)
+        {
+            if (api.Status == 500)
+            {
+                log.LogError(e, "{Method} {Path} status={Status} failed", context.Request.Method, context.Request.Path.Value, api.Status);
+            }
+            else
+            {
+                log.LogInformation("{Method} {Path} status={Status} error={ErrorCode}", context.Request.Method, context.Request.Path.Value, api.Status, api.Code ?? api.Type);
+            }
+        }
+        await ErrorMapper.WriteAsync(context, api).ConfigureAwait(false);
     }
 }

@@ -51,6 +51,7 @@ public static class QwenServerApp
         builder.Services.AddSingleton(sp => ModelHost.Load(options, sp.GetRequiredService<ILogger<ModelHost>>(), runnerFactory));
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(s => s.SwaggerDoc("v1", new() { Title = "Qwen.Server", Version = "v1", Description = "OpenAI-compatible API for Qwen2.5 models exported to ONNX." }));
+        builder.Services.AddQwenApi();
         builder.Services.AddCors(c => c.AddDefaultPolicy(p =>
         {
             var origins = options.CorsOriginList;
@@ -78,7 +79,7 @@ public static class QwenServerApp
         app.MapTokenize();
         app.MapHealth();
         app.MapMetrics("/metrics");
-        app.MapFallback((HttpContext c) => throw new ApiException(404, $"Unknown route: {c.Request.Method} {c.Request.Path}", "invalid_request_error", null, "not_found"));
+        app.MapFallback((HttpContext c) => throw ApiException.UnknownRoute(c.Request.Method, c.Request.Path));
         return app;
     }
 

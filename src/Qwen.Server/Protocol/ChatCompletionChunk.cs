@@ -3,23 +3,27 @@ using System.Text.Json.Serialization;
 namespace Qwen.Server.Protocol;
 
 /// <summary>OpenAI <c>chat.completion.chunk</c>: one server-sent event of a streamed answer.</summary>
-public sealed record ChatCompletionChunk(
-    string Id,
-    long Created,
-    string Model,
-    string SystemFingerprint,
-    IReadOnlyList<ChatCompletionChunkChoice> Choices,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Usage? Usage)
+public sealed record ChatCompletionChunk
 {
+    /// <summary>The id shared by every chunk of the stream.</summary>
+    public required string Id { get; init; }
+
     /// <summary>Always <c>chat.completion.chunk</c>.</summary>
     public string Object => "chat.completion.chunk";
+
+    /// <summary>Unix time the request was received.</summary>
+    public required long Created { get; init; }
+
+    /// <summary>The served model id.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The serving configuration's fingerprint.</summary>
+    public required string SystemFingerprint { get; init; }
+
+    /// <summary>The choices this chunk adds to (empty in the final usage chunk).</summary>
+    public required IReadOnlyList<ChatCompletionChunkChoice> Choices { get; init; }
+
+    /// <summary>Only in the usage chunk (<c>stream_options.include_usage</c>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Usage? Usage { get; init; }
 }
-
-/// <summary>One choice's delta in a chunk.</summary>
-public sealed record ChatCompletionChunkChoice(int Index, ChatCompletionDelta Delta, ChoiceLogprobs? Logprobs, string? FinishReason);
-
-/// <summary>What a chunk adds to a choice's message.</summary>
-public sealed record ChatCompletionDelta(
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChatCompletionMessageToolCall>? ToolCalls);

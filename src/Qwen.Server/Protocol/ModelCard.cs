@@ -1,15 +1,20 @@
 namespace Qwen.Server.Protocol;
 
-/// <summary>OpenAI <c>model</c> object.</summary>
-public sealed record ModelCard(string Id, long Created, string OwnedBy, int MaxModelLen)
+/// <summary>OpenAI <c>model</c> object, with vLLM's <c>max_model_len</c>.</summary>
+public sealed record ModelCard
 {
+    /// <summary>The served model id.</summary>
+    public required string Id { get; init; }
+
     /// <summary>Always <c>model</c>.</summary>
     public string Object => "model";
-}
 
-/// <summary>OpenAI model list.</summary>
-public sealed record ModelList(IReadOnlyList<ModelCard> Data)
-{
-    /// <summary>Always <c>list</c>.</summary>
-    public string Object => "list";
+    /// <summary>Unix time the model was loaded.</summary>
+    public required long Created { get; init; }
+
+    /// <summary>Always <c>qwen-server</c>.</summary>
+    public required string OwnedBy { get; init; }
+
+    /// <summary>Tokens one sequence may hold, prompt and output together (vLLM's extension).</summary>
+    public required int MaxModelLen { get; init; }
 }

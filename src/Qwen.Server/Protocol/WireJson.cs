@@ -8,10 +8,16 @@ namespace Qwen.Server.Protocol;
 public static class WireJson
 {
     /// <summary>The serializer options every response uses.</summary>
-    public static JsonSerializerOptions Options { get; } = new()
+    public static JsonSerializerOptions Options { get; } = Apply(new JsonSerializerOptions());
+
+    /// <summary>Applies the wire settings to <paramref name="options"/> (also used for the OpenAPI document's schemas).</summary>
+    public static JsonSerializerOptions Apply(JsonSerializerOptions options)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+        ArgumentNullException.ThrowIfNull(options);
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null; // dictionary keys are token strings (top_logprobs) or token ids (logit_bias): never renamed
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        return options;
+    }
 }

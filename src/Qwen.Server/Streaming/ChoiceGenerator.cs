@@ -3,54 +3,66 @@ using Qwen.Inference.Engine;
 using Qwen.Inference.Sampling;
 using Qwen.Server.Hosting;
 using Qwen.Server.Protocol;
-using Qwen.Tokenization.Streaming;
+using Qwen.Server.Validation;
 using Qwen.Tokenization.ToolCalls;
 
 namespace Qwen.Server.Streaming;
 
 /// <summary>
 /// Assembles one choice from the engine's token ids: detokenize (special tokens skipped) → stop strings → tool-call
-/// parser → events. The same events feed JSON answers and SSE streams, so both say the same thing.
+/// parser (only when <see cref="ToolChoicePlan.ParseToolCalls"/>) → events. The same events feed JSON answers and SSE
+/// streams, so both say the same thing. Logprobs ride on the first event that carries text of their tokens; those of
+/// tokens never shown ride on the finish event, so a stream and a whole answer list the same tokens.
+/// With parallel_tool_calls false the choice ends once the first call is complete — once its closing &lt;/tool_call&gt;
+/// has been parsed, which holds whether the parser emits a call whole or streams its arguments — and nothing after it is
+/// shown.
 /// </summary>
 internal static class ChoiceGenerator
 {
+    private const string CloseTag = "</tool_call>";
+
     /// <summary>
     /// Queues the sequence now (so overload and context errors are thrown before any response is written) and returns its events.
     /// Stopping the enumeration early cancels the sequence.
     /// </summary>
-    public static IAsyncEnumerable<ChoiceEvent> Start(ModelHost model, int[] prompt, SamplingParams sampling, int maxTokens, IReadOnlyList<string> stops, string? forcedPrefix, bool parallelToolCalls, int? topLogprobs, bool ignoreEos, CancellationToken ct)
+    public static IAsyncEnumerable<ChoiceEvent> Start(ModelHost model, int[] prompt, SamplingParams sampling, GenerationSettings settings, ToolChoicePlan plan, bool parallelToolCalls, CancellationToken ct)
     {
-        var tokens = model.Engine.GenerateAsync(new GenerationRequest(prompt, sampling with { TopLogprobs = topLogprobs }, maxTokens, ignoreEos ? [] : model.Defaults.EosTokenIds), ct);
-        return Run(model, tokens, stops, forcedPrefix, parallelToolCalls, topLogprobs is not null, ct);
+        var request = new GenerationRequest(prompt, sampling with { TopLogprobs = settings.TopLogprobs }, settings.MaxTokens, settings.IgnoreEos ? [] : model.Defaults.EosTokenIds);
+        var tokens = model.Engine.GenerateAsync(request, ct);
+        return Run(model, tokens, settings, plan, parallelToolCalls, ct);
     }
 
-    private static async IAsyncEnumerable<ChoiceEvent> Run(ModelHost model, IAsyncEnumerable<GeneratedToken> tokens, IReadOnlyList<string> stops, string? forcedPrefix, bool parallelToolCalls, bool logprobs, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<ChoiceEvent> Run(ModelHost model, IAsyncEnumerable<GeneratedToken> tokens, GenerationSettings settings, ToolChoicePlan plan, bool parallelToolCalls, [EnumeratorCancellation] CancellationToken ct)
     {
         var detokenizer = model.Tokenizer.CreateDetokenizer(skipSpecialTokens: true);
-        var stopper = new StopStringMatcher(stops);
-        StreamingToolCallParser? parser = null;
-        if (forcedPrefix is not null)
+        var stopper = new Tokenization.Streaming.StopStringMatcher(settings.Stops);
+        var output = new Output(plan.ParseToolCalls ? new StreamingToolCallParser() : null, !parallelToolCalls);
+        List<ChatCompletionTokenLogprob>? pending = settings.TopLogprobs is null ? null : [];
+        var count = 0;
+        if (plan.ParseToolCalls && plan.PromptPrefix.Length > 0)
         {
-            parser = new StreamingToolCallParser();
-            if (forcedPrefix.Length > 0)
+            // The prefix opened the call in the prompt; the parser must see it too (a streaming parser may emit the name now).
+            foreach (var e in output.Push(plan.PromptPrefix, 0))
             {
-                parser.Push(forcedPrefix); // markup only: it opens a block, so nothing comes out yet
+                yield return e;
             }
         }
-        var count = 0;
         string? finish = null;
         var cut = false; // a stop string or the first call (parallel_tool_calls false) ended the choice: nothing after it is shown
         await foreach (var token in tokens.WithCancellation(ct).ConfigureAwait(false))
         {
             count++;
+            pending?.Add(Logprob(model, token));
             var (text, stopped) = stopper.Push(detokenizer.Push(token.TokenId));
-            if (logprobs)
+            var shown = false;
+            foreach (var e in output.Push(text, count))
             {
-                yield return new ChoiceEvent(null, null, Logprob(model, token), null, count);
+                yield return Attach(e, ref pending);
+                shown = true;
             }
-            foreach (var e in Deltas(parser, text, count))
+            if (!shown)
             {
-                yield return e;
+                yield return new ChoiceEvent(null, null, null, null, count);
             }
             if (stopped)
             {
@@ -58,7 +70,7 @@ internal static class ChoiceGenerator
                 cut = true;
                 break; // leaving the loop disposes the engine's enumerator, which frees the slot
             }
-            if (parser is { HasToolCalls: true } && !parallelToolCalls)
+            if (output.FirstCallComplete)
             {
                 finish = "tool_calls";
                 cut = true;
@@ -72,49 +84,104 @@ internal static class ChoiceGenerator
         if (!cut)
         {
             var (rest, _) = stopper.Push(detokenizer.Flush());
-            foreach (var e in Deltas(parser, rest + stopper.Flush(), count))
+            foreach (var e in output.Push(rest + stopper.Flush(), count))
             {
-                yield return e;
+                yield return Attach(e, ref pending);
             }
         }
-        if (parser is not null && !(cut && finish == "tool_calls"))
+        foreach (var e in output.Finish(count))
         {
-            foreach (var d in parser.Finish())
-            {
-                yield return new ChoiceEvent(d.Content, d.ToolCall, null, null, count);
-            }
+            yield return Attach(e, ref pending);
         }
-        if (parser is { HasToolCalls: true } && finish == "stop")
+        if (output.HasToolCalls && finish is null or "stop")
         {
             finish = "tool_calls";
         }
-        yield return new ChoiceEvent(null, null, null, finish ?? "stop", count);
+        yield return new ChoiceEvent(null, null, pending is { Count: > 0 } ? pending : null, finish ?? "stop", count);
     }
 
-    private static IEnumerable<ChoiceEvent> Deltas(StreamingToolCallParser? parser, string text, int count)
+    private static ChoiceEvent Attach(ChoiceEvent e, ref List<ChatCompletionTokenLogprob>? pending)
     {
-        if (text.Length == 0)
+        if (pending is not { Count: > 0 })
         {
-            yield break;
+            return e;
         }
-        if (parser is null)
-        {
-            yield return new ChoiceEvent(text, null, null, null, count);
-            yield break;
-        }
-        foreach (var d in parser.Push(text))
-        {
-            yield return new ChoiceEvent(d.Content, d.ToolCall, null, null, count);
-        }
+        var attached = e with { Logprobs = pending };
+        pending = [];
+        return attached;
     }
 
     private static ChatCompletionTokenLogprob Logprob(ModelHost model, GeneratedToken token)
     {
-        TopLogprob Top(TokenLogprob t) => new(model.Tokenizer.Decode([t.TokenId]), t.Logprob, model.Tokenizer.TokenBytes(t.TokenId).ToArray().Select(b => (int)b).ToList());
-        return new ChatCompletionTokenLogprob(
-            model.Tokenizer.Decode([token.TokenId]),
-            token.Logprob ?? 0,
-            model.Tokenizer.TokenBytes(token.TokenId).ToArray().Select(b => (int)b).ToList(),
-            token.TopLogprobs?.Select(Top).ToList() ?? []);
+        TopLogprob Top(TokenLogprob t) => new(model.Tokenizer.Decode([t.TokenId]), t.Logprob, Bytes(model, t.TokenId));
+        return new ChatCompletionTokenLogprob(model.Tokenizer.Decode([token.TokenId]), token.Logprob ?? 0, Bytes(model, token.TokenId), token.TopLogprobs?.Select(Top).ToList() ?? []);
+    }
+
+    private static List<int> Bytes(ModelHost model, int id) => [.. model.Tokenizer.TokenBytes(id).ToArray().Select(b => (int)b)];
+
+    /// <summary>The choice's visible output: plain text, or text through the tool-call parser, cut after the first call when asked.</summary>
+    private sealed class Output(StreamingToolCallParser? parser, bool firstCallOnly)
+    {
+        private string _tail = ""; // the end of the text parsed so far, to find a close tag split across pushes
+        private int _closes;
+        private int? _closesBeforeFirstCall;
+        private bool _sawCall;
+
+        public bool HasToolCalls => parser?.HasToolCalls ?? false;
+
+        /// <summary>With parallel_tool_calls false: a close tag came after the first call began, so that call is whole.</summary>
+        public bool FirstCallComplete => firstCallOnly && _closesBeforeFirstCall is { } k && _closes > k;
+
+        public List<ChoiceEvent> Push(string text, int count)
+        {
+            var events = new List<ChoiceEvent>();
+            if (text.Length == 0)
+            {
+                return events;
+            }
+            if (parser is null)
+            {
+                events.Add(new ChoiceEvent(text, null, null, null, count));
+                return events;
+            }
+            var closesBefore = _closes;
+            var scan = _tail + text;
+            for (var at = scan.IndexOf(CloseTag, StringComparison.Ordinal); at >= 0; at = scan.IndexOf(CloseTag, at + CloseTag.Length, StringComparison.Ordinal))
+            {
+                _closes++;
+            }
+            _tail = scan.Length < CloseTag.Length ? scan : scan[^(CloseTag.Length - 1)..];
+            var deltas = parser.Push(text);
+            if (_closesBeforeFirstCall is null && parser.HasToolCalls)
+            {
+                _closesBeforeFirstCall = closesBefore;
+            }
+            Keep(deltas, count, events);
+            return events;
+        }
+
+        public List<ChoiceEvent> Finish(int count)
+        {
+            var events = new List<ChoiceEvent>();
+            if (parser is not null)
+            {
+                Keep(parser.Finish(), count, events);
+            }
+            return events;
+        }
+
+        private void Keep(IReadOnlyList<AssistantDelta> deltas, int count, List<ChoiceEvent> events)
+        {
+            foreach (var d in deltas)
+            {
+                _sawCall |= d.ToolCall is not null;
+                // With parallel_tool_calls false only the first call is shown, and nothing after it begins.
+                if (firstCallOnly && _sawCall && (d.ToolCall is null || d.ToolCall.Index > 0))
+                {
+                    continue;
+                }
+                events.Add(new ChoiceEvent(d.Content, d.ToolCall, null, null, count));
+            }
+        }
     }
 }

@@ -1,62 +1,62 @@
-using System.Text;
 using System.Text.Json;
-using Qwen.Server.Errors;
 using Qwen.Server.Hosting;
-using Qwen.Tokenization.Chat;
 
 namespace Qwen.Server.Validation;
 
 /// <summary>
-/// Validates a /v1/chat/completions body and renders its prompt. tool_choice is done in the prompt and the sampler:
-/// "none" forbids the &lt;tool_call&gt; token (logit bias −∞), "required" opens the assistant turn with "&lt;tool_call&gt;\n",
-/// a named function opens it with the call's JSON up to its arguments, "auto" leaves the model free.
+/// Validates a /v1/chat/completions body and renders its prompt, in this order: body and model (404 before any work);
+/// every field (problems collected, one 400 lists them all); rendering and tokenizing; whether it fits the context.
+/// tool_choice is decided by <see cref="ToolChoicePlan"/>.
 /// </summary>
 internal static class ChatRequestValidator
 {
-    public static ChatRequest Validate(JsonElement body, ModelHost model, ServerOptions options)
+    public static ChatRequest Validate(JsonElement root, ModelHost model, ServerOptions options)
     {
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            throw ApiException.BadRequest("the request body must be a JSON object");
-        }
-        if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null)
-        {
-            throw ApiException.BadRequest("'messages' is required", "messages");
-        }
-        JsonElement? tools = body.TryGetProperty("tools", out var t) && t.ValueKind != JsonValueKind.Null ? t : null;
-        var toolNames = ToolNames(tools);
-        var (prefix, forbidToolCalls) = ToolChoice(body, toolNames);
+        RequestValidator.CheckModel(root, model);
+        var problems = new RequestProblems();
+        var body = new FieldReader(root, null, problems);
+        MessagesValidator.Check(body);
+        var toolNames = ToolNames(body);
+        var plan = ToolChoicePlan.Decide(body, toolNames, model.ToolCallTokenId);
         ResponseFormat(body);
-        var logprobs = JsonFields.Bool(body, "logprobs") ?? false;
-        var top = JsonFields.Int(body, "top_logprobs", 0, 20);
+        var logprobs = body.Bool("logprobs") ?? false;
+        var top = body.Int("top_logprobs", 0, 20);
         if (top is not null && !logprobs)
         {
-            throw ApiException.BadRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
+            body.Problem("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
         }
+        var parallel = body.Bool("parallel_tool_calls") ?? true;
+        var (settings, maxTokens) = RequestValidator.Common(body, model, options, chat: true);
+        problems.ThrowIfAny();
 
-        var prompt = model.Template.Render(messages, tools, addGenerationPrompt: true) + prefix;
+        JsonElement? tools = body.TryGet("tools", out var t) ? t : null;
+        var prompt = model.Template.Render(root.GetProperty("messages"), tools, addGenerationPrompt: true) + plan.PromptPrefix;
         var ids = model.Tokenizer.Encode(prompt);
-        var settings = RequestValidator.Common(body, model, options, ids.Length, chat: true);
-        if (forbidToolCalls && model.ToolCallTokenId is { } toolCallId)
+        settings = RequestValidator.Fit(settings, maxTokens, ids.Length, model, chat: true);
+        if (plan.BannedTokenIds.Count > 0)
         {
-            var bias = new Dictionary<int, float>(settings.Sampling.LogitBias ?? new Dictionary<int, float>()) { [toolCallId] = float.NegativeInfinity };
+            var bias = new Dictionary<int, float>(settings.Sampling.LogitBias ?? new Dictionary<int, float>());
+            foreach (var id in plan.BannedTokenIds)
+            {
+                bias[id] = float.NegativeInfinity;
+            }
             settings = settings with { Sampling = settings.Sampling with { LogitBias = bias } };
         }
         settings = settings with { TopLogprobs = logprobs ? top ?? 0 : null };
-        // Without tools the output is plain text: no parser, so whitespace is never held back.
-        return new ChatRequest(ids, settings, toolNames.Count > 0 ? prefix : null, JsonFields.Bool(body, "parallel_tool_calls") ?? true);
+        return new ChatRequest(ids, settings, plan, parallel);
     }
 
-    private static List<string> ToolNames(JsonElement? tools)
+    private static List<string> ToolNames(FieldReader body)
     {
         var names = new List<string>();
-        if (tools is not { } array)
+        if (!body.TryGet("tools", out var array))
         {
             return names;
         }
         if (array.ValueKind != JsonValueKind.Array)
         {
-            throw JsonFields.Type("tools", "an array", array);
+            body.WrongType("tools", "an array", array);
+            return names;
         }
         var i = 0;
         foreach (var tool in array.EnumerateArray())
@@ -64,74 +64,50 @@ internal static class ChatRequestValidator
             var at = $"tools[{i++}]";
             if (tool.ValueKind != JsonValueKind.Object)
             {
-                throw ApiException.BadRequest($"'{at}' must be an object", at);
+                body.Problems.Add(at, $"'{at}' must be an object (given {FieldReader.Describe(tool)})");
+                continue;
             }
-            if (JsonFields.String(tool, "type") != "function")
+            var t = new FieldReader(tool, at, body.Problems);
+            var type = t.String("type");
+            if (type != "function" && (type is not null || !t.TryGet("type", out _)))
             {
-                throw ApiException.BadRequest($"'{at}.type' must be 'function'", $"{at}.type");
+                t.Problem("type", $"'{at}.type' must be 'function'" + (type is null ? "" : $" (given '{FieldReader.Shorten(type)}')"));
             }
-            if (!tool.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object)
+            if (t.Object("function") is not { } f)
             {
-                throw ApiException.BadRequest($"'{at}.function' must be an object", $"{at}.function");
+                if (!t.TryGet("function", out _))
+                {
+                    t.Problem("function", $"'{at}.function' is required");
+                }
+                continue;
             }
-            if (JsonFields.String(f, "name") is not { Length: > 0 } name)
+            f.String("description");
+            if (f.TryGet("parameters", out var p) && p.ValueKind != JsonValueKind.Object)
             {
-                throw ApiException.BadRequest($"'{at}.function.name' is required", $"{at}.function.name");
+                f.WrongType("parameters", "a JSON Schema object", p);
             }
-            if (f.TryGetProperty("parameters", out var p) && p.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+            if (f.String("name") is { Length: > 0 } name)
             {
-                throw ApiException.BadRequest($"'{at}.function.parameters' must be a JSON Schema object", $"{at}.function.parameters");
+                names.Add(name);
             }
-            names.Add(name);
+            else if (!f.TryGet("name", out var n) || n.ValueKind == JsonValueKind.String)
+            {
+                f.Problem("name", $"'{at}.function.name' is required");
+            }
         }
         return names;
     }
 
-    private static (string Prefix, bool Forbid) ToolChoice(JsonElement body, List<string> toolNames)
+    private static void ResponseFormat(FieldReader body)
     {
-        if (!body.TryGetProperty("tool_choice", out var choice) || choice.ValueKind == JsonValueKind.Null)
-        {
-            return ("", false);
-        }
-        if (choice.ValueKind == JsonValueKind.String)
-        {
-            switch (choice.GetString())
-            {
-                case "none": return ("", true);
-                case "auto": return ("", false);
-                case "required" when toolNames.Count > 0: return ("<tool_call>\n", false);
-                case "required": throw ApiException.BadRequest("tool_choice 'required' needs 'tools'", "tool_choice");
-                default: throw ApiException.BadRequest($"'tool_choice' must be none, auto, required or a function (given '{choice.GetString()}')", "tool_choice");
-            }
-        }
-        if (choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
-            && JsonFields.String(f, "name") is { } name)
-        {
-            if (!toolNames.Contains(name))
-            {
-                throw ApiException.BadRequest($"tool_choice names function '{name}', which is not in 'tools'", "tool_choice");
-            }
-            var sb = new StringBuilder("<tool_call>\n{\"name\": ");
-            PythonJson.WriteString(sb, name);
-            return (sb.Append(", \"arguments\": ").ToString(), false);
-        }
-        throw JsonFields.Type("tool_choice", "none, auto, required or {\"type\": \"function\", \"function\": {\"name\": ...}}", choice);
-    }
-
-    private static void ResponseFormat(JsonElement body)
-    {
-        if (!body.TryGetProperty("response_format", out var rf) || rf.ValueKind == JsonValueKind.Null)
+        if (body.Object("response_format") is not { } rf)
         {
             return;
         }
-        if (rf.ValueKind != JsonValueKind.Object)
+        var type = rf.String("type");
+        if (type is not ("text" or "json_object") && (type is not null || !rf.TryGet("type", out _)))
         {
-            throw JsonFields.Type("response_format", "an object", rf);
-        }
-        var type = JsonFields.String(rf, "type");
-        if (type is not ("text" or "json_object"))
-        {
-            throw ApiException.BadRequest($"'response_format.type' must be 'text' or 'json_object' (given '{type}'); json_schema is not supported", "response_format");
+            rf.Problem("type", $"'response_format.type' must be 'text' or 'json_object'" + (type is null ? "" : $" (given '{FieldReader.Shorten(type)}'; json_schema is not supported)"));
         }
     }
 }

@@ -4,7 +4,7 @@ namespace Qwen.Server.Validation;
 
 /// <summary>What a validated request asks of generation, shared by chat and text completions.</summary>
 /// <param name="Sampling">Sampling for choice 0 (choice i uses seed + i when a seed is given).</param>
-/// <param name="MaxTokens">Tokens to generate at most.</param>
+/// <param name="MaxTokens">Tokens to generate at most (set by <see cref="RequestValidator.Fit"/>).</param>
 /// <param name="Stops">Stop strings.</param>
 /// <param name="N">Number of choices.</param>
 /// <param name="Stream">Server-sent events.</param>

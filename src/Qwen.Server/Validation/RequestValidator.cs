@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Qwen.Inference.Sampling;
 using Qwen.Server.Errors;
@@ -5,101 +6,127 @@ using Qwen.Server.Hosting;
 
 namespace Qwen.Server.Validation;
 
-/// <summary>Turns a request body into engine terms, or a 400 naming the field. Unknown fields are ignored.</summary>
+/// <summary>
+/// The checks chat and text completions share, in the order a request meets them: the body is an object and names the
+/// served model (checked first, before anything is rendered or tokenized); then the sampling, stream and limit fields
+/// (problems collected); then, once the prompt is tokenized, whether prompt and max_tokens fit the model. Unset sampling
+/// fields take the model's generation_config.json values. Unknown fields are ignored.
+/// </summary>
 internal static class RequestValidator
 {
     public const int MaxChoices = 8;
     public const int MaxStops = 16;
+    public const int MaxStopLength = 256;
 
-    /// <summary>Checks model, stream and sampling fields common to chat and text completions.</summary>
-    public static GenerationSettings Common(JsonElement body, ModelHost model, ServerOptions options, int promptTokens, bool chat)
+    /// <summary>Throws a 400 unless the body is an object, and a 404 if it names a model other than the served one.</summary>
+    public static void CheckModel(JsonElement body, ModelHost model)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
-            throw ApiException.BadRequest("the request body must be a JSON object");
+            throw ApiException.BadRequest($"the request body must be a JSON object (given {FieldReader.Describe(body)})");
         }
-        var name = JsonFields.String(body, "model");
-        if (name is not null && name != model.Name)
+        if (!body.TryGetProperty("model", out var name) || name.ValueKind == JsonValueKind.Null)
         {
-            throw new ApiException(404, $"The model '{name}' does not exist (this server serves '{model.Name}')", "invalid_request_error", "model", "model_not_found");
+            return;
         }
+        if (name.ValueKind != JsonValueKind.String)
+        {
+            throw ApiException.BadRequest($"'model' must be a string (given {FieldReader.Describe(name)})", "model");
+        }
+        if (name.GetString() != model.Name)
+        {
+            throw ApiException.ModelNotFound(FieldReader.Shorten(name.GetString()!), model.Name);
+        }
+    }
+
+    /// <summary>Reads the shared fields; problems go to the collector. Returns the settings and the requested max tokens (null: what fits).</summary>
+    public static (GenerationSettings Settings, int? MaxTokens) Common(FieldReader body, ModelHost model, ServerOptions options, bool chat)
+    {
         var limit = options.MaxTokensLimit > 0 ? options.MaxTokensLimit : model.Engine.MaxModelLen;
-        var maxTokens = (chat ? JsonFields.Int(body, "max_completion_tokens", 1, limit) : null) ?? JsonFields.Int(body, "max_tokens", 1, limit);
+        var maxTokens = (chat ? body.Int("max_completion_tokens", 1, limit) : null) ?? body.Int("max_tokens", 1, limit);
+        var stream = body.Bool("stream") ?? false;
+        var includeUsage = body.Object("stream_options")?.Bool("include_usage") ?? false;
+        var defaults = model.Defaults;
+        var vocab = model.Engine.Runner.VocabSize;
+        var sampling = new SamplingParams
+        {
+            Temperature = body.Number("temperature", 0, 2) ?? defaults.Temperature ?? 1f,
+            TopP = body.Number("top_p", 0, 1, minExclusive: true) ?? defaults.TopP ?? 1f,
+            TopK = Math.Max(0, body.Int("top_k", -1, vocab) ?? defaults.TopK ?? 0),
+            MinP = body.Number("min_p", 0, 1) ?? 0f,
+            RepetitionPenalty = body.Number("repetition_penalty", 0.01, 10) ?? defaults.RepetitionPenalty ?? 1f,
+            PresencePenalty = body.Number("presence_penalty", -2, 2) ?? 0f,
+            FrequencyPenalty = body.Number("frequency_penalty", -2, 2) ?? 0f,
+            LogitBias = LogitBias(body, vocab),
+            Seed = Seed(body),
+        };
+        body.String("user");
+        var n = body.Int("n", 1, MaxChoices) ?? 1;
+        var settings = new GenerationSettings(sampling, 0, Stops(body), n, stream, includeUsage, null, body.Bool("ignore_eos") ?? false);
+        return (settings, maxTokens);
+    }
+
+    /// <summary>Checks that the prompt, plus max_tokens when given, fits the model; sets MaxTokens (unset: all the room left).</summary>
+    public static GenerationSettings Fit(GenerationSettings settings, int? maxTokens, int promptTokens, ModelHost model, bool chat)
+    {
         var room = model.Engine.MaxModelLen - promptTokens;
         if (room < 1 || (maxTokens is { } m && m > room))
         {
             throw ApiException.BadRequest(
-                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {promptTokens + (maxTokens ?? 1)} tokens ({promptTokens} in the messages, {maxTokens ?? 1} in the completion). Please reduce the length of the messages or completion.",
+                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {promptTokens + (maxTokens ?? 1)} tokens ({promptTokens} in the {(chat ? "messages" : "prompt")}, {maxTokens ?? 1} in the completion). Please reduce the length of the {(chat ? "messages" : "prompt")} or completion.",
                 chat ? "messages" : "prompt",
                 "context_length_exceeded");
         }
-
-        var stream = JsonFields.Bool(body, "stream") ?? false;
-        var includeUsage = false;
-        if (body.TryGetProperty("stream_options", out var so) && so.ValueKind != JsonValueKind.Null)
-        {
-            if (so.ValueKind != JsonValueKind.Object)
-            {
-                throw JsonFields.Type("stream_options", "an object", so);
-            }
-            includeUsage = JsonFields.Bool(so, "include_usage") ?? false;
-        }
-        var defaults = model.Defaults;
-        var sampling = new SamplingParams
-        {
-            Temperature = JsonFields.Number(body, "temperature", 0, 2) ?? defaults.Temperature ?? 1f,
-            TopP = JsonFields.Number(body, "top_p", double.Epsilon, 1) ?? defaults.TopP ?? 1f,
-            TopK = Math.Max(0, JsonFields.Int(body, "top_k", -1, model.Engine.Runner.VocabSize) ?? defaults.TopK ?? 0),
-            MinP = JsonFields.Number(body, "min_p", 0, 1) ?? 0f,
-            RepetitionPenalty = JsonFields.Number(body, "repetition_penalty", 0.01, 10) ?? defaults.RepetitionPenalty ?? 1f,
-            PresencePenalty = JsonFields.Number(body, "presence_penalty", -2, 2) ?? 0f,
-            FrequencyPenalty = JsonFields.Number(body, "frequency_penalty", -2, 2) ?? 0f,
-            LogitBias = LogitBias(body, model.Engine.Runner.VocabSize),
-            Seed = JsonFields.Has(body, "seed") ? SeedOf(body) : null,
-        };
-        JsonFields.String(body, "user");
-        return new GenerationSettings(sampling, maxTokens ?? room, Stops(body), JsonFields.Int(body, "n", 1, MaxChoices) ?? 1, stream, includeUsage, null, JsonFields.Bool(body, "ignore_eos") ?? false);
+        return settings with { MaxTokens = maxTokens ?? room };
     }
 
-    private static ulong SeedOf(JsonElement body)
+    private static ulong? Seed(FieldReader body)
     {
-        var v = body.GetProperty("seed");
+        if (!body.TryGet("seed", out var v))
+        {
+            return null;
+        }
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var seed))
         {
-            throw ApiException.BadRequest($"'seed' must be an integer in [{long.MinValue}, {long.MaxValue}] (given {v.GetRawText()})", "seed");
+            body.Problem("seed", string.Create(CultureInfo.InvariantCulture, $"'seed' must be an integer in [{long.MinValue}, {long.MaxValue}] (given {FieldReader.Describe(v)})"));
+            return null;
         }
         return unchecked((ulong)seed);
     }
 
-    private static Dictionary<int, float>? LogitBias(JsonElement body, int vocab)
+    private static Dictionary<int, float>? LogitBias(FieldReader body, int vocab)
     {
-        if (!body.TryGetProperty("logit_bias", out var lb) || lb.ValueKind == JsonValueKind.Null)
+        if (!body.TryGet("logit_bias", out var lb))
         {
             return null;
         }
         if (lb.ValueKind != JsonValueKind.Object)
         {
-            throw JsonFields.Type("logit_bias", "an object mapping token ids to numbers", lb);
+            body.WrongType("logit_bias", "an object mapping token ids to numbers", lb);
+            return null;
         }
         var result = new Dictionary<int, float>();
         foreach (var p in lb.EnumerateObject())
         {
-            if (!int.TryParse(p.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) || id >= vocab)
+            if (!int.TryParse(p.Name, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id >= vocab)
             {
-                throw ApiException.BadRequest($"'logit_bias' keys must be token ids in [0, {vocab}) (given '{p.Name}')", "logit_bias");
+                body.Problem("logit_bias", $"'logit_bias' keys must be token ids in [0, {vocab}) (given '{FieldReader.Shorten(p.Name)}')");
             }
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out var d) || d < -100 || d > 100)
+            else if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out var d) || d < -100 || d > 100)
             {
-                throw ApiException.BadRequest($"'logit_bias' values must be numbers in [-100, 100] (given {p.Value.GetRawText()} for '{p.Name}')", "logit_bias");
+                body.Problem("logit_bias", $"'logit_bias' values must be numbers in [-100, 100] (given {FieldReader.Describe(p.Value)} for '{p.Name}')");
             }
-            result[id] = (float)d;
+            else
+            {
+                result[id] = (float)d;
+            }
         }
         return result;
     }
 
-    private static List<string> Stops(JsonElement body)
+    private static List<string> Stops(FieldReader body)
     {
-        if (!body.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
+        if (!body.TryGet("stop", out var stop))
         {
             return [];
         }
@@ -109,21 +136,29 @@ internal static class RequestValidator
         }
         if (stop.ValueKind != JsonValueKind.Array)
         {
-            throw JsonFields.Type("stop", "a string or an array of strings", stop);
+            body.WrongType("stop", "a string or an array of strings", stop);
+            return [];
         }
         if (stop.GetArrayLength() > MaxStops)
         {
-            throw ApiException.BadRequest($"'stop' may hold at most {MaxStops} strings (given {stop.GetArrayLength()})", "stop");
+            body.Problem("stop", $"'stop' may hold at most {MaxStops} strings (given {stop.GetArrayLength()})");
+            return [];
         }
         var list = new List<string>();
         foreach (var s in stop.EnumerateArray())
         {
-            if (s.ValueKind != JsonValueKind.String || s.GetString()!.Length is 0 or > 256)
+            if (s.ValueKind != JsonValueKind.String || s.GetString()!.Length is 0 or > MaxStopLength)
             {
-                throw ApiException.BadRequest("'stop' entries must be non-empty strings of at most 256 characters", "stop");
+                return Bad();
             }
             list.Add(s.GetString()!);
         }
         return list;
+
+        List<string> Bad()
+        {
+            body.Problem("stop", $"'stop' entries must be non-empty strings of at most {MaxStopLength} characters");
+            return [];
+        }
     }
 }

@@ -97,6 +97,50 @@ public sealed class OpenAiClientTests(ServerFixture server) : IClassFixture<Serv
     }
 
     [Fact]
+    public async Task StreamedLogprobs_RealModel_SameTokensAndNumbersAsWhole()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 8, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+        ChatMessage[] messages = [new UserChatMessage("Count to five.")];
+        ChatCompletion whole = await Client().CompleteChatAsync(messages, options);
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (var update in Client().CompleteChatStreamingAsync(messages, options))
+        {
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+        Assert.Equal(8, whole.ContentTokenLogProbabilities.Count);
+        Assert.Equal(whole.ContentTokenLogProbabilities.Select(d => d.Token), streamed.Select(d => d.Token));
+        Assert.Equal(whole.ContentTokenLogProbabilities.Select(d => Convert.ToHexString(d.Utf8Bytes?.ToArray() ?? [])), streamed.Select(d => Convert.ToHexString(d.Utf8Bytes?.ToArray() ?? [])));
+        for (var i = 0; i < streamed.Count; i++)
+        {
+            Assert.Equal(whole.ContentTokenLogProbabilities[i].LogProbability, streamed[i].LogProbability, 4);
+            Assert.Equal(whole.ContentTokenLogProbabilities[i].TopLogProbabilities.Select(t => t.Token), streamed[i].TopLogProbabilities.Select(t => t.Token));
+        }
+    }
+
+    [Fact]
+    public async Task RawChat_NThreeStreamed_PerIndexRoleFirstOwnFinish_AccumulatesToTheWholeAnswer()
+    {
+        // Temperature 2 and no truncation: the tiny random model's choices then differ from seed to seed.
+        var body = new { messages = new[] { new { role = "user", content = "Tell me a story." } }, n = 3, max_tokens = 6, temperature = 2.0, top_p = 1.0, top_k = 0, seed = 11 };
+        var whole = await (await server.Http.PostAsJsonAsync("/v1/chat/completions", body)).Content.ReadFromJsonAsync<JsonElement>();
+        var expected = whole.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("message").GetProperty("content").GetString() ?? "").ToList();
+        Assert.True(expected.Distinct().Count() > 1, "choices with seeds 11, 12, 13 should differ: " + whole.GetRawText());
+
+        using var response = await server.Http.PostAsJsonAsync("/v1/chat/completions", new { body.messages, body.n, body.max_tokens, body.temperature, body.top_p, body.top_k, body.seed, stream = true });
+        var choices = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e["data: ".Length..]).Where(e => e != "[DONE]")
+            .SelectMany(e => JsonDocument.Parse(e).RootElement.GetProperty("choices").EnumerateArray()).ToList();
+        for (var i = 0; i < 3; i++)
+        {
+            var mine = choices.Where(c => c.GetProperty("index").GetInt32() == i).ToList();
+            Assert.Equal("assistant", mine[0].GetProperty("delta").GetProperty("role").GetString());
+            Assert.Single(mine, c => c.GetProperty("finish_reason").ValueKind == JsonValueKind.String);
+            Assert.Equal("length", mine[^1].GetProperty("finish_reason").GetString());
+            Assert.Equal(expected[i], string.Concat(mine.Select(c => c.GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : "")));
+        }
+    }
+
+    [Fact]
     public async Task RawChat_NGreaterThanOne_IndexedChoicesReproducibleWithSeed()
     {
         var body = new { model = server.Model.Name, messages = new[] { new { role = "user", content = "Hi" } }, n = 3, max_tokens = 6, temperature = 1.0, seed = 7 };

@@ -30,11 +30,16 @@ public sealed class OtherEndpointsTests(ServerFixture server) : IClassFixture<Se
         var echoed = await Post("/v1/completions", new { prompt = "The capital of France is", max_tokens = 5, temperature = 0, ignore_eos = true, echo = true, logprobs = 2 });
         var choice = echoed.GetProperty("choices")[0];
         Assert.Equal("The capital of France is" + text, choice.GetProperty("text").GetString());
+        // With echo the prompt's tokens come first, with null logprobs (the graph gives logits for the last position only).
         var lp = choice.GetProperty("logprobs");
-        Assert.Equal(5, lp.GetProperty("tokens").GetArrayLength());
-        Assert.All(lp.GetProperty("token_logprobs").EnumerateArray(), v => Assert.True(v.GetSingle() <= 0));
-        Assert.All(lp.GetProperty("top_logprobs").EnumerateArray(), d => Assert.InRange(d.EnumerateObject().Count(), 1, 2));
-        Assert.Equal("The capital of France is".Length, lp.GetProperty("text_offset")[0].GetInt32());
+        Assert.Equal(ids.Length + 5, lp.GetProperty("tokens").GetArrayLength());
+        Assert.Equal(ids.Select(id => server.Model.Tokenizer.Decode([id])), lp.GetProperty("tokens").EnumerateArray().Take(ids.Length).Select(t => t.GetString()));
+        Assert.All(lp.GetProperty("token_logprobs").EnumerateArray().Take(ids.Length), v => Assert.Equal(JsonValueKind.Null, v.ValueKind));
+        Assert.All(lp.GetProperty("top_logprobs").EnumerateArray().Take(ids.Length), v => Assert.Equal(JsonValueKind.Null, v.ValueKind));
+        Assert.All(lp.GetProperty("token_logprobs").EnumerateArray().Skip(ids.Length), v => Assert.True(v.GetSingle() <= 0));
+        Assert.All(lp.GetProperty("top_logprobs").EnumerateArray().Skip(ids.Length), d => Assert.InRange(d.EnumerateObject().Count(), 1, 2));
+        Assert.Equal(0, lp.GetProperty("text_offset")[0].GetInt32());
+        Assert.Equal("The capital of France is".Length, lp.GetProperty("text_offset")[ids.Length].GetInt32());
     }
 
     [Fact]
@@ -85,6 +90,8 @@ public sealed class OtherEndpointsTests(ServerFixture server) : IClassFixture<Se
         var ready = await server.Http.GetFromJsonAsync<JsonElement>("/health/ready");
         Assert.Equal("ready", ready.GetProperty("status").GetString());
         await Post("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "Hi" } }, max_tokens = 2 });
+        // Names only here (this process's registry is shared by every test server); Observability/RequestRecordTests
+        // checks that the counters move by exactly each request's outcome, in a server process of its own.
         var metrics = await server.Http.GetStringAsync("/metrics");
         foreach (var name in new[] { "qwen_requests_running", "qwen_requests_waiting", "qwen_kv_cache_usage_ratio", "qwen_time_to_first_token_seconds_bucket", "qwen_inter_token_latency_seconds", "qwen_e2e_request_latency_seconds", "qwen_prompt_tokens_total", "qwen_generation_tokens_total", "qwen_requests_finished_total" })
         {

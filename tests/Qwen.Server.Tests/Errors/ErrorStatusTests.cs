@@ -11,7 +11,7 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     [InlineData("{bad json", null)]
     [InlineData("[1,2]", null)]
     [InlineData("""{"messages":[]}""", "messages")]
-    [InlineData("""{"model":"x"}""", "messages")]
+    [InlineData("""{"temperature":1}""", "messages")]
     [InlineData("""{"messages":[{"role":"wizard","content":"hi"}]}""", "messages[0].role")]
     [InlineData("""{"messages":[{"role":"user","content":5}]}""", "messages[0].content")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", "max_tokens")]
@@ -24,6 +24,31 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[5]}""", "tools[0]")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tool_choice":"sometimes"}""", "tool_choice")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stop":7}""", "stop")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":"yes"}}""", "stream_options.include_usage")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stream_options":[]}""", "stream_options")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.type")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":3}}""", "response_format.type")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}""", "tool_choice.function.name")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":5}}}""", "tool_choice.function.name")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function"}}""", "tool_choice.function")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]}""", "tools[0].function.parameters")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"description":"no name"}}]}""", "tools[0].function.name")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"fn","function":{"name":"g"}}]}""", "tools[1].type")]
+    [InlineData("""{"messages":[{"role":"system","content":"s"},{"role":"assistant","content":"a"},{"role":"user","content":{"text":"x"}}]}""", "messages[2].content")]
+    [InlineData("""{"messages":[{"role":"user"}]}""", "messages[0].content")]
+    [InlineData("""{"messages":[{"role":"user","content":null}]}""", "messages[0].content")]
+    [InlineData("""{"messages":[{"role":"assistant"}]}""", "messages[0].content")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi","name":5}]}""", "messages[0].name")]
+    [InlineData("""{"messages":[{"content":"hi"}]}""", "messages[0].role")]
+    [InlineData("""{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""", "messages[0].content[0].type")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"arguments":"{}"}}]}]}""", "messages[1].tool_calls[0].function.name")]
+    [InlineData("""{"messages":[{"role":"tool","content":"r","tool_call_id":7}]}""", "messages[0].tool_call_id")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"temperature":1e400}""", "temperature")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":1e400}""", "n")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":1.5}""", "n")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"top_p":0}""", "top_p")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"seed":"s"}""", "seed")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"model":5}""", "model")]
     public async Task ChatCompletions_BadInput_400WithOpenAiBodyNamingTheField(string body, string? param)
     {
         var (status, error) = await Send(server.Post("/v1/chat/completions", body));
@@ -32,6 +57,59 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
         Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
         Assert.Equal(param, error.GetProperty("param").GetString());
         Assert.True(error.TryGetProperty("code", out _));
+    }
+
+    [Theory]
+    [InlineData("""{"prompt":"hi","stream_options":{"include_usage":1}}""", "stream_options.include_usage")]
+    [InlineData("""{"prompt":"hi","logprobs":6}""", "logprobs")]
+    [InlineData("""{"prompt":"hi","echo":"yes"}""", "echo")]
+    [InlineData("""{"prompt":[1,-2]}""", "prompt")]
+    [InlineData("""{"prompt":["a","b"]}""", "prompt")]
+    [InlineData("""{"max_tokens":3}""", "prompt")]
+    public async Task Completions_BadInput_400NamingTheField(string body, string param)
+    {
+        var (status, error) = await Send(server.Post("/v1/completions", body));
+        Assert.Equal(400, status);
+        Assert.Equal(param, error.GetProperty("param").GetString());
+    }
+
+    [Theory]
+    [InlineData("temperature", "1e400", "'temperature' must be in [0, 2] (given 1e400)")]
+    [InlineData("n", "1e400", "'n' must be in [1, 8] (given 1e400)")]
+    [InlineData("n", "1.5", "'n' must be an integer (given 1.5)")]
+    [InlineData("top_p", "0", "'top_p' must be in (0, 1] (given 0)")]
+    [InlineData("temperature", "\"hot\"", "'temperature' must be a number (given a string)")]
+    public async Task ChatCompletions_BadNumber_MessageNamesFieldLimitAndValue(string field, string value, string message)
+    {
+        var (status, error) = await Send(server.Post("/v1/chat/completions", $$"""{"messages":[{"role":"user","content":"hi"}],"{{field}}":{{value}}}"""));
+        Assert.Equal(400, status);
+        Assert.Equal(message, error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task ChatCompletions_SeveralProblems_OneBodyListsAllParamNamesTheFirst()
+    {
+        var (status, error) = await Send(server.Post("/v1/chat/completions", """{"messages":[{"role":"user"},{"role":"user","content":"x","name":5}],"temperature":5,"stream_options":{"include_usage":"y"}}"""));
+        Assert.Equal(400, status);
+        Assert.Equal("messages[0].content", error.GetProperty("param").GetString());
+        var message = error.GetProperty("message").GetString()!;
+        Assert.StartsWith("4 problems: ", message, StringComparison.Ordinal);
+        foreach (var field in new[] { "'messages[0].content'", "'messages[1].name'", "'temperature'", "'stream_options.include_usage'" })
+        {
+            Assert.Contains(field, message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ChatCompletions_WrongModelAndPromptTooLong_404BeforeAnyTokenizing()
+    {
+        var words = string.Join(" ", Enumerable.Repeat("word", 600));
+        var (status, error) = await Send(server.Post("/v1/chat/completions", $$"""{"model":"gpt-4o","messages":[{"role":"user","content":"{{words}}"}]}"""));
+        Assert.Equal(404, status);
+        Assert.Equal("model_not_found", error.GetProperty("code").GetString());
+        (status, error) = await Send(server.Post("/v1/completions", $$"""{"model":"gpt-4o","prompt":"{{words}}","logprobs":99}"""));
+        Assert.Equal(404, status);
+        Assert.Equal("model", error.GetProperty("param").GetString());
     }
 
     [Fact]

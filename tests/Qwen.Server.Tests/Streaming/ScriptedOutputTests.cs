@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
 
 namespace Qwen.Server.Tests.Streaming;
 
@@ -56,6 +58,180 @@ public sealed class ScriptedOutputTests(ScriptedServerFixture server) : IClassFi
     }
 
     [Fact]
+    public async Task ToolChoiceNone_CallSpelledFromSubTokens_StaysContentStreamedAndWhole()
+    {
+        // <tool_call> written from ordinary sub-tokens, not the special token the ban covers: with none it is only text.
+        var tk = server.Model.Tokenizer;
+        const string Call = "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}";
+        var ids = new[] { "<", "tool", "_call", ">\n" + Call + "\n</", "tool", "_call", ">" }.SelectMany(tk.Encode).ToArray();
+        Assert.DoesNotContain(server.Model.ToolCallTokenId!.Value, ids);
+        Assert.Equal("<tool_call>\n" + Call + "\n</tool_call>", tk.Decode(ids));
+        server.ScriptIds("key-spelled", ids);
+
+        // Control: with auto the same output is parsed as a call, so the parser would catch it.
+        var auto = await Json("""{"messages":[{"role":"user","content":"key-spelled"}],"tools":""" + Tools + "}");
+        Assert.Equal("tool_calls", auto.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        var body = """{"messages":[{"role":"user","content":"key-spelled"}],"tools":""" + Tools + ""","tool_choice":"none"}""";
+        var whole = await Json(body);
+        var message = whole.GetProperty("choices")[0].GetProperty("message");
+        Assert.Equal("<tool_call>\n" + Call + "\n</tool_call>", message.GetProperty("content").GetString());
+        Assert.False(message.TryGetProperty("tool_calls", out _));
+        Assert.Equal("stop", whole.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        var (content, calls, finish, _) = await Stream(body[..^1] + ",\"stream\":true}");
+        Assert.Equal("<tool_call>\n" + Call + "\n</tool_call>", content);
+        Assert.Empty(calls);
+        Assert.Equal("stop", finish);
+    }
+
+    [Fact]
+    public async Task ToolChoiceRequired_PromptIsOfficialRenderingPlusCallOpening_CallReturned()
+    {
+        var golden = TemplateGolden.Load("tools_no_system");
+        server.Script(" temperature in Paris now", "{\"name\": \"get_current_temperature\", \"arguments\": {\"location\": \"Paris, France\", \"unit\": \"celsius\"}}\n</tool_call>");
+        var body = $$"""{"messages":{{golden.Messages.GetRawText()}},"tools":{{golden.Tools.GetRawText()}},"tool_choice":"required"}""";
+        var whole = await Json(body);
+        Assert.Equal(golden.Rendered + "<tool_call>\n", server.PromptOf(" temperature in Paris now"));
+        var choice = whole.GetProperty("choices")[0];
+        Assert.Equal("tool_calls", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(JsonValueKind.Null, choice.GetProperty("message").GetProperty("content").ValueKind);
+        var function = choice.GetProperty("message").GetProperty("tool_calls")[0].GetProperty("function");
+        Assert.Equal("get_current_temperature", function.GetProperty("name").GetString());
+        Assert.Equal("{\"location\": \"Paris, France\", \"unit\": \"celsius\"}", function.GetProperty("arguments").GetString());
+
+        var (content, calls, finish, _) = await Stream(body[..^1] + ",\"stream\":true}");
+        Assert.Equal("", content);
+        Assert.Equal([("get_current_temperature", "{\"location\": \"Paris, France\", \"unit\": \"celsius\"}")], calls.Select(c => (c.Name, c.Arguments)));
+        Assert.Equal("tool_calls", finish);
+    }
+
+    [Fact]
+    public async Task ToolChoiceNamed_PromptIsOfficialRenderingPlusCallUpToArguments_StreamedAndWholeAgree()
+    {
+        var golden = TemplateGolden.Load("tools_with_system");
+        server.Script("You are a weather bot", "{\"query\": \"Paris weather\", \"max_results\": 3}}\n</tool_call>");
+        var body = $$"""{"messages":{{golden.Messages.GetRawText()}},"tools":{{golden.Tools.GetRawText()}},"tool_choice":""" + """{"type":"function","function":{"name":"search_web"}}}""";
+        var whole = await Json(body);
+        Assert.Equal(golden.Rendered + "<tool_call>\n{\"name\": \"search_web\", \"arguments\": ", server.PromptOf("You are a weather bot"));
+        var function = whole.GetProperty("choices")[0].GetProperty("message").GetProperty("tool_calls")[0].GetProperty("function");
+        Assert.Equal("search_web", function.GetProperty("name").GetString());
+        Assert.Equal("{\"query\": \"Paris weather\", \"max_results\": 3}", function.GetProperty("arguments").GetString());
+
+        var (content, calls, finish, _) = await Stream(body[..^1] + ",\"stream\":true}");
+        Assert.Equal("", content);
+        Assert.Equal([("search_web", "{\"query\": \"Paris weather\", \"max_results\": 3}")], calls.Select(c => (c.Name, c.Arguments)));
+        Assert.Equal("tool_calls", finish);
+    }
+
+    [Fact]
+    public async Task ParallelToolCallsFalse_ModelWritesTwoCalls_OnlyTheFirstAndGenerationEndsThere()
+    {
+        const string First = "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Zürich\"}}\n</tool_call>";
+        server.Script("key-parallel", First + "\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"東京\"}}\n</tool_call>");
+        var body = """{"messages":[{"role":"user","content":"key-parallel"}],"tools":""" + Tools + ""","parallel_tool_calls":false}""";
+        var whole = await Json(body);
+        var choice = whole.GetProperty("choices")[0];
+        Assert.Equal("tool_calls", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal("Let me check.", choice.GetProperty("message").GetProperty("content").GetString());
+        var calls = choice.GetProperty("message").GetProperty("tool_calls").EnumerateArray().ToList();
+        Assert.Equal(["{\"city\": \"Zürich\"}"], calls.Select(c => c.GetProperty("function").GetProperty("arguments").GetString()));
+        // Generation stopped at the first call's close tag: no token of the second call was generated.
+        Assert.Equal(server.Model.Tokenizer.Encode(First).Length, whole.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        var (content, streamed, finish, _) = await Stream(body[..^1] + ",\"stream\":true}");
+        Assert.Equal("Let me check.", content);
+        Assert.Equal(["{\"city\": \"Zürich\"}"], streamed.Select(c => c.Arguments));
+        Assert.Equal("tool_calls", finish);
+    }
+
+    [Fact]
+    public async Task Usage_NTwo_PromptCountedOnceCompletionSummed_StreamedAndWhole()
+    {
+        server.Script("key-usage", "one two three");
+        var tokenized = await server.Http.SendAsync(server.Post("/tokenize", """{"messages":[{"role":"user","content":"key-usage"}]}"""));
+        var promptTokens = JsonDocument.Parse(await tokenized.Content.ReadAsStringAsync()).RootElement.GetProperty("count").GetInt32();
+        var completion = 2 * (server.Model.Tokenizer.Encode("one two three").Length + 1); // + <|im_end|>, per choice
+
+        var whole = (await Json("""{"messages":[{"role":"user","content":"key-usage"}],"n":2}""")).GetProperty("usage");
+        Assert.Equal((promptTokens, completion, promptTokens + completion), (whole.GetProperty("prompt_tokens").GetInt32(), whole.GetProperty("completion_tokens").GetInt32(), whole.GetProperty("total_tokens").GetInt32()));
+
+        using var response = await server.Http.SendAsync(server.Post("/v1/chat/completions", """{"messages":[{"role":"user","content":"key-usage"}],"n":2,"stream":true,"stream_options":{"include_usage":true}}"""));
+        var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var usage = JsonDocument.Parse(events[^2]["data: ".Length..]).RootElement.GetProperty("usage");
+        Assert.Equal((promptTokens, completion), (usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32()));
+
+        var text = JsonDocument.Parse(await (await server.Http.SendAsync(server.Post("/v1/completions", """{"prompt":"key-usage","n":2}"""))).Content.ReadAsStringAsync()).RootElement.GetProperty("usage");
+        Assert.Equal((server.Model.Tokenizer.Encode("key-usage").Length, completion), (text.GetProperty("prompt_tokens").GetInt32(), text.GetProperty("completion_tokens").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Sse_ContentFlushedPerToken_ArrivesWhileTheModelIsHeld()
+    {
+        // The engine is held before the third token: the first two must already have reached the client, so nothing
+        // buffers the stream to the end. The order is explicit: read while held, then open the gate.
+        var gate = server.ScriptPaused("key-flush", "one two three four", pauseBefore: 2);
+        try
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var response = await server.Http.SendAsync(server.Post("/v1/chat/completions", """{"messages":[{"role":"user","content":"key-flush"}],"stream":true}"""), HttpCompletionOption.ResponseHeadersRead, bound.Token);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(bound.Token));
+            await gate.Reached.WaitAsync(bound.Token);
+            var seen = new StringBuilder();
+            while (seen.ToString() != "one two")
+            {
+                var line = await reader.ReadLineAsync(bound.Token) ?? throw new InvalidOperationException("stream ended early");
+                seen.Append(ContentOf(line));
+            }
+            Assert.True(gate.IsHolding);
+            gate.Open();
+            var rest = new StringBuilder();
+            while (await reader.ReadLineAsync(bound.Token) is { } line)
+            {
+                rest.Append(ContentOf(line));
+            }
+            Assert.Equal(" three four", rest.ToString());
+        }
+        finally
+        {
+            gate.Open();
+        }
+
+        static string? ContentOf(string line)
+            => line.StartsWith("data: {", StringComparison.Ordinal) && JsonDocument.Parse(line[6..]).RootElement.GetProperty("choices") is { } c && c.GetArrayLength() > 0
+                && c[0].GetProperty("delta").TryGetProperty("content", out var content) ? content.GetString() : null;
+    }
+
+    [Fact]
+    public async Task StreamedLogprobs_OpenAiClient_EachContentChunkCarriesItsTokens_SameListAsWhole()
+    {
+        server.Script("key-logprobs", "alpha beta gamma");
+        var client = new ChatClient(server.Model.Name, new System.ClientModel.ApiKeyCredential(ScriptedServerFixture.ApiKey), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1") });
+        var options = new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 2 };
+        ChatMessage[] messages = [new UserChatMessage("key-logprobs")];
+        ChatCompletion whole = await client.CompleteChatAsync(messages, options);
+        var streamed = new List<ChatTokenLogProbabilityDetails>();
+        await foreach (var update in client.CompleteChatStreamingAsync(messages, options))
+        {
+            var text = string.Concat(update.ContentUpdate.Select(p => p.Text));
+            if (text.Length > 0)
+            {
+                // OpenAI's shape: the chunk that carries a token's text carries that token's logprob.
+                Assert.Equal(text, string.Concat(update.ContentTokenLogProbabilities.Select(l => l.Token)));
+            }
+            else if (update.FinishReason is null)
+            {
+                Assert.Empty(update.ContentTokenLogProbabilities);
+            }
+            streamed.AddRange(update.ContentTokenLogProbabilities);
+        }
+        static string Flat(ChatTokenLogProbabilityDetails d)
+            => $"{d.Token}|{d.LogProbability}|{Convert.ToHexString(d.Utf8Bytes?.ToArray() ?? [])}|{string.Join(",", d.TopLogProbabilities.Select(t => $"{t.Token}:{t.LogProbability}"))}";
+        Assert.Equal(server.Model.Tokenizer.Encode("alpha beta gamma").Length + 1, whole.ContentTokenLogProbabilities.Count); // + <|im_end|>
+        Assert.Equal(whole.ContentTokenLogProbabilities.Select(Flat), streamed.Select(Flat));
+        Assert.All(streamed, d => Assert.Equal(2, d.TopLogProbabilities.Count));
+    }
+
+    [Fact]
     public async Task Sse_Framing_RoleFirstDeltasFinishUsageThenDone()
     {
         server.Script("key-sse", "one two three");
@@ -74,7 +250,7 @@ public sealed class ScriptedOutputTests(ScriptedServerFixture server) : IClassFi
         Assert.Equal("stop", chunks[^2].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         var text = string.Concat(chunks.Skip(1).SkipLast(2).Select(c => c.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString()));
         Assert.Equal("one two three", text);
-        Assert.True(chunks.Count - 3 >= 3, "content must arrive token by token, not buffered"); // one chunk per word token
+        Assert.True(chunks.Count - 3 >= 3, "content must arrive token by token, not coalesced"); // one chunk per word token
     }
 
     [Fact]

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Qwen.Server.Errors;
+
+namespace Qwen.Server.Observability;
+
+/// <summary>
+/// The record of one generation request (chat or text completion), written exactly once however the request ends:
+/// finished, refused (4xx), failed (5xx), cut short by shutdown (503) or abandoned by its client. It writes one log line
+/// (request id, model, status, prompt and completion tokens, time to first token, duration, finish reasons; never prompt
+/// or output text) and the per-request metrics: qwen_requests_finished_total{finish_reason} per started choice (stop,
+/// length, tool_calls, cancelled when the client went away, error when a server-side error or shutdown ended it),
+/// generated tokens, time to first token, inter-token and end-to-end latency. Error responses are counted where they are
+/// sent (<see cref="ErrorMapper.Respond"/>), not here. Owned by one request; not thread-safe.
+/// </summary>
+internal sealed class RequestRecord
+{
+    /// <summary>The status logged for a request whose client went away: nginx's "client closed request" (no response was sent).</summary>
+    public const int ClientClosedStatus = 499;
+
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly Dictionary<int, (int Tokens, long At)> _last = [];
+    private int[] _completion = [];
+    private string?[] _finish = [];
+    private bool _written;
+
+    private RequestRecord(string kind, string id)
+    {
+        Kind = kind;
+        Id = id;
+    }
+
+    /// <summary>chat.completion or text_completion.</summary>
+    public string Kind { get; }
+
+    /// <summary>The response id (chatcmpl-… or cmpl-…), also sent as the X-Request-Id header.</summary>
+    public string Id { get; }
+
+    /// <summary>The served model.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Whether the client asked for a stream.</summary>
+    public bool Stream { get; set; }
+
+    /// <summary>Prompt tokens, once the prompt was tokenized and queued (counted once, whatever n is).</summary>
+    public int? PromptTokens { get; private set; }
+
+    /// <summary>Milliseconds from arrival to the first generated token of any choice.</summary>
+    public double? TimeToFirstTokenMs { get; private set; }
+
+    /// <summary>The error response the request ended with, if any.</summary>
+    public ApiException? Error { get; private set; }
+
+    /// <summary>Whether the client disconnected before the response was complete.</summary>
+    public bool ClientGone { get; private set; }
+
+    /// <summary>Tokens generated over all choices so far.</summary>
+    public int CompletionTokens => _completion.Sum();
+
+    /// <summary>Completion tokens of choice <paramref name="choice"/>.</summary>
+    public int CompletionTokensOf(int choice) => _completion[choice];
+
+    /// <summary>The finish reason of choice <paramref name="choice"/>, once it finished.</summary>
+    public string? FinishOf(int choice) => _finish[choice];
+
+    private Exception? Exception { get; set; }
+
+    /// <summary>Starts the record of a request and attaches it to the request (the error middleware then leaves logging to it).</summary>
+    public static RequestRecord Begin(HttpContext context, string kind, string id)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var record = new RequestRecord(kind, id);
+        context.Features.Set(record);
+        context.Response.Headers["X-Request-Id"] = id;
+        return record;
+    }
+
+    /// <summary>The request's choices were queued in the engine: counts its prompt tokens once.</summary>
+    public void Started(int promptTokens, int choices)
+    {
+        PromptTokens = promptTokens;
+        _completion = new int[choices];
+        _finish = new string?[choices];
+        ServerMetrics.PromptTokens.Inc(promptTokens);
+    }
+
+    /// <summary>Called with a choice's running token count on each of its events: time to first token and inter-token gaps.</summary>
+    public void Observe(int choice, int tokens)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (_last.TryGetValue(choice, out var last) && tokens <= last.Tokens)
+        {
+            return;
+        }
+        _completion[choice] = tokens;
+        if (TimeToFirstTokenMs is null && tokens > 0)
+        {
+            TimeToFirstTokenMs = Stopwatch.GetElapsedTime(_start, now).TotalMilliseconds;
+            ServerMetrics.TimeToFirstToken.Observe(TimeToFirstTokenMs.Value / 1000);
+        }
+        else if (last.At != 0)
+        {
+            ServerMetrics.InterTokenLatency.Observe(Stopwatch.GetElapsedTime(last.At, now).TotalSeconds);
+        }
+        _last[choice] = (tokens, now);
+    }
+
+    /// <summary>Choice <paramref name="choice"/> finished with <paramref name="reason"/> (stop, length or tool_calls).</summary>
+    public void Finish(int choice, string reason) => _finish[choice] = reason;
+
+    /// <summary>
+    /// The request failed with <paramref name="e"/>: a client that went away is recorded as gone (no response is owed),
+    /// anything else as the error response it maps to.
+    /// </summary>
+    public ApiException? Fail(Exception e, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            ClientGone = true;
+            return null;
+        }
+        Exception = e;
+        Error = ErrorMapper.Map(e, context);
+        return Error;
+    }
+
+    /// <summary>Writes the log line and the metrics; later calls do nothing.</summary>
+    public void Write(ILogger log, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_written)
+        {
+            return;
+        }
+        _written = true;
+        ClientGone |= Error is null && context.RequestAborted.IsCancellationRequested;
+        var elapsed = Stopwatch.GetElapsedTime(_start);
+        var unfinished = ClientGone ? "cancelled" : "error";
+        var finish = _finish.Select(f => f ?? unfinished).ToArray();
+        if (PromptTokens is not null)
+        {
+            ServerMetrics.RequestLatency.Observe(elapsed.TotalSeconds);
+            ServerMetrics.GenerationTokens.Inc(CompletionTokens);
+            foreach (var f in finish)
+            {
+                ServerMetrics.Finished.WithLabels(f).Inc();
+            }
+        }
+        var status = Error?.Status ?? (ClientGone ? ClientClosedStatus : 200);
+        var level = status == 500 ? LogLevel.Error : status >= 500 ? LogLevel.Warning : LogLevel.Information; // 503: shutdown or overload, expected
+        log.Log(
+            level,
+            status == 500 ? Exception : null,
+            "{Kind} {RequestId} status={Status} model={Model} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} ttft_ms={TtftMs} duration_ms={DurationMs} finish={Finish} stream={Stream} error={ErrorCode}",
+            Kind,
+            Id,
+            status,
+            Model,
+            PromptTokens,
+            CompletionTokens,
+            TimeToFirstTokenMs is { } ttft ? Math.Round(ttft, 1) : null,
+            Math.Round(elapsed.TotalMilliseconds, 1),
+            string.Join(",", finish),
+            Stream,
+            Error?.Code ?? Error?.Type);
+    }
+}

@@ -1,0 +1,50 @@
+using Qwen.Server.Protocol;
+using Qwen.Tokenization.Tokenizer;
+
+namespace Qwen.Server.Streaming;
+
+/// <summary>
+/// Legacy (text completion) logprobs of one choice: parallel lists of tokens, token_logprobs, top_logprobs and
+/// text_offset, where text_offset counts characters of the whole returned text (the echoed prompt first) and advances by
+/// each token's text, as vLLM does. Echoed prompt tokens carry null logprobs and null alternatives: the exported model
+/// graph returns logits for the last position only, so the prompt's own log-probabilities are never computed.
+/// Streamed chunks and the whole answer use the same running offset, so their lists concatenate to the same thing.
+/// </summary>
+internal sealed class LegacyLogprobs(int generatedStart)
+{
+    private int _offset = generatedStart;
+
+    /// <summary>The echoed prompt's tokens, offsets from 0, logprobs null.</summary>
+    public static CompletionLogprobs Prompt(QwenTokenizer tokenizer, int[] prompt)
+    {
+        var tokens = prompt.Select(id => tokenizer.Decode([id])).ToList();
+        var offsets = new List<int>(tokens.Count);
+        var offset = 0;
+        foreach (var t in tokens)
+        {
+            offsets.Add(offset);
+            offset += t.Length;
+        }
+        return new CompletionLogprobs(tokens, [.. tokens.Select(_ => (float?)null)], [.. tokens.Select(_ => (Dictionary<string, float>?)null)], offsets);
+    }
+
+    /// <summary>Joins lists in order (the prompt's, then the generated tokens').</summary>
+    public static CompletionLogprobs Concat(CompletionLogprobs a, CompletionLogprobs b)
+        => new([.. a.Tokens, .. b.Tokens], [.. a.TokenLogprobs, .. b.TokenLogprobs], [.. a.TopLogprobs, .. b.TopLogprobs], [.. a.TextOffset, .. b.TextOffset]);
+
+    /// <summary>The next generated tokens' lists; advances the offset.</summary>
+    public CompletionLogprobs Next(IReadOnlyList<ChatCompletionTokenLogprob> tokens)
+    {
+        var offsets = new List<int>(tokens.Count);
+        foreach (var t in tokens)
+        {
+            offsets.Add(_offset);
+            _offset += t.Token.Length;
+        }
+        return new CompletionLogprobs(
+            [.. tokens.Select(t => t.Token)],
+            [.. tokens.Select(t => (float?)t.Logprob)],
+            [.. tokens.Select(t => (Dictionary<string, float>?)t.TopLogprobs.GroupBy(a => a.Token).ToDictionary(g => g.Key, g => g.First().Logprob))],
+            offsets);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Qwen.Server.Hosting;
+
+namespace Qwen.Server.Validation;
+
+/// <summary>
+/// Validates a /v1/completions body in the same order as chat: body and model first (404 before any work), then every
+/// field (one 400 lists all problems), then whether prompt and max_tokens fit the context.
+/// </summary>
+internal static class TextRequestValidator
+{
+    /// <summary>Most alternatives legacy <c>logprobs</c> may ask for (OpenAI's limit).</summary>
+    public const int MaxLogprobs = 5;
+
+    public static TextRequest Validate(JsonElement root, ModelHost model, ServerOptions options)
+    {
+        RequestValidator.CheckModel(root, model);
+        var problems = new RequestProblems();
+        var body = new FieldReader(root, null, problems);
+        var prompt = Prompt(body, model);
+        var echo = body.Bool("echo") ?? false;
+        var logprobs = body.Int("logprobs", 0, MaxLogprobs);
+        var (settings, maxTokens) = RequestValidator.Common(body, model, options, chat: false);
+        problems.ThrowIfAny();
+        settings = RequestValidator.Fit(settings, maxTokens, prompt.Length, model, chat: false) with { TopLogprobs = logprobs };
+        return new TextRequest(prompt, settings, echo);
+    }
+
+    private static int[] Prompt(FieldReader body, ModelHost model)
+    {
+        if (!body.TryGet("prompt", out var p))
+        {
+            body.Problem("prompt", "'prompt' is required");
+            return [];
+        }
+        if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() == 1 && p[0].ValueKind == JsonValueKind.String)
+        {
+            p = p[0];
+        }
+        if (p.ValueKind == JsonValueKind.String)
+        {
+            var ids = model.Tokenizer.Encode(p.GetString()!);
+            if (ids.Length == 0)
+            {
+                body.Problem("prompt", "'prompt' must not be empty");
+            }
+            return ids;
+        }
+        if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0 && p.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
+        {
+            var vocab = model.Engine.Runner.VocabSize;
+            var ids = new List<int>();
+            foreach (var e in p.EnumerateArray())
+            {
+                if (!e.TryGetInt32(out var id) || id < 0 || id >= vocab)
+                {
+                    body.Problem("prompt", $"'prompt' token ids must be integers in [0, {vocab}) (given {e.GetRawText()})");
+                    return [];
+                }
+                ids.Add(id);
+            }
+            return [.. ids];
+        }
+        body.Problem("prompt", "'prompt' must be a string, an array of one string, or a non-empty array of token ids (batches of prompts are not supported)");
+        return [];
+    }
+}
