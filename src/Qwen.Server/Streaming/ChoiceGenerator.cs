@@ -27,7 +27,10 @@ internal static class ChoiceGenerator
     /// </summary>
     public static IAsyncEnumerable<ChoiceEvent> Start(ModelHost model, int[] prompt, SamplingParams sampling, GenerationSettings settings, ToolChoicePlan plan, bool parallelToolCalls, CancellationToken ct)
     {
-        var request = new GenerationRequest(prompt, sampling with { TopLogprobs = settings.TopLogprobs }, settings.MaxTokens, settings.IgnoreEos ? [] : model.Defaults.EosTokenIds);
+        // A grammar ends only at a stop token, so a constrained choice keeps the model's stop ids even with ignore_eos.
+        var constraint = settings.Grammar?.Invoke();
+        var stopIds = settings.IgnoreEos && constraint is null ? [] : model.Defaults.EosTokenIds;
+        var request = new GenerationRequest(prompt, sampling with { TopLogprobs = settings.TopLogprobs }, settings.MaxTokens, stopIds) { Constraint = constraint };
         var tokens = model.Engine.GenerateAsync(request, ct);
         return Run(model, tokens, settings, plan, parallelToolCalls, ct);
     }

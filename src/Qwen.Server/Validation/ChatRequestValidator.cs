@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Qwen.Inference.Sampling;
 using Qwen.Server.Hosting;
+using Qwen.Tokenization.Constraints;
 
 namespace Qwen.Server.Validation;
 
@@ -18,7 +20,7 @@ internal static class ChatRequestValidator
         MessagesValidator.Check(body);
         var toolNames = ToolNames(body);
         var plan = ToolChoicePlan.Decide(body, toolNames, model.ToolCallTokenId);
-        ResponseFormat(body);
+        var jsonObject = ResponseFormat(body);
         var logprobs = body.Bool("logprobs") ?? false;
         var top = body.Int("top_logprobs", 0, 20);
         if (top is not null && !logprobs)
@@ -42,8 +44,24 @@ internal static class ChatRequestValidator
             }
             settings = settings with { Sampling = settings.Sampling with { LogitBias = bias } };
         }
-        settings = settings with { TopLogprobs = logprobs ? top ?? 0 : null };
+        settings = settings with { TopLogprobs = logprobs ? top ?? 0 : null, Grammar = Grammar(model, plan, toolNames, parallel, jsonObject) };
         return new ChatRequest(ids, settings, plan, parallel);
+    }
+
+    /// <summary>
+    /// Forced tool calls and json_object are grammar-constrained, so they always come out well-formed (the arguments'
+    /// JSON schema is not enforced). A forced call wins over json_object: its arguments are a JSON object anyway.
+    /// </summary>
+    private static Func<ITokenConstraint>? Grammar(ModelHost model, ToolChoicePlan plan, List<string> toolNames, bool parallel, bool jsonObject)
+    {
+        var stops = model.Defaults.EosTokenIds;
+        return plan.Mode switch
+        {
+            "function" => () => new GrammarConstraint(TokenGrammar.NamedToolCall(model.TokenBytes, stops)),
+            "required" => () => new GrammarConstraint(TokenGrammar.RequiredToolCall(model.TokenBytes, toolNames, parallel, stops)),
+            _ when jsonObject => () => new GrammarConstraint(TokenGrammar.JsonObject(model.TokenBytes, stops)),
+            _ => null,
+        };
     }
 
     private static List<string> ToolNames(FieldReader body)
@@ -98,16 +116,18 @@ internal static class ChatRequestValidator
         return names;
     }
 
-    private static void ResponseFormat(FieldReader body)
+    /// <summary>Checks response_format; true for json_object.</summary>
+    private static bool ResponseFormat(FieldReader body)
     {
         if (body.Object("response_format") is not { } rf)
         {
-            return;
+            return false;
         }
         var type = rf.String("type");
         if (type is not ("text" or "json_object") && (type is not null || !rf.TryGet("type", out _)))
         {
             rf.Problem("type", $"'response_format.type' must be 'text' or 'json_object'" + (type is null ? "" : $" (given '{FieldReader.Shorten(type)}'; json_schema is not supported)"));
         }
+        return type == "json_object";
     }
 }

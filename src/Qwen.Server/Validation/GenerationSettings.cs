@@ -11,4 +11,5 @@ namespace Qwen.Server.Validation;
 /// <param name="IncludeUsage">Send a usage chunk at the end of a stream.</param>
 /// <param name="TopLogprobs">Report logprobs with this many alternatives (null: no logprobs).</param>
 /// <param name="IgnoreEos">Extension (as vLLM's): keep generating past the model's stop tokens, for benchmarks.</param>
-internal sealed record GenerationSettings(SamplingParams Sampling, int MaxTokens, IReadOnlyList<string> Stops, int N, bool Stream, bool IncludeUsage, int? TopLogprobs, bool IgnoreEos = false);
+/// <param name="Grammar">Makes a fresh grammar constraint for each choice (forced tool calls, json_object); null: unconstrained.</param>
+internal sealed record GenerationSettings(SamplingParams Sampling, int MaxTokens, IReadOnlyList<string> Stops, int N, bool Stream, bool IncludeUsage, int? TopLogprobs, bool IgnoreEos = false, Func<ITokenConstraint>? Grammar = null);

@@ -1,6 +1,5 @@
-using System.Text;
 using System.Text.Json;
-using Qwen.Tokenization.Chat;
+using Qwen.Tokenization.Constraints;
 
 namespace Qwen.Server.Validation;
 
@@ -10,11 +9,13 @@ namespace Qwen.Server.Validation;
 /// <item>none: the &lt;tool_call&gt; token is banned (logit bias −∞) and no parser runs, so all text is content, even
 /// markup the model spells from ordinary sub-tokens;</item>
 /// <item>auto (the default with tools): the model is free; the tool-call parser turns its &lt;tool_call&gt; blocks into calls;</item>
-/// <item>required: the assistant turn is opened with "&lt;tool_call&gt;\n", so the model continues inside a call;</item>
-/// <item>a named function: the turn is opened with the call's JSON up to its arguments, so the model writes only them.</item>
+/// <item>required: the assistant turn is opened with "&lt;tool_call&gt;\n" and a grammar makes the model write
+/// {"name": one of the tools, "arguments": a JSON object} and the close tag (more calls if parallel_tool_calls);</item>
+/// <item>a named function: the turn is opened with the call's JSON up to its arguments, and a grammar makes the model
+/// write a JSON object and the close tag.</item>
 /// </list>
 /// Without tools there is no parser (output is plain text). The prefix is appended to the rendered prompt and is also the
-/// first text the parser sees. Constrained decoding (a grammar for required/named calls) would be decided here as well.
+/// first text the parser sees. The grammar itself is chosen in <see cref="ChatRequestValidator"/>.
 /// </summary>
 /// <param name="Mode">none, auto, required or function.</param>
 /// <param name="PromptPrefix">Text that opens the assistant turn after the generation prompt ("" for none and auto).</param>
@@ -44,7 +45,7 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
                 case "auto":
                     return auto;
                 case "required" when hasTools:
-                    return new ToolChoicePlan("required", "<tool_call>\n", [], true);
+                    return new ToolChoicePlan("required", TokenGrammar.RequiredToolCallOpening, [], true);
                 case "required":
                     body.Problem("tool_choice", "'tool_choice' 'required' needs 'tools'");
                     return auto;
@@ -86,8 +87,6 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
             f.Value.Problem("name", $"'tool_choice.function.name' names '{FieldReader.Shorten(name)}', which is not in 'tools'");
             return auto;
         }
-        var sb = new StringBuilder("<tool_call>\n{\"name\": ");
-        PythonJson.WriteString(sb, name);
-        return new ToolChoicePlan("function", sb.Append(", \"arguments\": ").ToString(), [], true, name);
+        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true, name);
     }
 }

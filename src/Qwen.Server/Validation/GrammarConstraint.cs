@@ -1,0 +1,17 @@
+using Qwen.Inference.Sampling;
+using Qwen.Tokenization.Constraints;
+
+namespace Qwen.Server.Validation;
+
+/// <summary>
+/// A Qwen.Tokenization grammar seen as the engine's constraint hook: the two layers never reference each other, so the
+/// host joins them. One per generated sequence; engine loop thread only.
+/// </summary>
+internal sealed class GrammarConstraint(TokenGrammar grammar) : ITokenConstraint
+{
+    /// <inheritdoc/>
+    public bool IsAllowed(int tokenId) => grammar.IsAllowed(tokenId);
+
+    /// <inheritdoc/>
+    public void Accept(int tokenId) => grammar.Accept(tokenId);
+}
