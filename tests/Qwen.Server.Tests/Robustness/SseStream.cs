@@ -42,7 +42,11 @@ internal sealed class SseStream
         });
 
     /// <summary>Posts <paramref name="json"/> and reads the whole stream; <paramref name="onEvent"/> may stop reading early by returning false.</summary>
-    public static async Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, bool>? onEvent = null)
+    public static Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, bool>? onEvent = null)
+        => RunAsync(http, json, ct, onEvent is null ? null : n => ValueTask.FromResult(onEvent(n)));
+
+    /// <summary>As above, with an asynchronous <paramref name="onEvent"/> (it may wait for something before deciding).</summary>
+    public static async Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, ValueTask<bool>>? onEvent)
     {
         var result = new SseStream();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
@@ -64,7 +68,7 @@ internal sealed class SseStream
                 continue;
             }
             result.Events.Add(line[6..]);
-            if (onEvent is not null && !onEvent(result.Events.Count))
+            if (onEvent is not null && !await onEvent(result.Events.Count))
             {
                 break;
             }
