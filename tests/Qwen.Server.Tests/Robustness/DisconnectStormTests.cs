@@ -8,7 +8,7 @@ namespace Qwen.Server.Tests.Robustness;
 /// aborted as soon as the server has accepted it), mid-stream (after k token events) and during a long chunked
 /// prefill (the engine held inside chunk 2-5 of 6 while the client aborts, so the abort provably lands mid-prefill).
 /// Afterwards every KV slot is free, nothing runs or waits, and the process's memory, threads and descriptors are back
-/// near their baseline.
+/// near their baseline (bounds in <see cref="ProcessGauges.RssBoundBytes"/>).
 /// </summary>
 [Collection(RobustnessCollection.Name)]
 public sealed class DisconnectStormTests(StormServerFixture server, ITestOutputHelper output) : IClassFixture<StormServerFixture>
@@ -19,18 +19,6 @@ public sealed class DisconnectStormTests(StormServerFixture server, ITestOutputH
 
     /// <summary>Target prompt length of the long prompts (template included); with 256-token chunks, six prefill steps.</summary>
     private const int LongPrompt = 1500;
-
-    /// <summary>
-    /// Growth allowed after the storm, for the whole test process. RSS: the glibc heap and ONNX Runtime's arenas keep
-    /// some freed memory, and the baseline is taken after a warm-up of every phase; 64 MiB is far below what a leak of
-    /// one KV slot per aborted stream would cost (320 x 2,048 tokens x 1 KiB = 640 MiB for the tiny model's 2 layers)
-    /// and above the noise measured (a few MiB). Threads: the thread pool may add a few under load. Descriptors: every
-    /// connection is closed by then; a leak of one socket per aborted stream would be 320.
-    /// </summary>
-    private const long RssBoundBytes = 64L << 20;
-    private const long ManagedBoundBytes = 32L << 20;
-    private const int ThreadBound = 16;
-    private const int FileDescriptorBound = 32;
 
     private int _retries;
 
@@ -65,7 +53,7 @@ public sealed class DisconnectStormTests(StormServerFixture server, ITestOutputH
         await AbortBeforeFirstTokenAsync(http, aMarkers[0], aPrompts[0].Body, true);
         await AbortMidStreamAsync(http, 5);
         await AbortDuringPrefillAsync(http, gamma, promptC, lengthC, 3);
-        await MetricsSnapshot.WaitIdleAsync(server.Http, TimeSpan.FromSeconds(15));
+        await MetricsSnapshot.WaitIdleAsync(server.Http, server.Model.Engine, TimeSpan.FromSeconds(15));
         server.Runner.ResetRecords();
         var before = ProcessGauges.Read();
 
@@ -113,7 +101,7 @@ public sealed class DisconnectStormTests(StormServerFixture server, ITestOutputH
                 }
             }));
 
-        var idle = await MetricsSnapshot.WaitIdleAsync(server.Http, TimeSpan.FromSeconds(15));
+        var idle = await MetricsSnapshot.WaitIdleAsync(server.Http, server.Model.Engine, TimeSpan.FromSeconds(15));
         var stats = server.Model.Engine.GetStats();
         http.Dispose();
         handler.Dispose();
@@ -127,7 +115,7 @@ public sealed class DisconnectStormTests(StormServerFixture server, ITestOutputH
             $"mid-stream {b.Count} (after 1-30 token events), during prefill {c.Count} (prompt {lengthC} tokens, engine held at {string.Join("/", held.GroupBy(h => h.Chunk).OrderBy(g => g.Key).Select(g => $"chunk {g.Key} x{g.Count()}"))}; " +
             $"{seenC.Count(p => p < lengthC)} of {seenC.Count} left before their prefill completed); 429 retries {_retries}; " +
             $"after: /metrics {idle}, engine kv tokens {stats.KvTokensUsed}, slots used {stats.SlotsUsed}; before {before}; after {after}; growth {after.Growth(before)} " +
-            $"(bounds RSS {RssBoundBytes >> 20} MiB, managed {ManagedBoundBytes >> 20} MiB, threads {ThreadBound}, fds {FileDescriptorBound}); {problems.Count} problems");
+            $"({ProcessGauges.Bounds}); {problems.Count} problems");
         foreach (var p in problems.Take(10))
         {
             output.WriteLine(p);
@@ -140,10 +128,7 @@ public sealed class DisconnectStormTests(StormServerFixture server, ITestOutputH
         Assert.Equal(0, stats.Waiting);
         Assert.Equal(0, stats.SlotsUsed);
         Assert.Equal(0, stats.KvTokensUsed);
-        Assert.True(after.RssBytes - before.RssBytes < RssBoundBytes, $"RSS grew from {before.RssBytes} to {after.RssBytes} bytes");
-        Assert.True(after.ManagedBytes - before.ManagedBytes < ManagedBoundBytes, $"managed heap grew from {before.ManagedBytes} to {after.ManagedBytes} bytes");
-        Assert.True(after.Threads - before.Threads <= ThreadBound, $"threads grew from {before.Threads} to {after.Threads}");
-        Assert.True(after.FileDescriptors - before.FileDescriptors <= FileDescriptorBound, $"descriptors grew from {before.FileDescriptors} to {after.FileDescriptors}");
+        after.AssertWithinBounds(before);
         await ProcessGauges.AssertServesNormalRequestAsync(server.Http);
     }
 

@@ -13,6 +13,23 @@ namespace Qwen.Server.Tests.Robustness;
 /// </summary>
 internal readonly record struct ProcessGauges(long RssBytes, long ManagedBytes, int Threads, int FileDescriptors)
 {
+    /// <summary>
+    /// Growth allowed over a storm or soak, for the whole test process, after a warm-up of every request kind.
+    /// RSS 64 MiB: the glibc heap and ONNX Runtime's arenas keep some freed memory (measured: -25 to +17 MiB over the
+    /// storm and the soak); a leak of 160 KiB per request of a 400-request soak would cross it. Managed heap 32 MiB
+    /// after a full collection (measured: about +1 MiB). Threads 16: the thread pool may add a few under load
+    /// (measured: up to +9). Descriptors 32: connections are closed by then (measured: 0 to +8); a leaked socket per
+    /// request would add hundreds. A leaked KV slot does not grow memory (the cache is allocated once): the idle
+    /// checks on /metrics and the engine catch that instead.
+    /// </summary>
+    public const long RssBoundBytes = 64L << 20, ManagedBoundBytes = 32L << 20;
+
+    /// <inheritdoc cref="RssBoundBytes"/>
+    public const int ThreadBound = 16, FileDescriptorBound = 32;
+
+    /// <summary>The bounds, for the summary line.</summary>
+    public static string Bounds => $"bounds RSS {RssBoundBytes >> 20} MiB, managed {ManagedBoundBytes >> 20} MiB, threads {ThreadBound}, fds {FileDescriptorBound}";
+
     public static ProcessGauges Read()
     {
         GC.Collect();
@@ -45,6 +62,15 @@ internal readonly record struct ProcessGauges(long RssBytes, long ManagedBytes, 
     /// <summary>Growth from <paramref name="before"/> to this reading, one line.</summary>
     public string Growth(ProcessGauges before) => string.Create(CultureInfo.InvariantCulture,
         $"RSS {(RssBytes - before.RssBytes) / 1048576.0:+0.0;-0.0} MiB, managed {(ManagedBytes - before.ManagedBytes) / 1048576.0:+0.0;-0.0} MiB, threads {Threads - before.Threads:+0;-0;0}, fds {FileDescriptors - before.FileDescriptors:+0;-0;0}");
+
+    /// <summary>Asserts the growth from <paramref name="before"/> stays within the bounds.</summary>
+    public void AssertWithinBounds(ProcessGauges before)
+    {
+        Assert.True(RssBytes - before.RssBytes < RssBoundBytes, $"RSS grew from {before.RssBytes} to {RssBytes} bytes");
+        Assert.True(ManagedBytes - before.ManagedBytes < ManagedBoundBytes, $"managed heap grew from {before.ManagedBytes} to {ManagedBytes} bytes");
+        Assert.True(Threads - before.Threads <= ThreadBound, $"threads grew from {before.Threads} to {Threads}");
+        Assert.True(FileDescriptors - before.FileDescriptors <= FileDescriptorBound, $"descriptors grew from {before.FileDescriptors} to {FileDescriptors}");
+    }
 
     /// <summary>Polls /health/ready until nothing runs, waits or holds a KV slot; returns the last body seen.</summary>
     public static async Task<JsonElement> WaitIdleAsync(HttpClient http, TimeSpan limit)
