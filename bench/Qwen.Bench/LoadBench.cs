@@ -13,7 +13,7 @@ namespace Qwen.Bench;
 /// load --url http://127.0.0.1:8000 [--concurrency 1,2,4,8,16 | --rate 0.5,1,2,4 [--poisson]]
 ///      [--requests N | --duration S]      per level; default max(32, 4 x concurrency) or max(32, 10 x rate) requests
 ///      [--prompt-tokens 32-96] [--max-tokens 64]   lengths: N | MIN-MAX | normal:MEAN,SD[,MAX] | lognormal:MEAN,SD[,MAX] | exp:MEAN[,MAX]
-///      [--seed 7] [--timeout 600] [--logprobs] [--continuous-usage] [--api-key K] [--model ID]
+///      [--seed 7] [--timeout 600] [--logprobs] [--continuous-usage] [--no-ignore-eos] [--api-key K] [--model ID]
 ///      [--out results.json] [--chart chart.svg]
 ///      [--engine-dir DIR [--overhead-runs 7] [--engine-max-model-len 4096] [--engine-threads 0] [--engine-max-num-seqs 8]]
 /// load --soak [--requests 3000] [--concurrency 8] [--sample-seconds 10] [--out soak.json]
@@ -49,7 +49,7 @@ internal static class LoadBench
             var models = await http.GetFromJsonAsync<JsonElement>("v1/models");
             model = models.GetProperty("data")[0].GetProperty("id").GetString()!;
         }
-        var client = new StreamingClient(http, model, apiKey, a.Flag("logprobs"), a.Flag("continuous-usage"), TimeSpan.FromSeconds(a.Double("timeout") ?? 600));
+        var client = new StreamingClient(http, model, apiKey, a.Flag("logprobs"), a.Flag("continuous-usage"), TimeSpan.FromSeconds(a.Double("timeout") ?? 600), !a.Flag("no-ignore-eos"));
         if (a.Flag("soak"))
         {
             return await SoakRun.RunAsync(http, client, a.Int("requests", 3000), a.Int("concurrency", 8), a.Double("sample-seconds") ?? 10, a.Get("out", "") is { Length: > 0 } o ? o : null);
@@ -76,7 +76,7 @@ internal static class LoadBench
             Print(levels[^1], levels[0]);
         }
 
-        Console.WriteLine($"model {model} at {url}; prompt tokens {promptTokens} (+ template), output tokens {maxTokens} (ignore_eos); {(rateMode ? $"rate mode, {(poisson ? "Poisson" : "evenly spaced")} arrivals" : "concurrency mode")}");
+        Console.WriteLine($"model {model} at {url}; prompt tokens {promptTokens} (+ template), output tokens {maxTokens}{(a.Flag("no-ignore-eos") ? " at most (the model may stop earlier)" : " (ignore_eos)")}; {(rateMode ? $"rate mode, {(poisson ? "Poisson" : "evenly spaced")} arrivals" : "concurrency mode")}");
         Console.WriteLine("| load | requests (ok) | req/s | output tok/s | vs first | TTFT p50/p90/p99 ms | ITL p50/p90/p99 ms | E2E p50/p90/p99 ms | samples TTFT/ITL/E2E | errors |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var l in levels)

@@ -14,7 +14,7 @@ namespace Qwen.Bench.Load;
 /// usage (stream_options.include_usage) then tells how many tokens that guess missed.
 /// A stream that ends without <c>data: [DONE]</c> is an error of kind "truncated".
 /// </summary>
-internal sealed class StreamingClient(HttpClient http, string model, string? apiKey, bool logprobs = false, bool continuousUsage = false, TimeSpan? timeout = null)
+internal sealed class StreamingClient(HttpClient http, string model, string? apiKey, bool logprobs = false, bool continuousUsage = false, TimeSpan? timeout = null, bool ignoreEos = true)
 {
     public string Model => model;
 
@@ -29,7 +29,8 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
             ["stream"] = true,
             ["stream_options"] = continuousUsage ? new Dictionary<string, bool> { ["include_usage"] = true, ["continuous_usage_stats"] = true } : new Dictionary<string, bool> { ["include_usage"] = true },
             ["temperature"] = 0,
-            ["ignore_eos"] = true, // fixed output lengths (vLLM's extension; servers without it ignore the field)
+            // Fixed output lengths: vLLM's extension (this server has it too); --no-ignore-eos for servers that refuse unknown fields.
+            ["ignore_eos"] = ignoreEos ? true : null,
             ["logprobs"] = logprobs ? true : null,
         }.Where(p => p.Value is not null).ToDictionary());
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
