@@ -16,6 +16,9 @@ internal static class FuzzEdgeCases
     /// </summary>
     public const string GoldenUserOnly = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n";
 
+    /// <summary>Raw UTF-8 on the wire: the default encoder would send "数" as the six bytes "\u6570" and push the megabyte cases over the body limit.</summary>
+    private static readonly JsonSerializerOptions RawUtf8 = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private const string Chat = FuzzCaseGenerator.Chat, Completions = FuzzCaseGenerator.Completions, Tokenize = FuzzCaseGenerator.Tokenize, Detokenize = FuzzCaseGenerator.Detokenize;
 
     /// <summary>Cases at and past the limits; <paramref name="goldenPromptTokens"/> is the token count of <see cref="GoldenUserOnly"/>.</summary>
@@ -92,7 +95,8 @@ internal static class FuzzEdgeCases
         const int megabyte = 1_000_000;
         var words = string.Join(' ', Enumerable.Range(0, (megabyte / 6) + 1).Select(i => $"w{i % 10000:D4}"))[..megabyte];
         var cjk = string.Concat(Enumerable.Repeat("数据 ", (megabyte / 7) + 1))[..(megabyte / 3)]; // 1 MB of 3-byte UTF-8 words
-        var emoji = string.Concat(Enumerable.Repeat("🙂 ", (megabyte / 5) + 1))[..(megabyte / 2)]; // surrogate pairs: the exact pre-tokenizer path
+        // Surrogate pairs (the exact pre-tokenizer path); the encoder escapes them as 12 bytes, so 1 MB on the wire.
+        var emoji = string.Concat(Enumerable.Repeat("🙂 ", megabyte / 13));
         foreach (var (name, text) in new[] { ("words", words), ("cjk", cjk), ("emoji", emoji) })
         {
             // Far over the 512-token context: a 400 naming it, after tokenizing a megabyte.
@@ -123,11 +127,12 @@ internal static class FuzzEdgeCases
     }
 
     /// <summary>
-    /// One pre-tokenizer piece of a million letters (a megabyte body, within the default 4 MiB limit): byte-level BPE
-    /// over one piece must stay near linear, or a single request pins a core for minutes. Sent alone, after the rest.
+    /// One pre-tokenizer piece of a million letters ("abab…", a megabyte body, within the default 4 MiB limit): BPE over
+    /// one piece must stay near linear (a heap of merges, as Hugging Face's tokenizers do), or a single request pins a
+    /// core for minutes before the context check can refuse it. Sent alone, after the rest.
     /// </summary>
     public static FuzzCase OneMegabyteWord(string model)
-        => Json(Chat, "large:chat-1MB-one-word", ChatWith(model, new string('x', 1_000_000)), false, ErrorCode("context_length_exceeded"));
+        => Json(Chat, "large:chat-1MB-one-word", ChatWith(model, string.Concat(Enumerable.Repeat("ab", 500_000))), false, ErrorCode("context_length_exceeded"));
 
     private static JsonObject ChatWith(string model, string content) => new()
     {
@@ -139,13 +144,13 @@ internal static class FuzzEdgeCases
     /// <summary>A chat body padded with "x x x …" in its content to exactly <paramref name="bytes"/> bytes (words: the size is what is tested, not one long piece).</summary>
     private static FuzzCase Sized(string model, int bytes, Func<JsonElement, string?>? expect)
     {
-        var empty = Encoding.UTF8.GetByteCount(ChatWith(model, "").ToJsonString());
-        var body = Encoding.UTF8.GetBytes(ChatWith(model, string.Concat(Enumerable.Repeat("x ", ((bytes - empty) / 2) + 1))[..(bytes - empty)]).ToJsonString());
+        var empty = Encoding.UTF8.GetByteCount(ChatWith(model, "").ToJsonString(RawUtf8));
+        var body = Encoding.UTF8.GetBytes(ChatWith(model, string.Concat(Enumerable.Repeat("x ", ((bytes - empty) / 2) + 1))[..(bytes - empty)]).ToJsonString(RawUtf8));
         return new FuzzCase(Chat, $"large:body-{bytes}-bytes", body, "application/json", false, false, expect);
     }
 
     private static FuzzCase Json(string endpoint, string kind, JsonObject body, bool valid, Func<JsonElement, string?>? expect, bool stream = false)
-        => new(endpoint, kind, Encoding.UTF8.GetBytes(body.ToJsonString()), "application/json", valid, stream, expect);
+        => new(endpoint, kind, Encoding.UTF8.GetBytes(body.ToJsonString(RawUtf8)), "application/json", valid, stream, expect);
 
     private static FuzzCase Raw(string endpoint, string kind, string json)
         => new(endpoint, kind, Encoding.UTF8.GetBytes(json), "application/json", false, false, null);
