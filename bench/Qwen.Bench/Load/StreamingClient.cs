@@ -47,7 +47,8 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
         var credited = 0; // tokens credited to chunks so far
         var usageTotal = -1; // completion_tokens of the last usage seen
         var chunks = 0;
-        StreamResult Result(string? error) => new(ttft, gaps, Stopwatch.GetElapsedTime(start).TotalSeconds, Math.Max(credited, usageTotal), error, chunks, usageTotal > credited ? usageTotal - credited : 0);
+        // The server's own count when it gave one (include_usage), else the chunks' count.
+        StreamResult Result(string? error) => new(ttft, gaps, Stopwatch.GetElapsedTime(start).TotalSeconds, usageTotal >= 0 ? usageTotal : credited, error, chunks, usageTotal > credited ? usageTotal - credited : 0);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
@@ -116,8 +117,11 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
         }
     }
 
-    /// <summary>Tokens one chunk carries (0: none, e.g. the role chunk, the finish chunk or the usage-only chunk).</summary>
-    private static int TokensIn(JsonElement root, ref int usageTotal, int credited)
+    /// <summary>
+    /// Tokens one chunk carries (0: none, e.g. the role chunk, the finish chunk or the usage-only chunk). Only the source
+    /// that was asked for counts, so a server that sends a token's logprobs and its text in separate chunks is not counted twice.
+    /// </summary>
+    private int TokensIn(JsonElement root, ref int usageTotal, int credited)
     {
         var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object && usage.TryGetProperty("completion_tokens", out var ct) && ct.ValueKind == JsonValueKind.Number;
         if (hasUsage)
@@ -129,14 +133,15 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
             return 0;
         }
         var choice = choices[0];
-        if (hasUsage)
+        if (continuousUsage && hasUsage)
         {
             // Cumulative usage in every chunk: the difference is exact.
             return Math.Max(0, usageTotal - credited);
         }
-        if (choice.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.Object && lp.TryGetProperty("content", out var entries) && entries.ValueKind == JsonValueKind.Array)
+        if (logprobs)
         {
-            return entries.GetArrayLength();
+            return choice.TryGetProperty("logprobs", out var lp) && lp.ValueKind == JsonValueKind.Object && lp.TryGetProperty("content", out var entries) && entries.ValueKind == JsonValueKind.Array
+                ? entries.GetArrayLength() : 0;
         }
         return choice.TryGetProperty("delta", out var delta) && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString() is { Length: > 0 } ? 1 : 0;
     }
