@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Qwen.Bench;
 
 /// <summary>Tiny --name value parser for the benchmark programs.</summary>
@@ -9,12 +11,22 @@ internal sealed class BenchArgs(string[] args)
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
-    public int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>Whether --name is given (a switch without a value).</summary>
+    public bool Flag(string name) => args.Contains("--" + name);
+
+    public int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    /// <summary>--name as a number, or null when it is not given.</summary>
+    public double? Double(string name) => Get(name, "") is { Length: > 0 } text ? double.Parse(text, CultureInfo.InvariantCulture) : null;
+
+    /// <summary>--name as a comma-separated list of numbers ("1,2,4,8"), or <paramref name="fallback"/>.</summary>
+    public IReadOnlyList<double> Doubles(string name, string fallback)
+        => Get(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
 
     public static long PeakRssBytes()
     {
         // VmHWM: the resident set's high-water mark of this process.
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? Environment.WorkingSet : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        return line is null ? Environment.WorkingSet : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 }

@@ -1,5 +1,10 @@
+using System.Text.Json;
+
 namespace Qwen.Server.Tests.Robustness;
 
-/// <summary>One generated request: its bytes, content type, and the test's own verdict on whether it is a valid request
-/// (null: the standards leave it open, so a 200 and a 4xx with the error body are both right).</summary>
-internal sealed record FuzzCase(string Kind, byte[] Body, string? ContentType, bool? Valid, bool Stream);
+/// <summary>
+/// One generated request: the endpoint, its bytes and content type, and the test's own verdict (valid: a 200 with a
+/// well-formed answer; invalid: a 4xx with the OpenAI error body). <paramref name="Expect"/> optionally checks more of
+/// a successful answer (or of an error body) and returns what is wrong, or null.
+/// </summary>
+internal sealed record FuzzCase(string Endpoint, string Kind, byte[] Body, string? ContentType, bool Valid, bool Stream, Func<JsonElement, string?>? Expect = null);

@@ -4,238 +4,161 @@ using System.Text.Json.Nodes;
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>
-/// Seeded generator of hostile /v1/chat/completions requests. Each case carries its own verdict, decided here from the
-/// OpenAI rules and the server's stated limits (the oracle is this table, not the server): a mutation is either valid or
-/// not, and a request is valid only when every mutation applied to a valid base is. Mutations of fields that the server
-/// reads together (max_tokens/max_completion_tokens, tools/tool_choice, logprobs/top_logprobs) are one group, set at once.
+/// Seeded generator of hostile requests to /v1/chat/completions, /v1/completions, /tokenize and /detokenize. Each case
+/// carries its own verdict, decided here from the OpenAI rules and the server's stated limits (the oracle is this
+/// table, not the server): a mutation is either valid or not, and a request is valid only when every mutation applied
+/// to a valid base is. Mutations of fields that the server reads together (max_tokens/max_completion_tokens,
+/// stream/stream_options, tools/tool_choice/parallel_tool_calls, logprobs/top_logprobs) are one group, set at once.
+/// Byte-level corruptions (truncated, garbage, invalid UTF-8, raw control characters, lone surrogates, bodies that are
+/// no object) apply to every endpoint.
 /// </summary>
 internal sealed class FuzzCaseGenerator(int seed, string modelName)
 {
-    /// <summary>Vocabulary rows of the Qwen2.5 demo model (the real tokenizer's 151,936).</summary>
-    private const int Vocab = 151936;
+    public const string Chat = "/v1/chat/completions";
+    public const string Completions = "/v1/completions";
+    public const string Tokenize = "/tokenize";
+    public const string Detokenize = "/detokenize";
 
-    private static readonly string[] Words = ["river", "cloud", "token", "lamp", "über", "数据", "🙂", "quartz", "zebra", "north"];
+    /// <summary>The endpoints in the order the summary prints them.</summary>
+    public static readonly string[] Endpoints = [Chat, Completions, Tokenize, Detokenize];
 
     private readonly Random _random = new(seed);
 
-    private readonly (string Name, Func<JsonObject, bool>[] Mutations)[] _groups = BuildGroups(modelName);
+    /// <summary>Body forms: /tokenize takes a prompt or messages, and each form has its own fields.</summary>
+    private const string TokenizePrompt = "tokenize-prompt", TokenizeMessages = "tokenize-messages";
+
+    private readonly Dictionary<string, (string Name, Func<JsonObject, bool>[] Mutations)[]> _groups = new()
+    {
+        [Chat] = FuzzMutations.ChatGroups(modelName),
+        [Completions] = FuzzMutations.CompletionGroups(modelName),
+        [TokenizePrompt] = FuzzMutations.TokenizePromptGroups(),
+        [TokenizeMessages] = FuzzMutations.TokenizeMessagesGroups(),
+        [Detokenize] = FuzzMutations.DetokenizeGroups(),
+    };
 
     public FuzzCase Next()
     {
-        var roll = _random.Next(100);
-        return roll switch
+        // Chat has the most fields, so the most cases; the small endpoints still get hundreds each.
+        var form = _random.Next(100) switch { < 45 => Chat, < 70 => Completions, < 78 => TokenizePrompt, < 86 => TokenizeMessages, _ => Detokenize };
+        return _random.Next(100) switch
         {
-            < 8 => Truncated(),
-            < 13 => Garbage(),
-            < 17 => InvalidUtf8InString(),
-            < 20 => RawControlCharacter(),
-            < 23 => TopLevelNotObject(),
-            < 28 => WrongContentType(),
-            < 30 => LoneSurrogate(),
-            _ => Mutated(),
+            < 7 => Truncated(form),
+            < 11 => Garbage(form),
+            < 15 => InvalidUtf8InString(form),
+            < 18 => RawControlCharacter(form),
+            < 21 => TopLevelNotObject(form),
+            < 25 => WrongContentType(form),
+            < 27 => LoneSurrogate(form),
+            _ => Mutated(form),
         };
     }
 
-    /// <summary>Bodies over the server's limit (1 MiB in the fixture): 413.</summary>
-    public static FuzzCase Huge(int bytes)
+    /// <summary>Every mutation of every form once, alone on its base: each rule is exercised whatever the random draws.</summary>
+    public IEnumerable<FuzzCase> EveryMutationOnce()
     {
-        var body = Base("m");
-        ((JsonObject)body["messages"]![0]!)["content"] = new string('x', bytes);
-        return new FuzzCase("huge-body", Encoding.UTF8.GetBytes(body.ToJsonString()), "application/json", false, false);
+        foreach (var (form, groups) in _groups)
+        {
+            foreach (var (name, mutations) in groups)
+            {
+                for (var m = 0; m < mutations.Length; m++)
+                {
+                    var body = Base(form, modelName);
+                    var valid = mutations[m](body);
+                    var stream = body["stream"] is JsonValue v && v.TryGetValue<bool>(out var s) && s;
+                    yield return new FuzzCase(PathOf(form), $"{name}#{m}", Encoding.UTF8.GetBytes(body.ToJsonString()), "application/json", valid, stream);
+                }
+            }
+        }
     }
 
-    private static JsonObject Base(string model) => new()
+    private static string PathOf(string form) => form is TokenizePrompt or TokenizeMessages ? Tokenize : form;
+
+    /// <summary>The valid body each form's mutations start from.</summary>
+    public static JsonObject Base(string form, string model) => form switch
     {
-        ["model"] = model,
-        ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Say something." }),
-        ["max_tokens"] = 2,
-        ["temperature"] = 0,
+        Chat => new JsonObject
+        {
+            ["model"] = model,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Say something." }),
+            ["max_tokens"] = 2,
+            ["temperature"] = 0,
+        },
+        Completions => new JsonObject { ["model"] = model, ["prompt"] = "Say something.", ["max_tokens"] = 2, ["temperature"] = 0 },
+        TokenizePrompt => new JsonObject { ["prompt"] = "Say something." },
+        TokenizeMessages => new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Say something." }) },
+        // An ignored text field gives the byte-level corruptions a string to damage.
+        _ => new JsonObject { ["tokens"] = new JsonArray(9707, 11, 1879), ["note"] = "Say something." },
     };
 
-    private FuzzCase Mutated()
+    private FuzzCase Mutated(string form)
     {
-        var body = Base(modelName);
+        var body = Base(form, modelName);
         var valid = true;
         var names = new List<string>();
-        foreach (var g in _groups.OrderBy(_ => _random.Next()).Take(1 + _random.Next(3)))
+        var groups = _groups[form];
+        foreach (var g in groups.OrderBy(_ => _random.Next()).Take(1 + _random.Next(Math.Min(3, groups.Length))))
         {
             var m = _random.Next(g.Mutations.Length);
             valid &= g.Mutations[m](body);
             names.Add($"{g.Name}#{m}");
         }
         var stream = body["stream"] is JsonValue v && v.TryGetValue<bool>(out var s) && s;
-        return new FuzzCase(string.Join('+', names), Encoding.UTF8.GetBytes(body.ToJsonString()), "application/json", valid, stream);
+        return new FuzzCase(PathOf(form), string.Join('+', names), Encoding.UTF8.GetBytes(body.ToJsonString()), "application/json", valid, stream);
     }
 
-    private FuzzCase Truncated()
+    private FuzzCase Truncated(string form)
     {
-        var json = Encoding.UTF8.GetBytes(Base(modelName).ToJsonString());
+        var json = Encoding.UTF8.GetBytes(Base(form, modelName).ToJsonString());
         // Any proper prefix of a compact JSON object leaves it unclosed: never valid.
-        return new FuzzCase("truncated", json[..(1 + _random.Next(json.Length - 1))], "application/json", false, false);
+        return new FuzzCase(PathOf(form), "truncated", json[..(1 + _random.Next(json.Length - 1))], "application/json", false, false);
     }
 
-    private FuzzCase Garbage()
+    private FuzzCase Garbage(string form)
     {
         var bytes = new byte[1 + _random.Next(200)];
         _random.NextBytes(bytes);
-        return new FuzzCase("garbage-bytes", bytes, "application/json", false, false);
+        bytes[0] = (byte)'x'; // no JSON value starts with 'x': random bytes that happen to parse are ruled out
+        return new FuzzCase(PathOf(form), "garbage-bytes", bytes, "application/json", false, false);
     }
 
-    private FuzzCase InvalidUtf8InString()
+    private FuzzCase InvalidUtf8InString(string form)
     {
-        byte[][] bad = [[0xFF], [0xC3, 0x28], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80], [0xC0, 0xAF]];
-        var json = Base(modelName).ToJsonString();
+        // A lone continuation byte, a truncated 2- and 3-byte sequence, an encoded surrogate, a 5-byte form, an overlong '/', a lone 0xC0.
+        byte[][] bad = [[0xFF], [0x80], [0xC3, 0x28], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80], [0xC0, 0xAF], [0xF4, 0x90, 0x80, 0x80]];
+        var json = Base(form, modelName).ToJsonString();
         var at = json.IndexOf("Say", StringComparison.Ordinal);
         var prefix = Encoding.UTF8.GetBytes(json[..at]);
-        return new FuzzCase("invalid-utf8", [.. prefix, .. bad[_random.Next(bad.Length)], .. Encoding.UTF8.GetBytes(json[at..])], "application/json", false, false);
+        return new FuzzCase(PathOf(form), "invalid-utf8", [.. prefix, .. bad[_random.Next(bad.Length)], .. Encoding.UTF8.GetBytes(json[at..])], "application/json", false, false);
     }
 
-    private FuzzCase RawControlCharacter()
+    private FuzzCase RawControlCharacter(string form)
     {
-        // JSON forbids unescaped U+0000..U+001F inside strings.
-        var json = Base(modelName).ToJsonString().Replace("Say something.", "Say" + (char)_random.Next(0, 0x20) + "something.", StringComparison.Ordinal);
-        return new FuzzCase("raw-control-char", Encoding.UTF8.GetBytes(json), "application/json", false, false);
+        // JSON forbids unescaped U+0000..U+001F inside strings (RFC 8259 section 7), NUL included.
+        var c = _random.Next(3) == 0 ? '\0' : (char)_random.Next(0, 0x20);
+        var json = Base(form, modelName).ToJsonString().Replace("Say something.", "Say" + c + "something.", StringComparison.Ordinal);
+        return new FuzzCase(PathOf(form), "raw-control-char", Encoding.UTF8.GetBytes(json), "application/json", false, false);
     }
 
-    private FuzzCase LoneSurrogate()
+    private FuzzCase LoneSurrogate(string form)
     {
-        // RFC 8259 lets an escaped lone surrogate through the grammar but it is no Unicode text: accepting (replacing it)
-        // and refusing with a 400 are both right; a 5xx is not.
-        string[] escapes = ["\\ud800", "\\udfff", "\\ud83d x", "\\ude00\\ud83d"];
-        var json = Base(modelName).ToJsonString().Replace("Say something.", "Say " + escapes[_random.Next(escapes.Length)], StringComparison.Ordinal);
-        return new FuzzCase("lone-surrogate", Encoding.UTF8.GetBytes(json), "application/json", null, false);
+        // RFC 8259 lets an escaped lone surrogate through the grammar, but the string is no Unicode text; the server's
+        // stated rule (Endpoints/RequestBody.cs) is a 400, never a replacement character.
+        string[] escapes = ["\\ud800", "\\udfff", "\\ud83d x", "\\ude00\\ud83d", "\\udbff\\u0041"];
+        var json = Base(form, modelName).ToJsonString().Replace("Say something.", "Say " + escapes[_random.Next(escapes.Length)], StringComparison.Ordinal);
+        return new FuzzCase(PathOf(form), "lone-surrogate", Encoding.UTF8.GetBytes(json), "application/json", false, false);
     }
 
-    private FuzzCase TopLevelNotObject()
+    private FuzzCase TopLevelNotObject(string form)
     {
-        string[] bodies = ["[]", "[{\"role\":\"user\"}]", "1", "\"hello\"", "null", "true", "", " ", "{}"];
-        var b = bodies[_random.Next(bodies.Length)];
-        return new FuzzCase("top-level", Encoding.UTF8.GetBytes(b), "application/json", false, false);
+        string[] bodies = ["[]", "[{\"role\":\"user\"}]", "1", "\"hello\"", "null", "true", "", " ", "{}", "{\"a\":1}{\"b\":2}", "{} []"];
+        return new FuzzCase(PathOf(form), "top-level", Encoding.UTF8.GetBytes(bodies[_random.Next(bodies.Length)]), "application/json", false, false);
     }
 
-    private FuzzCase WrongContentType()
+    private FuzzCase WrongContentType(string form)
     {
         // The body decides: like OpenAI's and vLLM's servers, a valid JSON body is accepted whatever the content type says.
-        string?[] types = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", null, "application/json; charset=utf-16"];
-        var inner = _random.Next(2) == 0 ? Mutated() : Truncated();
+        string?[] types = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", null, "application/json; charset=utf-16", "image/png"];
+        var inner = _random.Next(2) == 0 ? Mutated(form) : Truncated(form);
         return inner with { Kind = "content-type+" + inner.Kind, ContentType = types[_random.Next(types.Length)] };
-    }
-
-    private static Func<JsonObject, bool> Set(string field, JsonNode? value, bool valid) => body =>
-    {
-        body[field] = value?.DeepClone();
-        return valid;
-    };
-
-    private static Func<JsonObject, bool> Raw(string field, string json, bool valid) => Set(field, JsonNode.Parse(json), valid);
-
-    private static Func<JsonObject, bool> Messages(string json, bool valid) => Raw("messages", json, valid);
-
-    private static JsonNode Nested(int depth)
-    {
-        JsonNode node = new JsonArray();
-        for (var i = 1; i < depth; i++)
-        {
-            node = new JsonArray(node);
-        }
-        return node;
-    }
-
-    private static (string, Func<JsonObject, bool>[])[] BuildGroups(string model)
-    {
-        var longWords = string.Join(' ', Enumerable.Range(0, 3000).Select(i => Words[i % Words.Length] + i));
-        var stops = (int n) => new JsonArray(Enumerable.Range(0, n).Select(i => (JsonNode)JsonValue.Create($"s{i}")!).ToArray());
-        const string tool = "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}";
-        Func<JsonObject, bool> Tools(string tools, string? choice, bool valid) => body =>
-        {
-            body["tools"] = JsonNode.Parse(tools);
-            if (choice is not null)
-            {
-                body["tool_choice"] = JsonNode.Parse(choice);
-            }
-            return valid;
-        };
-        Func<JsonObject, bool> Budget(string field, string value, bool valid) => body =>
-        {
-            body.Remove("max_tokens");
-            body[field] = JsonNode.Parse(value);
-            return valid;
-        };
-        Func<JsonObject, bool> Logprobs(string? logprobs, string? top, bool valid) => body =>
-        {
-            if (logprobs is not null)
-            {
-                body["logprobs"] = JsonNode.Parse(logprobs);
-            }
-            if (top is not null)
-            {
-                body["top_logprobs"] = JsonNode.Parse(top);
-            }
-            return valid;
-        };
-        return
-        [
-            ("model", [Raw("model", $"\"{model}\"", true), Raw("model", "\"gpt-nonexistent\"", false), Raw("model", "5", false), Raw("model", "[]", false)]),
-            ("messages", [
-                Messages("\"hi\"", false), Messages("[]", false), Messages("{}", false), Messages("[1]", false),
-                Messages("[{\"role\":\"wizard\",\"content\":\"x\"}]", false), Messages("[{\"role\":\"\",\"content\":\"x\"}]", false),
-                Messages("[{\"role\":5,\"content\":\"x\"}]", false), Messages("[{\"content\":\"x\"}]", false),
-                Messages("[{\"role\":\"user\",\"content\":5}]", false), Messages("[{\"role\":\"user\",\"content\":{}}]", false),
-                Messages("[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]", false),
-                Messages("[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]", false),
-                Messages("[{\"role\":\"user\",\"tool_calls\":[]}]", false),
-                Messages("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}]", true),
-                Messages("[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"hi\"}]", true),
-                Messages("[{\"role\":\"user\",\"content\":\"\\u0000\\u0001\\u001f\\t\\r\\n tab and nul\"}]", true),
-                Messages("[{\"role\":\"user\",\"content\":\"\\ud83d\\ude00 \\u00e9 \\u202e rtl \\ufeff\"}]", true),
-                Messages($"[{{\"role\":\"user\",\"content\":\"{longWords}\"}}]", false),
-                Set("messages", new JsonArray(new JsonObject { ["role"] = "user", ["content"] = Nested(200) }), false),
-            ]),
-            ("max_tokens", [
-                Budget("max_tokens", "1", true), Budget("max_tokens", "4", true), Budget("max_completion_tokens", "3", true),
-                Budget("max_tokens", "0", false), Budget("max_tokens", "-1", false), Budget("max_tokens", "-1e9", false),
-                Budget("max_tokens", "1e300", false), Budget("max_tokens", "2.5", false), Budget("max_tokens", "\"4\"", false),
-                Budget("max_tokens", "true", false), Budget("max_tokens", $"{LimitedServerFixture.MaxModelLen}", false),
-                Budget("max_tokens", "100000", false), Budget("max_tokens", "9223372036854775808", false),
-                Budget("max_completion_tokens", "0", false), Budget("max_completion_tokens", "{}", false),
-            ]),
-            // The server's stated limit on n is 8 choices.
-            ("n", [Raw("n", "1", true), Raw("n", "2", true), Raw("n", "8", true), Raw("n", "0", false), Raw("n", "9", false), Raw("n", "-1", false),
-                Raw("n", "1.5", false), Raw("n", "\"2\"", false), Raw("n", "1e10", false)]),
-            ("temperature", [Raw("temperature", "0", true), Raw("temperature", "0.7", true), Raw("temperature", "2", true), Raw("temperature", "-0.1", false),
-                Raw("temperature", "2.01", false), Raw("temperature", "\"hot\"", false), Raw("temperature", "1e308", false), Raw("temperature", "[]", false)]),
-            ("top_p", [Raw("top_p", "1", true), Raw("top_p", "0.5", true), Raw("top_p", "0", false), Raw("top_p", "1.5", false), Raw("top_p", "-1", false)]),
-            ("penalties", [Raw("presence_penalty", "2", true), Raw("frequency_penalty", "-2", true), Raw("presence_penalty", "3", false),
-                Raw("frequency_penalty", "-2.5", false), Raw("presence_penalty", "\"x\"", false)]),
-            // The server's stated limit on stop is 16 strings of 1..256 characters.
-            ("stop", [Raw("stop", "\"x\"", true), Set("stop", stops(4), true), Set("stop", stops(16), true), Set("stop", stops(17), false),
-                Set("stop", stops(100), false), Raw("stop", "[\"\"]", false), Raw("stop", "[5]", false), Raw("stop", "5", false), Raw("stop", "{}", false),
-                Set("stop", new JsonArray(JsonValue.Create(new string('s', 300))), false)]),
-            ("logit_bias", [Raw("logit_bias", "{\"100\":5}", true), Raw("logit_bias", $"{{\"{Vocab - 1}\":-100}}", true), Raw("logit_bias", "{\"0\":100}", true),
-                Raw("logit_bias", $"{{\"{Vocab}\":1}}", false), Raw("logit_bias", "{\"-1\":1}", false), Raw("logit_bias", "{\"99999999999\":1}", false),
-                Raw("logit_bias", "{\"abc\":1}", false), Raw("logit_bias", "{\"1.5\":1}", false), Raw("logit_bias", "{\"100\":101}", false),
-                Raw("logit_bias", "{\"100\":\"x\"}", false), Raw("logit_bias", "[]", false), Raw("logit_bias", "5", false)]),
-            ("tools", [
-                Tools($"[{tool}]", null, true), Tools($"[{tool}]", "\"auto\"", true), Tools($"[{tool}]", "\"none\"", true), Tools($"[{tool}]", "\"required\"", true),
-                Tools($"[{tool}]", "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}", true),
-                Tools($"[{tool}]", "{\"type\":\"function\",\"function\":{\"name\":\"other\"}}", false),
-                Tools("[]", "\"required\"", false), Tools($"[{tool}]", "\"sometimes\"", false), Tools($"[{tool}]", "5", false),
-                Tools("{}", null, false), Tools("\"get_weather\"", null, false), Tools("[5]", null, false), Tools("[\"f\"]", null, false),
-                Tools("[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":\"string\"}}]", null, false),
-                Tools("[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]", null, false),
-                Tools("[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":5}}]", null, false),
-                Tools("[{\"type\":\"function\",\"function\":{\"parameters\":{}}}]", null, false),
-                Tools("[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]", null, false),
-                Tools("[{\"type\":\"function\",\"function\":\"f\"}]", null, false),
-            ]),
-            ("stream", [Raw("stream", "true", true), Raw("stream", "false", true), Raw("stream", "\"yes\"", false), Raw("stream", "1", false)]),
-            ("seed", [Raw("seed", "42", true), Raw("seed", "-1", true), Raw("seed", "1e30", false), Raw("seed", "\"x\"", false), Raw("seed", "1.5", false)]),
-            ("response_format", [Raw("response_format", "{\"type\":\"json_object\"}", true), Raw("response_format", "{\"type\":\"text\"}", true),
-                Raw("response_format", "{\"type\":\"xml\"}", false), Raw("response_format", "\"json\"", false)]),
-            ("logprobs", [Logprobs("true", "2", true), Logprobs("true", null, true), Logprobs(null, "2", false), Logprobs("true", "21", false),
-                Logprobs("\"yes\"", null, false), Logprobs("true", "-1", false)]),
-            ("extra", [Set("x_unknown_field", Nested(10), true), Raw("x_unknown_field", "\"ignored\"", true), Set("x_unknown_field", Nested(100), false),
-                Raw("user", "\"u-1\"", true), Raw("user", "5", false)]),
-        ];
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -17,7 +18,7 @@ public sealed class OverloadTests(OverloadServerFixture server, ITestOutputHelpe
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         // Fill every slot and the queue with long fixed-length streams, and wait until the server says so.
-        var admitted = Enumerable.Range(0, Capacity).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"occupy {i}", AdmittedTokens), cts.Token)).ToList();
+        var admitted = Enumerable.Range(0, Capacity).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"occupy {i}", AdmittedTokens, includeUsage: true), cts.Token)).ToList();
         JsonElement ready;
         do
         {
@@ -26,30 +27,41 @@ public sealed class OverloadTests(OverloadServerFixture server, ITestOutputHelpe
         }
         while (ready.GetProperty("running").GetInt32() + ready.GetProperty("waiting").GetInt32() < Capacity);
 
-        var excess = await Task.WhenAll(Enumerable.Range(0, Excess).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"too many {i}", 4), cts.Token)));
+        // The excess, all at once: streamed and not (both are refused before the response starts).
+        var excess = await Task.WhenAll(Enumerable.Range(0, Excess).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"too many {i}", 4, stream: i % 2 == 0), cts.Token)));
         var lastRefusal = excess.Max(e => e.EndedAt);
         var done = await Task.WhenAll(admitted);
+        var firstAdmittedEnd = done.Min(d => d.EndedAt);
 
-        output.WriteLine($"capacity {Capacity} ({OverloadServerFixture.OverloadSlots} slots + {OverloadServerFixture.OverloadWaiting} waiting); excess answers: {string.Join(", ", excess.GroupBy(e => e.Status).Select(g => $"{g.Key} x{g.Count()}"))}; " +
-            $"refusals back in at most {excess.Max(e => Stopwatch.GetElapsedTime(e.HeadersAt - 1, e.EndedAt).TotalMilliseconds):F1} ms after their headers; " +
-            $"admitted: {string.Join(", ", done.Select(d => $"{d.Status}/{d.FinishReason}"))}");
+        var latencies = excess.Select(e => Stopwatch.GetElapsedTime(e.StartedAt, e.EndedAt).TotalMilliseconds).Order().ToList();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"overload: capacity {Capacity} ({OverloadServerFixture.OverloadSlots} slots + {OverloadServerFixture.OverloadWaiting} waiting) full, {Excess} more sent at once; " +
+            $"refused: {string.Join(", ", excess.GroupBy(e => e.Status).Select(g => $"{g.Key} x{g.Count()}"))}, Retry-After [{string.Join(",", excess.Select(e => e.RetryAfter).Distinct())}], " +
+            $"refusal latency from send p50 {latencies[latencies.Count / 2]:F1} ms, max {latencies[^1]:F1} ms; last refusal {Stopwatch.GetElapsedTime(lastRefusal, firstAdmittedEnd).TotalMilliseconds:F0} ms before the first admitted stream ended; " +
+            $"admitted {done.Length}: {string.Join(", ", done.Select(d => $"{d.Status}/{d.FinishReason}/{d.CompletionTokens} tokens"))}"));
         foreach (var e in excess)
         {
             Assert.Contains(e.Status, new[] { 429, 503 });
             Assert.False(string.IsNullOrEmpty(e.RetryAfter), "a refusal must carry Retry-After");
             using var body = JsonDocument.Parse(e.ErrorBody);
-            Assert.Equal(JsonValueKind.String, body.RootElement.GetProperty("error").GetProperty("message").ValueKind);
+            var error = body.RootElement.GetProperty("error");
+            Assert.Equal(JsonValueKind.String, error.GetProperty("message").ValueKind);
+            Assert.Equal(JsonValueKind.String, error.GetProperty("type").ValueKind);
+            Assert.True(error.TryGetProperty("param", out _) && error.TryGetProperty("code", out _), "the refusal must be the OpenAI error object");
         }
+        // Every refusal came back while all admitted streams were still running (ordering, not wall-clock): nobody waited for a slot to be refused.
+        Assert.True(lastRefusal < firstAdmittedEnd, "an admitted stream finished before the last refusal came back: refusals were not immediate");
         foreach (var d in done)
         {
             Assert.Equal(200, d.Status);
             Assert.True(d.Done, "an admitted stream must end with [DONE]");
             Assert.False(d.HasErrorEvent);
             Assert.Equal("length", d.FinishReason);
-            // Every refusal came back while the admitted streams were still running (ordering, not wall-clock).
-            Assert.True(d.EndedAt > lastRefusal, "an admitted stream finished before the refusals came back: refusals were not immediate");
+            Assert.Equal(AdmittedTokens, d.CompletionTokens);
         }
-        await ProcessGauges.WaitIdleAsync(server.Http, TimeSpan.FromSeconds(10));
+        var idle = await MetricsSnapshot.WaitIdleAsync(server.Http, server.Model.Engine, TimeSpan.FromSeconds(10));
+        Assert.True(idle.Idle, $"after the overload /metrics shows {idle}");
+        Assert.True(MetricsSnapshot.EngineIdle(server.Model.Engine.GetStats()), $"after the overload the engine shows {server.Model.Engine.GetStats()}");
         await ProcessGauges.AssertServesNormalRequestAsync(server.Http);
     }
 }

@@ -13,6 +13,9 @@ internal sealed class SseStream
 
     public List<string> Events { get; } = [];
 
+    /// <summary>Stopwatch timestamp of the moment the request was sent.</summary>
+    public long StartedAt { get; private set; }
+
     /// <summary>Stopwatch timestamp of the response headers (for a rejection: when it came back).</summary>
     public long HeadersAt { get; private set; }
 
@@ -31,21 +34,41 @@ internal sealed class SseStream
         .Select(c => c[0].GetProperty("finish_reason").GetString())
         .LastOrDefault();
 
-    public static string ChatBody(string prompt, int maxTokens, bool stream = true, bool ignoreEos = true)
-        => JsonSerializer.Serialize(new
-        {
-            messages = new[] { new { role = "user", content = prompt } },
-            max_tokens = maxTokens,
-            stream,
-            temperature = 0,
-            ignore_eos = ignoreEos,
-        });
+    /// <summary>The completion_tokens of the final usage chunk (stream_options.include_usage), if the stream had one.</summary>
+    public int? CompletionTokens => Events.Where(e => e.StartsWith('{') && e.Contains("\"usage\":{", StringComparison.Ordinal))
+        .Select(e => (int?)JsonDocument.Parse(e).RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32())
+        .LastOrDefault();
+
+    public static string ChatBody(string prompt, int maxTokens, bool stream = true, bool ignoreEos = true, bool includeUsage = false)
+        => includeUsage
+            ? JsonSerializer.Serialize(new
+            {
+                messages = new[] { new { role = "user", content = prompt } },
+                max_tokens = maxTokens,
+                stream,
+                stream_options = new { include_usage = true },
+                temperature = 0,
+                ignore_eos = ignoreEos,
+            })
+            : JsonSerializer.Serialize(new
+            {
+                messages = new[] { new { role = "user", content = prompt } },
+                max_tokens = maxTokens,
+                stream,
+                temperature = 0,
+                ignore_eos = ignoreEos,
+            });
 
     /// <summary>Posts <paramref name="json"/> and reads the whole stream; <paramref name="onEvent"/> may stop reading early by returning false.</summary>
-    public static async Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, bool>? onEvent = null)
+    public static Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, bool>? onEvent = null)
+        => RunAsync(http, json, ct, onEvent is null ? null : n => ValueTask.FromResult(onEvent(n)));
+
+    /// <summary>As above, with an asynchronous <paramref name="onEvent"/> (it may wait for something before deciding).</summary>
+    public static async Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, ValueTask<bool>>? onEvent)
     {
         var result = new SseStream();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        result.StartedAt = Stopwatch.GetTimestamp();
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         result.HeadersAt = Stopwatch.GetTimestamp();
         result.Status = (int)response.StatusCode;
@@ -64,7 +87,7 @@ internal sealed class SseStream
                 continue;
             }
             result.Events.Add(line[6..]);
-            if (onEvent is not null && !onEvent(result.Events.Count))
+            if (onEvent is not null && !await onEvent(result.Events.Count))
             {
                 break;
             }

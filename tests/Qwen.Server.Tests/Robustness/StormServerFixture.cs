@@ -1,0 +1,33 @@
+using Qwen.Inference.Model;
+
+namespace Qwen.Server.Tests.Robustness;
+
+/// <summary>
+/// The real server for the disconnect storm: the tiny demo model behind a <see cref="ProbedRunner"/>, 4 KV slots of
+/// 2,048 tokens (room for 1,500-token prompts, prefilled in chunks of 256), 64 waiting (the server default).
+/// </summary>
+public sealed class StormServerFixture : ServerFixture
+{
+    public const int Slots = 4;
+    public const int MaxModelLen = 2048;
+    public const int ChunkSize = 256;
+
+    private readonly Holder _holder;
+
+    public StormServerFixture()
+        : this(new Holder())
+    {
+    }
+
+    private StormServerFixture(Holder holder)
+        : base(["--max-num-seqs", $"{Slots}", "--max-waiting", "64", "--max-model-len", $"{MaxModelLen}", "--prefill-chunk-size", $"{ChunkSize}"],
+            (dir, options) => holder.Runner = new ProbedRunner(OnnxModelRunner.Create(dir, options)))
+        => _holder = holder;
+
+    internal ProbedRunner Runner => _holder.Runner!;
+
+    private sealed class Holder
+    {
+        public ProbedRunner? Runner { get; set; }
+    }
+}
