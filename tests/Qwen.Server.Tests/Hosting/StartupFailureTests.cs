@@ -58,7 +58,7 @@ public sealed class StartupFailureTests
             case "bad manifest":
                 {
                     var dir = Model(new() { ["manifest.json"] = File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json")).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal) });
-                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "manifest.json"), "format_version 99"]);
+                    return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "manifest.json"), "format_version must be 1 (given 99"]);
                 }
             case "no tokenizer":
                 {

@@ -51,7 +51,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         server._process.BeginOutputReadLine();
         server._process.BeginErrorReadLine();
         var listening = await server.WaitForLogAsync(e => e.TryGetProperty("@mt", out var mt) && mt.GetString()!.StartsWith("Now listening on", StringComparison.Ordinal));
-        server.Http = new HttpClient { BaseAddress = new Uri(listening.GetProperty("address").GetString()!), Timeout = Bound };
+        // No drain on dispose: a response abandoned mid-stream must close the connection, as a real client that hangs up does.
+        server.Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(listening.GetProperty("address").GetString()!), Timeout = Bound };
         return server;
     }
 
