@@ -106,6 +106,10 @@ internal static class ChatRequestValidator
             }
             if (f.String("name") is { Length: > 0 } name)
             {
+                if (names.Contains(name))
+                {
+                    f.Problem("name", $"'{at}.function.name' repeats '{FieldReader.Shorten(name)}': function names must be unique");
+                }
                 names.Add(name);
             }
             else if (!f.TryGet("name", out var n) || n.ValueKind == JsonValueKind.String)

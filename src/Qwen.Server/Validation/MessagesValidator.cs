@@ -83,7 +83,10 @@ internal static class MessagesValidator
                 }
             }
         }
-        m.String("tool_call_id");
+        if (m.String("tool_call_id") is null && role == "tool" && !m.TryGet("tool_call_id", out _))
+        {
+            m.Problem("tool_call_id", $"'{at}.tool_call_id' is required on tool messages");
+        }
     }
 
     private static void Content(JsonElement content, FieldReader m)

@@ -46,6 +46,10 @@ internal static class RequestValidator
         var maxTokens = (chat ? body.Int("max_completion_tokens", 1, limit) : null) ?? body.Int("max_tokens", 1, limit);
         var stream = body.Bool("stream") ?? false;
         var includeUsage = body.Object("stream_options")?.Bool("include_usage") ?? false;
+        if (!stream && body.TryGet("stream_options", out _))
+        {
+            body.Problem("stream_options", "'stream_options' is only allowed when 'stream' is true"); // as OpenAI and vLLM
+        }
         var defaults = model.Defaults;
         var vocab = model.Engine.Runner.VocabSize;
         var sampling = new SamplingParams
@@ -132,7 +136,7 @@ internal static class RequestValidator
         }
         if (stop.ValueKind == JsonValueKind.String)
         {
-            return [stop.GetString()!];
+            return stop.GetString()!.Length is 0 or > MaxStopLength ? Bad() : [stop.GetString()!];
         }
         if (stop.ValueKind != JsonValueKind.Array)
         {

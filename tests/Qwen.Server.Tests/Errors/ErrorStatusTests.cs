@@ -26,6 +26,10 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stop":7}""", "stop")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":"yes"}}""", "stream_options.include_usage")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stream_options":[]}""", "stream_options")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true}}""", "stream_options")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stop":""}""", "stop")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}]}""", "tools[1].function.name")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"},{"role":"tool","content":"r"}]}""", "messages[1].tool_call_id")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.type")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":3}}""", "response_format.type")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}""", "tool_choice.function.name")]
@@ -60,7 +64,7 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     }
 
     [Theory]
-    [InlineData("""{"prompt":"hi","stream_options":{"include_usage":1}}""", "stream_options.include_usage")]
+    [InlineData("""{"prompt":"hi","stream":true,"stream_options":{"include_usage":1}}""", "stream_options.include_usage")]
     [InlineData("""{"prompt":"hi","logprobs":6}""", "logprobs")]
     [InlineData("""{"prompt":"hi","echo":"yes"}""", "echo")]
     [InlineData("""{"prompt":[1,-2]}""", "prompt")]
@@ -89,7 +93,7 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     [Fact]
     public async Task ChatCompletions_SeveralProblems_OneBodyListsAllParamNamesTheFirst()
     {
-        var (status, error) = await Send(server.Post("/v1/chat/completions", """{"messages":[{"role":"user"},{"role":"user","content":"x","name":5}],"temperature":5,"stream_options":{"include_usage":"y"}}"""));
+        var (status, error) = await Send(server.Post("/v1/chat/completions", """{"messages":[{"role":"user"},{"role":"user","content":"x","name":5}],"temperature":5,"stream":true,"stream_options":{"include_usage":"y"}}"""));
         Assert.Equal(400, status);
         Assert.Equal("messages[0].content", error.GetProperty("param").GetString());
         var message = error.GetProperty("message").GetString()!;

@@ -102,7 +102,7 @@ public sealed class BatchStreamingTests(BatchScriptedServerFixture server) : ICl
         var tk = server.Model.Tokenizer;
         var prompt = tk.Encode("key-cmpl");
         var generated = tk.Encode(" one two three");
-        const string Body = """{"prompt":"key-cmpl","echo":true,"logprobs":2,"stream_options":{"include_usage":true}""";
+        const string Body = """{"prompt":"key-cmpl","echo":true,"logprobs":2""";
 
         using var wholeResponse = await server.Http.SendAsync(server.Post("/v1/completions", Body + "}"));
         var whole = JsonDocument.Parse(await wholeResponse.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0];
@@ -122,7 +122,7 @@ public sealed class BatchStreamingTests(BatchScriptedServerFixture server) : ICl
         Assert.Equal(prompt.Length, lp.GetProperty("token_logprobs").EnumerateArray().Count(v => v.ValueKind == JsonValueKind.Null));
         Assert.All(lp.GetProperty("token_logprobs").EnumerateArray().Skip(prompt.Length), v => Assert.InRange(v.GetSingle(), -1e-3f, 0f));
 
-        using var streamResponse = await server.Http.SendAsync(server.Post("/v1/completions", Body + ""","stream":true}"""));
+        using var streamResponse = await server.Http.SendAsync(server.Post("/v1/completions", Body + ""","stream":true,"stream_options":{"include_usage":true}}"""));
         var raw = await streamResponse.Content.ReadAsStringAsync();
         var events = raw.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e["data: ".Length..]).ToList();
         Assert.Equal("[DONE]", events[^1]);
