@@ -67,7 +67,8 @@ public static class QwenServerApp
 
         var app = builder.Build();
         var model = app.Services.GetRequiredService<ModelHost>(); // load now: readiness means loaded
-        ServerMetrics.Track(model);
+        var tracking = ServerMetrics.Track(model);
+        app.Lifetime.ApplicationStopped.Register(tracking.Dispose); // before the host (and its engine) is disposed
         app.UseMiddleware<ErrorMiddleware>();
         app.UseCors();
         app.UseMiddleware<ApiKeyMiddleware>();

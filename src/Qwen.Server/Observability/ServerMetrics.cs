@@ -34,17 +34,49 @@ public static class ServerMetrics
     private static readonly Gauge KvUsage = Metrics.CreateGauge("qwen_kv_cache_usage_ratio", "Share of KV cache slots in use.");
     private static readonly Gauge KvTokens = Metrics.CreateGauge("qwen_kv_cache_tokens_used", "Tokens held in the KV cache.");
 
-    /// <summary>Reads the engine's gauges before every scrape.</summary>
-    public static void Track(ModelHost model)
+    private static readonly List<ModelHost> Hosts = [];
+
+    static ServerMetrics() => Metrics.DefaultRegistry.AddBeforeCollectCallback(Collect);
+
+    /// <summary>
+    /// Reads the engine's gauges before every scrape until the returned handle is disposed. prometheus-net's registry is
+    /// process-wide, so with several hosts in one process (tests) the gauges are their sum, never the last one's alone.
+    /// </summary>
+    public static IDisposable Track(ModelHost model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        lock (Hosts)
         {
-            var s = model.Engine.GetStats();
-            Running.Set(s.Running);
-            Waiting.Set(s.Waiting);
-            KvUsage.Set(s.SlotsTotal == 0 ? 0 : (double)s.SlotsUsed / s.SlotsTotal);
-            KvTokens.Set(s.KvTokensUsed);
-        });
+            Hosts.Add(model);
+        }
+        return new Untrack(model);
+    }
+
+    private static void Collect()
+    {
+        int running = 0, waiting = 0, used = 0, total = 0;
+        long tokens = 0;
+        lock (Hosts)
+        {
+            foreach (var s in Hosts.Select(h => h.Engine.GetStats()))
+            {
+                (running, waiting, used, total, tokens) = (running + s.SlotsUsed, waiting + s.Waiting, used + s.SlotsUsed, total + s.SlotsTotal, tokens + s.KvTokensUsed);
+            }
+        }
+        Running.Set(running);
+        Waiting.Set(waiting);
+        KvUsage.Set(total == 0 ? 0 : (double)used / total);
+        KvTokens.Set(tokens);
+    }
+
+    private sealed class Untrack(ModelHost model) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (Hosts)
+            {
+                Hosts.Remove(model);
+            }
+        }
     }
 }
