@@ -15,7 +15,7 @@ public sealed class RequestRecordTests
     [Fact]
     public async Task Requests_MoveCountersByTheirOutcome_AndEachLogsOneLineWithoutPromptText()
     {
-        await using var server = await ServerProcess.StartAsync();
+        await using var server = await JsonLoggedServer.StartAsync();
         var before = await server.MetricsAsync();
 
         // Finished by length (chat and text completion).
