@@ -5,7 +5,7 @@ using Qwen.Tokenization.Tokenizer;
 
 namespace Qwen.Bench;
 
-/// <summary>Tokenizer throughput on a deterministic ~1 MB mixed corpus (English, Chinese, code): `tokenizer [--model-dir DIR]`.</summary>
+/// <summary>Tokenizer throughput on a deterministic ~1 MB mixed corpus (English, Chinese, code) and on 1 MB single pre-tokens: `tokenizer [--model-dir DIR]`.</summary>
 internal static class TokenizerBench
 {
     private static readonly string[] Snippets =
@@ -49,6 +49,20 @@ internal static class TokenizerBench
         }
         var seconds = sw.Elapsed.TotalSeconds / reps;
         Console.WriteLine($"encode {megabytes:F2} MB as one text: {megabytes / seconds:F1} MB/s, {ids.Length / seconds / 1e6:F2} M tokens/s ({ids.Length} tokens)");
+
+        // One pre-token of 1 MB: a word (letters) and a punctuation run; the library's BPE alone is quadratic here.
+        var pieceRandom = new Random(7);
+        const string punctuation = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~";
+        foreach (var (name, text) in new[]
+        {
+            ("1 MB single word (random a-z)", new string([.. Enumerable.Range(0, 1_000_000).Select(_ => (char)('a' + pieceRandom.Next(26)))])),
+            ("1 MB punctuation run", new string([.. Enumerable.Range(0, 1_000_000).Select(_ => punctuation[pieceRandom.Next(punctuation.Length)])])),
+        })
+        {
+            sw.Restart();
+            var tokens = tokenizer.Encode(text).Length;
+            Console.WriteLine($"encode {name}: {sw.Elapsed.TotalSeconds:F2} s, {1 / sw.Elapsed.TotalSeconds:F1} MB/s ({tokens} tokens)");
+        }
 
         sw.Restart();
         var count = lines.Sum(l => tokenizer.Encode(l).Length);

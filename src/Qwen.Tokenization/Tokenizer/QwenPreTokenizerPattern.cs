@@ -48,6 +48,30 @@ internal static class QwenPreTokenizerPattern
         return true;
     }
 
+    /// <summary>
+    /// An upper bound on the length of every piece the Qwen2 pattern (original or widened) splits
+    /// <paramref name="text"/> into: the longest sum of three adjacent runs of whitespace / non-whitespace. Every branch
+    /// matches inside one whitespace run, the non-whitespace run after it and the whitespace run after that (a
+    /// one-character prefix, then letters; an optional space, symbols, newlines; whitespace alone; the rest inside one
+    /// run), and splitting out added tokens only shortens pieces. .NET's <c>\s</c> is exactly <c>char.IsWhiteSpace</c>.
+    /// </summary>
+    public static int LongestPieceBound(ReadOnlySpan<char> text)
+    {
+        int before = 0, previous = 0, current = 0, longest = 0; // lengths of the last three runs, the last one open
+        var space = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsWhiteSpace(text[i]) != space && i > 0)
+            {
+                (before, previous, current) = (previous, current, 0);
+            }
+            space = char.IsWhiteSpace(text[i]);
+            current++;
+            longest = Math.Max(longest, before + previous + current);
+        }
+        return longest;
+    }
+
     /// <summary>An alternation of surrogate pairs for the supplementary code points that satisfy <paramref name="predicate"/>.</summary>
     private static string SupplementaryClass(Func<UnicodeCategory, bool> predicate)
     {
