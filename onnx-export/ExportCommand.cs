@@ -5,7 +5,7 @@ namespace Qwen.OnnxExport;
 /// <summary>The command line of onnx-export: parses flags, runs the export with a progress bar, prints one-line errors.</summary>
 public static class ExportCommand
 {
-    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--max-seq-len N] [--force]";
+    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--int4-block-size 32] [--max-seq-len N] [--force]";
 
     /// <summary>Runs the command; returns the process exit code (0 success, 1 export error, 2 usage error).</summary>
     public static int Run(string[] args)
@@ -14,6 +14,7 @@ public static class ExportCommand
         string? input = null, random = null, output = null, precision = "fp32";
         int seed = 1234;
         int? maxSeqLen = null;
+        var blockSize = 32;
         var force = false;
         try
         {
@@ -28,6 +29,7 @@ public static class ExportCommand
                     case "--precision": precision = Value(); break;
                     case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--max-seq-len": maxSeqLen = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                    case "--int4-block-size": blockSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--force": force = true; break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
                     default: throw new ArgumentException($"unknown option {args[i]}");
@@ -36,6 +38,10 @@ public static class ExportCommand
             if (output is null)
             {
                 throw new ArgumentException("--output is required");
+            }
+            if (blockSize is not (16 or 32 or 64 or 128 or 256))
+            {
+                throw new ArgumentException($"--int4-block-size must be 16, 32, 64, 128 or 256 (given {blockSize})");
             }
         }
         catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
@@ -56,6 +62,7 @@ public static class ExportCommand
                 OutputDirectory = output,
                 Precision = RandomModelCache.ParsePrecision(precision),
                 MaxSeqLen = maxSeqLen,
+                Int4BlockSize = blockSize,
                 Force = force,
             };
             var result = ModelExporter.Export(options, bar);

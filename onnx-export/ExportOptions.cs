@@ -21,6 +21,9 @@ public sealed record ExportOptions
     /// <summary>Longest sequence the graph supports (rows of the rotary tables); default min(max_position_embeddings, 32768).</summary>
     public int? MaxSeqLen { get; init; }
 
+    /// <summary>For int4: weights per quantization block along K (16, 32, 64, 128 or 256).</summary>
+    public int Int4BlockSize { get; init; } = 32;
+
     /// <summary>Replace an existing output directory.</summary>
     public bool Force { get; init; }
 

@@ -8,8 +8,8 @@ namespace Qwen.Bench;
 /// <summary>
 /// Export time and peak memory of a random preset: `export --preset qwen2.5-0.5b --precision fp32|int4` (one precision
 /// per process, so peaks are separate). `export --agreement yes [--preset qwen2.5-0.5b] [--positions 64] [--tokens 64]
-/// [--rounds 3] [--threads 0]` instead compares fp16, int4 and int4 with a float32 lm_head against fp32 over 64 positions
-/// (top-1 agreement, max |logit error|) and times one-sequence greedy decode of the two int4 lm_head choices, run
+/// [--rounds 3] [--threads 0]` instead compares fp16, int4, int4 with a float32 lm_head and int4 with 128-weight blocks against fp32 over 64 positions
+/// (top-1 agreement, max |logit error|) and times one-sequence greedy decode of the int4 variants (lm_head, block size), run
 /// through ONNX Runtime directly with the KV cache bound in place, in alternating rounds.
 /// </summary>
 internal static class ExportBench
@@ -43,7 +43,8 @@ internal static class ExportBench
         {
             ("fp16", RandomModelCache.GetOrCreate(preset, "fp16", 1234)),
             ("int4 (int4 lm_head)", RandomModelCache.GetOrCreate(preset, "int4", 1234)),
-            ("int4 (fp32 lm_head)", Int4Fp32Head(preset, fp32)),
+            ("int4 (fp32 lm_head)", Int4Variant(preset, fp32, "fp32head", 32, int4LmHead: false)),
+            ("int4 block 128", Int4Variant(preset, fp32, "bs128", 128, int4LmHead: true)),
         };
         Console.WriteLine($"{preset}, {Environment.ProcessorCount} cores; token at position t: (t * 7919) mod 151643, first as a prompt, then one decode step each");
 
@@ -70,7 +71,7 @@ internal static class ExportBench
             Console.WriteLine($"{name,-20} vs fp32 over {positions} positions: top-1 {agree}/{positions}, max |logit error| {maxError:F3}, relative RMS {Math.Sqrt(sumSquares / sumSquaresRef):F4}; model {size:F0} MiB");
         }
 
-        // Decode speed of the int4 lm_head choice: A and B alternate so a busy machine slows both alike.
+        // Decode speed of the int4 variants: they alternate so a busy machine slows all alike.
         var speeds = models.Skip(1).ToDictionary(m => m.Name, _ => new List<double>());
         for (var r = 0; r < rounds; r++)
         {
@@ -87,13 +88,13 @@ internal static class ExportBench
         return 0;
     }
 
-    /// <summary>The int4 export with a float32 lm_head, built once next to the cached models from the fp32 model's checkpoint.</summary>
-    private static string Int4Fp32Head(string preset, string fp32Dir)
+    /// <summary>An int4 variant (lm_head precision, block size), built once next to the cached models from the fp32 model's checkpoint.</summary>
+    private static string Int4Variant(string preset, string fp32Dir, string suffix, int blockSize, bool int4LmHead)
     {
-        var dir = Path.Combine(Path.GetDirectoryName(fp32Dir)!, $"{preset}-int4-fp32head-seed1234-v{RandomModelCache.CacheVersion}");
+        var dir = Path.Combine(Path.GetDirectoryName(fp32Dir)!, $"{preset}-int4-{suffix}-seed1234-v{RandomModelCache.CacheVersion}");
         if (!File.Exists(Path.Combine(dir, "manifest.json")))
         {
-            ModelExporter.Export(new ExportOptions { InputDirectory = Path.Combine(fp32Dir, "source"), OutputDirectory = dir, Precision = Precision.Int4, Int4LmHead = false, Force = true });
+            ModelExporter.Export(new ExportOptions { InputDirectory = Path.Combine(fp32Dir, "source"), OutputDirectory = dir, Precision = Precision.Int4, Int4LmHead = int4LmHead, Int4BlockSize = blockSize, Force = true });
         }
         return dir;
     }

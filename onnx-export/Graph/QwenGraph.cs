@@ -20,7 +20,6 @@ namespace Qwen.OnnxExport.Graph;
 /// </summary>
 internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, OnnxModelBuilder onnx, GraphSettings settings)
 {
-    private const int BlockSize = 32; // MatMulNBits block along K; measured fastest/accurate in notes/onnxruntime-1.31.1-cpu.md
     private const int AccuracyLevel = 4; // int8 activations inside MatMulNBits: 2-5x faster than level 0 on this CPU (notes §3)
 
     // Chunk buffers, reused across tensors: each is at most one chunk.
@@ -30,6 +29,8 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
     private byte[] _packed = [];
 
     private Precision Precision => settings.Precision;
+
+    private int BlockSize => settings.Int4BlockSize; // MatMulNBits block along K
 
     private OnnxType Act => Precision == Precision.Fp16 ? OnnxType.Float16 : OnnxType.Float;
 

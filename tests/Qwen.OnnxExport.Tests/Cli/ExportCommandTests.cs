@@ -51,6 +51,17 @@ public sealed class ExportCommandTests : IDisposable
 
     private void Fails(Action<string> edit, params string[] expected) => AssertFailed(Run("--input", BrokenCheckpoint(edit), "--output", Temp("out")), expected);
 
+    [Theory]
+    [InlineData("48")]
+    [InlineData("0")]
+    public void Int4BlockSizeNotAPowerOfTwoInRange_IsAUsageError(string size)
+    {
+        var r = Run("--random", "tiny", "--precision", "int4", "--int4-block-size", size, "--output", Temp("out"));
+        Assert.Equal(2, r.Exit);
+        Assert.Contains($"--int4-block-size must be 16, 32, 64, 128 or 256 (given {size})", r.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(r.Output));
+    }
+
     [Fact]
     public void MissingInputDirectory_Fails() => AssertFailed(Run("--input", "/nonexistent/qwen", "--output", Temp("out")), "input directory not found");
 
