@@ -14,4 +14,13 @@ if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
     Console.Error.WriteLine($"usage: Qwen.Bench <{string.Join('|', benches.Keys)}> [options]");
     return 2;
 }
-return await run(args[1..]);
+try
+{
+    return await run(args[1..]);
+}
+catch (Exception e) when (e is HttpRequestException or IOException or ArgumentException or FormatException)
+{
+    // A server that is not there, a bad option or an unreadable file: one line, not a stack trace.
+    Console.Error.WriteLine($"Qwen.Bench {args[0]}: {e.Message}");
+    return 1;
+}
