@@ -22,7 +22,7 @@ internal static class EngineBench
         var decodeTokens = a.Int("tokens", 48);
         var dir = a.Get("model-dir", "") is { Length: > 0 } given ? given : RandomModelCache.GetOrCreate(preset, precision, 1234);
         Console.WriteLine($"model {preset} {precision} ({dir}), {Environment.ProcessorCount} cores");
-        var options = new EngineOptions { MaxNumSeqs = 8, MaxModelLen = 2560, MaxWaiting = 64, PrefillChunkSize = 256 };
+        var options = new EngineOptions { MaxNumSeqs = 8, MaxModelLen = 2560, MaxWaiting = 64, PrefillChunkSize = 256, IntraOpThreads = a.Int("threads", 0) };
 
         await using (var engine = InferenceEngine.CreateFromModelDirectory(dir, options))
         {

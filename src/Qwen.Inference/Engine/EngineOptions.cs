@@ -21,7 +21,7 @@ public sealed record EngineOptions
     /// <summary>Prompt tokens prefilled per engine step; longer prompts are prefilled in chunks between decode steps.</summary>
     public int PrefillChunkSize { get; init; } = 512;
 
-    /// <summary>ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose (one per core).</summary>
+    /// <summary>ONNX Runtime intra-op threads; 0: one per core available to the process (Environment.ProcessorCount).</summary>
     public int IntraOpThreads { get; init; }
 
     /// <summary>Where the model runs: <c>cpu</c> or <c>cuda</c>.</summary>
