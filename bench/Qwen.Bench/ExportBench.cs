@@ -164,7 +164,7 @@ internal static class ExportBench
             var vocab = m.GetProperty("vocab_size").GetInt32();
             _logits = new float[vocab];
             _logitsValue = OrtValue.CreateTensorValueFromMemory(_logits, [1, vocab]);
-            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
             _session = new InferenceSession(Path.Combine(dir, m.GetProperty("onnx_file").GetString()!), options);
         }
 
