@@ -49,11 +49,7 @@ public sealed class EngineBatchingTests
                 await Task.Delay(i * 15);
                 return await Collect(engine, Greedy(p, lengths[i]), CancellationToken.None);
             }).ToArray();
-            using var cancel = new CancellationTokenSource();
-            var doomed = Collect(engine, Greedy(Prompt(99, 30), 100), cancel.Token);
-            await Task.Delay(20);
-            await cancel.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => doomed);
+            await CancelledAfter(engine, Greedy(Prompt(99, 30), 90), 3);
             var results = await Task.WhenAll(staggered);
             for (var i = 0; i < prompts.Length; i++)
             {
@@ -105,6 +101,24 @@ public sealed class EngineBatchingTests
         }
         return [.. list];
     }
+
+    /// <summary>
+    /// Runs a neighbour that its client cancels once it has decoded <paramref name="tokens"/> tokens beside the others (by
+    /// count, not by a timer, which a fast step could outrun), and asserts the cancellation surfaced.
+    /// </summary>
+    internal static Task CancelledAfter(InferenceEngine engine, GenerationRequest request, int tokens)
+        => Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            using var cancel = new CancellationTokenSource();
+            var seen = 0;
+            await foreach (var _ in engine.GenerateAsync(request, cancel.Token))
+            {
+                if (++seen == tokens)
+                {
+                    await cancel.CancelAsync();
+                }
+            }
+        });
 
     internal static async Task WaitUntil(Func<bool> condition)
     {
