@@ -58,9 +58,6 @@ public struct JsonAutomaton : IEquatable<JsonAutomaton>
     /// <summary>Whether the automaton is inside a string between characters (not in an escape or a UTF-8 sequence).</summary>
     public readonly bool IsInStringBody => _state == State.String;
 
-    /// <summary>The current nesting depth (0 outside the root container).</summary>
-    public readonly int Depth => _depth;
-
     /// <summary>Consumes <paramref name="b"/> if some valid JSON text continues the bytes so far with it; otherwise returns false and stays unchanged.</summary>
     public bool TryAccept(byte b)
     {

@@ -71,17 +71,7 @@ public sealed class TokenBytes
     public static TokenBytes FromTokenizer(QwenTokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
-        var tokens = new byte[]?[tokenizer.TokenCount];
-        var special = new List<int>();
-        for (var id = 0; id < tokens.Length; id++)
-        {
-            tokens[id] = tokenizer.TokenBytes(id).ToArray();
-            if (tokenizer.IsSpecial(id))
-            {
-                special.Add(id);
-            }
-        }
-        return new TokenBytes(tokens, special);
+        return new TokenBytes(tokenizer.TokenByteArrays, Enumerable.Range(0, tokenizer.TokenCount).Where(tokenizer.IsSpecial));
     }
 
     /// <summary>The bytes token <paramref name="id"/> decodes to; empty for an unknown id.</summary>

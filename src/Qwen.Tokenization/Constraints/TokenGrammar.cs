@@ -68,7 +68,7 @@ public sealed class TokenGrammar
         Literal, // Bytes must follow exactly
         OneOf, // one of Names
         JsonObject, // a JSON object (leading and trailing whitespace within the limit)
-        Repeat, // either nothing, or Bytes and then again from segment LoopTo
+        Repeat, // either nothing, or Bytes and then the whole grammar again from its first segment
         End, // nothing more: only a stop id
     }
 
@@ -113,11 +113,11 @@ public sealed class TokenGrammar
         Segment[] segments =
         [
             Literal("{\"name\": \""),
-            new(SegmentKind.OneOf, [], escaped, false, 0),
+            new(SegmentKind.OneOf, [], escaped, false),
             Literal("\", \"arguments\": "),
             Json(guardToolCallClose: true),
             Literal(CallEnd),
-            parallel ? new(SegmentKind.Repeat, Encoding.UTF8.GetBytes(CallSeparator), [], false, 0) : End(),
+            parallel ? new(SegmentKind.Repeat, Encoding.UTF8.GetBytes(CallSeparator), [], false) : End(),
             End(),
         ];
         return new(tokens, segments, stopIds);
@@ -208,11 +208,11 @@ public sealed class TokenGrammar
         return sb.ToString(1, sb.Length - 2);
     }
 
-    private static Segment Literal(string text) => new(SegmentKind.Literal, Encoding.UTF8.GetBytes(text), [], false, 0);
+    private static Segment Literal(string text) => new(SegmentKind.Literal, Encoding.UTF8.GetBytes(text), [], false);
 
-    private static Segment Json(bool guardToolCallClose) => new(SegmentKind.JsonObject, [], [], guardToolCallClose, 0);
+    private static Segment Json(bool guardToolCallClose) => new(SegmentKind.JsonObject, [], [], guardToolCallClose);
 
-    private static Segment End() => new(SegmentKind.End, [], [], false, 0);
+    private static Segment End() => new(SegmentKind.End, [], [], false);
 
     /// <summary>Recomputes what depends on the cursor only: completeness, the string fast path, and each first byte's successor.</summary>
     private void Refresh()
@@ -315,7 +315,7 @@ public sealed class TokenGrammar
                     }
                     if (++c.Pos == seg.Bytes.Length)
                     {
-                        c.Segment = seg.LoopTo;
+                        c.Segment = 0;
                         Enter(ref c);
                     }
                     return true;
@@ -383,7 +383,7 @@ public sealed class TokenGrammar
     }
 
     /// <summary>One piece of the grammar; Names are sorted by their bytes so the names sharing a prefix form a range.</summary>
-    private sealed record Segment(SegmentKind Kind, byte[] Bytes, byte[][] Names, bool GuardToolCallClose, int LoopTo);
+    private sealed record Segment(SegmentKind Kind, byte[] Bytes, byte[][] Names, bool GuardToolCallClose);
 
     /// <summary>Where the walk is: the segment, the position in its literal or names, and the JSON state.</summary>
     private struct Cursor

@@ -25,12 +25,9 @@ internal sealed class LongPreTokenBpe
     {
         ArgumentNullException.ThrowIfNull(vocab);
         ArgumentNullException.ThrowIfNull(merges);
-        var next = 256;
         for (var b = 0; b < 256; b++)
         {
-            // GPT-2's byte-level alphabet: printable bytes stand for themselves, the rest for U+0100 onwards.
-            var printable = b is >= 33 and <= 126 or >= 161 and <= 172 or >= 174 and <= 255;
-            _byteToId[b] = vocab.TryGetValue(((char)(printable ? b : next++)).ToString(), out var id) ? id : -1;
+            _byteToId[b] = vocab.TryGetValue(ByteLevelAlphabet.Chars[b].ToString(), out var id) ? id : -1;
         }
         _merges = new Dictionary<long, long>(merges.Count, PairComparer.Instance);
         for (var rank = 0; rank < merges.Count; rank++)

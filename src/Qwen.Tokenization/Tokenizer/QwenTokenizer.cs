@@ -16,14 +16,14 @@ public sealed class QwenTokenizer
     internal const int LongPreTokenThreshold = 256;
 
     private readonly BpeTokenizer _bpe;
-    private readonly LongPreTokenBpe _longBpe;
+    private readonly Lazy<LongPreTokenBpe> _longBpe; // built on first use: ordinary text never has a pre-token that long
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _addedLookup;
     private readonly bool _qwen2Pattern; // whether LongestPieceBound holds for the split pattern
     private readonly Dictionary<string, int> _vocab;
     private readonly byte[][] _bytes; // id -> the UTF-8 bytes it stands for
     private readonly bool[] _special;
 
-    private QwenTokenizer(BpeTokenizer bpe, LongPreTokenBpe longBpe, bool qwen2Pattern, Dictionary<string, int> vocab, Dictionary<string, (int Id, bool Special)> added)
+    private QwenTokenizer(BpeTokenizer bpe, Lazy<LongPreTokenBpe> longBpe, bool qwen2Pattern, Dictionary<string, int> vocab, Dictionary<string, (int Id, bool Special)> added, Dictionary<string, int> addedIds)
     {
         _bpe = bpe;
         _longBpe = longBpe;
@@ -32,7 +32,7 @@ public sealed class QwenTokenizer
         var count = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Values.Max(a => a.Id)) + 1;
         _bytes = new byte[count][];
         _special = new bool[count];
-        var byteOf = ByteLevelDecoding();
+        var byteOf = Enumerable.Range(0, 256).ToDictionary(b => ByteLevelAlphabet.Chars[b], b => (byte)b);
         foreach (var (token, id) in vocab)
         {
             _bytes[id] = token.Select(c => byteOf.TryGetValue(c, out var b) ? b : (byte)'?').ToArray();
@@ -42,7 +42,6 @@ public sealed class QwenTokenizer
             _bytes[id] = Encoding.UTF8.GetBytes(content);
             _special[id] = special;
         }
-        var addedIds = added.ToDictionary(a => a.Key, a => a.Value.Id, StringComparer.Ordinal);
         AddedTokens = addedIds;
         _addedLookup = addedIds.GetAlternateLookup<ReadOnlySpan<char>>();
     }
@@ -112,7 +111,7 @@ public sealed class QwenTokenizer
             PreTokenizer = new DispatchPreTokenizer(pattern, addedIds),
             Normalizer = nfc ? new AddedTokenAwareNormalizer(addedIds.Keys) : null,
         });
-        return new QwenTokenizer(bpe, new LongPreTokenBpe(vocab, merges), pattern == QwenPreTokenizerPattern.Qwen2, vocab, added);
+        return new QwenTokenizer(bpe, new Lazy<LongPreTokenBpe>(() => new LongPreTokenBpe(vocab, merges)), pattern == QwenPreTokenizerPattern.Qwen2, vocab, added, addedIds);
     }
 
     /// <summary>Encodes text; added tokens in the text (special or not) become their single ids; no BOS/EOS is added.</summary>
@@ -146,7 +145,7 @@ public sealed class QwenTokenizer
             }
             else
             {
-                _longBpe.Encode(piece, ids);
+                _longBpe.Value.Encode(piece, ids);
             }
         }
         return [.. ids];
@@ -176,6 +175,9 @@ public sealed class QwenTokenizer
     /// <summary>The raw bytes a token stands for (a token may hold part of a UTF-8 character); empty for an unknown id.</summary>
     public ReadOnlySpan<byte> TokenBytes(int id) => (uint)id < (uint)_bytes.Length && _bytes[id] is { } b ? b : [];
 
+    /// <summary>Every id's bytes (null for an unused id), for tables built over the whole vocabulary; not to be written to.</summary>
+    internal IReadOnlyList<byte[]?> TokenByteArrays => _bytes;
+
     /// <summary>The id of an added or regular token given by its exact text, or null.</summary>
     public int? GetTokenId(string token)
         => AddedTokens.TryGetValue(token, out var id) ? id : _vocab.TryGetValue(token, out id) ? id : null;
@@ -199,16 +201,4 @@ public sealed class QwenTokenizer
         return preTokenizer.TryGetProperty("pretokenizers", out var list) ? list.EnumerateArray().Select(FindSplitPattern).FirstOrDefault(p => p is not null) : null;
     }
 
-    /// <summary>GPT-2's byte-level alphabet reversed: printable bytes stand for themselves, the rest for U+0100 onwards.</summary>
-    private static Dictionary<char, byte> ByteLevelDecoding()
-    {
-        var map = new Dictionary<char, byte>();
-        var next = 256;
-        for (var b = 0; b < 256; b++)
-        {
-            var printable = b is >= 33 and <= 126 or >= 161 and <= 172 or >= 174 and <= 255;
-            map[(char)(printable ? b : next++)] = (byte)b;
-        }
-        return map;
-    }
 }

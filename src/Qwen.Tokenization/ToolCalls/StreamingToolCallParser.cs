@@ -176,7 +176,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
             }
             return;
         }
-        if (!_header.HasFailed && _header.Push(c) == ToolCallHeaderMatcher.Result.Committed)
+        if (_header.Push(c) == ToolCallHeaderMatcher.Result.Committed)
         {
             _block.Clear();
             var index = BeginCall(_header.Name);

@@ -33,9 +33,9 @@ internal static class ToolCallBlock
             {
                 arguments = a.GetRawText();
             }
-            else if (a.ValueKind == JsonValueKind.String && IsJsonObject(a.GetString()!))
+            else if (a.ValueKind == JsonValueKind.String && a.GetString() is { } text && IsJsonObject(text))
             {
-                arguments = a.GetString()!;
+                arguments = text;
             }
             else
             {

@@ -37,9 +37,6 @@ internal sealed class ToolCallHeaderMatcher
     /// <summary>The decoded function name, once committed.</summary>
     public string Name { get; private set; } = string.Empty;
 
-    /// <summary>Whether the body has already been found not to be a call header.</summary>
-    public bool HasFailed => _step == Step.Failed;
-
     /// <summary>Starts over for a new block.</summary>
     public void Reset()
     {
