@@ -14,7 +14,7 @@ public static class ExportCommand
         string? input = null, random = null, output = null, precision = "fp32";
         int seed = 1234;
         int? maxSeqLen = null;
-        var blockSize = 32;
+        var blockSize = ExportOptions.DefaultInt4BlockSize;
         var force = false;
         try
         {
@@ -39,7 +39,7 @@ public static class ExportCommand
             {
                 throw new ArgumentException("--output is required");
             }
-            if (blockSize is not (16 or 32 or 64 or 128 or 256))
+            if (!ExportOptions.IsValidInt4BlockSize(blockSize))
             {
                 throw new ArgumentException($"--int4-block-size must be 16, 32, 64, 128 or 256 (given {blockSize})");
             }
@@ -115,7 +115,7 @@ public static class ExportCommand
             var line = $"\r{value.Phase,-8} [{new string('#', filled)}{new string('.', 40 - filled)}] {value.Fraction * 100,5:F1}% {value.Done / 1e9:F2}/{value.Total / 1e9:F2} GB";
             if (line != _last)
             {
-                // Redraw only when the text changes: Report comes once per chunk write.
+                // Redraw only when the text changes: Report comes once per MiB written.
                 _last = line;
                 Console.Error.Write(line);
             }

@@ -22,7 +22,13 @@ public sealed record ExportOptions
     public int? MaxSeqLen { get; init; }
 
     /// <summary>For int4: weights per quantization block along K (16, 32, 64, 128 or 256).</summary>
-    public int Int4BlockSize { get; init; } = 32;
+    public int Int4BlockSize { get; init; } = DefaultInt4BlockSize;
+
+    /// <summary>The default <see cref="Int4BlockSize"/>: the finest block, which rounds least.</summary>
+    public const int DefaultInt4BlockSize = 32;
+
+    /// <summary>The block sizes MatMulNBits takes (a power of two from 16 to 256).</summary>
+    public static bool IsValidInt4BlockSize(int size) => size is 16 or 32 or 64 or 128 or 256;
 
     /// <summary>Replace an existing output directory.</summary>
     public bool Force { get; init; }

@@ -61,6 +61,10 @@ public static class ModelExporter
             {
                 throw new ExportException($"--max-seq-len must be in [1, {config.MaxPositionEmbeddings}] (given {maxSeqLen})");
             }
+            if (!ExportOptions.IsValidInt4BlockSize(options.Int4BlockSize))
+            {
+                throw new ExportException($"--int4-block-size must be 16, 32, 64, 128 or 256 (given {options.Int4BlockSize})");
+            }
             var hasTokenizer = File.Exists(Path.Combine(input, "tokenizer.json")) || (File.Exists(Path.Combine(input, "vocab.json")) && File.Exists(Path.Combine(input, "merges.txt")));
             if (!hasTokenizer || !File.Exists(Path.Combine(input, "tokenizer_config.json")))
             {
@@ -71,8 +75,7 @@ public static class ModelExporter
             using var weights = new SafeTensorsReader(input, config.TorchDtype);
             // A plan-only pass checks every tensor's name, dtype and shape first (a bad checkpoint fails in seconds, not
             // after minutes of writing) and gives the size of the external data for the progress bar.
-            var plan = new OnnxModelBuilder(null, DataFile);
-            new QwenGraph(config, weights, plan, settings).Build();
+            var plan = Plan(config, settings, weights);
             var sha = HashSources([Path.Combine(input, "config.json"), .. weights.FilePaths], progress);
 
             long written = 0;
@@ -101,13 +104,13 @@ public static class ModelExporter
     }
 
     /// <summary>
-    /// The planned initializers of a config without any weights (name, shape, byte range in the external data): what an
-    /// export of that config would write. Reads no checkpoint and allocates no weights.
+    /// The planned initializers of a config (name, shape, byte range in the external data): what an export of that config
+    /// would write. Allocates no weights; given <paramref name="weights"/>, it checks each tensor's name, dtype and shape.
     /// </summary>
-    internal static OnnxModelBuilder Plan(QwenConfig config, GraphSettings settings)
+    internal static OnnxModelBuilder Plan(QwenConfig config, GraphSettings settings, SafeTensorsReader? weights = null)
     {
         var plan = new OnnxModelBuilder(null, DataFile);
-        new QwenGraph(config, null, plan, settings).Build();
+        new QwenGraph(config, weights, plan, settings).Build();
         return plan;
     }
 

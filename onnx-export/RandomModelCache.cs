@@ -12,13 +12,16 @@ public static class RandomModelCache
     /// <summary>The default cache root: <c>$QWEN_MODEL_CACHE</c>, else <c>&lt;temp&gt;/qwen-server-models</c>.</summary>
     public static string DefaultRoot => Environment.GetEnvironmentVariable("QWEN_MODEL_CACHE") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "qwen-server-models");
 
+    /// <summary>Where the model for this preset, precision and seed is (or will be) cached: <c>&lt;preset&gt;-&lt;precision&gt;-seed&lt;seed&gt;-v&lt;version&gt;</c>.</summary>
+    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null)
+        => Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}-seed{seed}-v{CacheVersion}");
+
     /// <summary>Returns the directory of the model for this preset, precision and seed, building it on first use.</summary>
     public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null)
     {
         var p = ParsePrecision(precision);
-        var root = Path.GetFullPath(cacheRoot ?? DefaultRoot);
-        Directory.CreateDirectory(root);
-        var dir = Path.Combine(root, $"{preset}-{precision}-seed{seed}-v{CacheVersion}");
+        var dir = DirectoryFor(preset, precision, seed, cacheRoot);
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
         if (File.Exists(Path.Combine(dir, "manifest.json")))
         {
             return dir;

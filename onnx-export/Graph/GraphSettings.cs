@@ -18,5 +18,5 @@ internal sealed record GraphSettings(Precision Precision, int MaxSeqLen)
     /// For int4: weights per MatMulNBits block along K, each with its own scale. 32 (the default, as llama.cpp's q4_0) is
     /// the accurate choice; 128 is about 30% faster on this CPU at a coarser rounding (bench/README.md).
     /// </summary>
-    public int Int4BlockSize { get; init; } = 32;
+    public int Int4BlockSize { get; init; } = ExportOptions.DefaultInt4BlockSize;
 }

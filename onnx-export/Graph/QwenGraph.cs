@@ -50,6 +50,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
         onnx.Output(IoNames.Logits, OnnxType.Float, "batch", config.VocabSize);
 
         // Rotary tables [max_seq_len, head_dim/2]: angle(p, i) = p / theta^(2i/head_dim), computed in double.
+        var denominators = Enumerable.Range(0, hd / 2).Select(i => Math.Pow(config.RopeTheta, 2.0 * i / hd)).ToArray();
         float[] Rotary(Func<double, double> f)
         {
             var table = new float[(long)maxSeqLen * (hd / 2)];
@@ -57,7 +58,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
             {
                 for (var i = 0; i < hd / 2; i++)
                 {
-                    table[(p * (hd / 2)) + i] = (float)f(p / Math.Pow(config.RopeTheta, 2.0 * i / hd));
+                    table[(p * (hd / 2)) + i] = (float)f(p / denominators[i]);
                 }
             }
             return table;
@@ -255,7 +256,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
                         scales[((firstRow + row) * blocks) + b] = scale;
                     }
                 }
-                w.Write(firstRow * blocks * (BlockSize / 2), (ReadOnlySpan<byte>)packed);
+                w.Write(firstRow * blocks * (BlockSize / 2), packed);
             });
         });
         var sName = onnx.Initializer(name + ".scales", Act, [n * blocks], w => w.Write(0, ToAct(scales)));

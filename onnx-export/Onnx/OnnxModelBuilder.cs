@@ -24,9 +24,6 @@ internal sealed class OnnxModelBuilder(SafeFileHandle? externalData, string exte
     private readonly List<PlannedInitializer> _planned = [];
     private int _nodeCount;
 
-    /// <summary>Whether initializer data is written; false for a plan-only build, where producers never run.</summary>
-    public bool WritesData => externalData is not null;
-
     /// <summary>Bytes of the external data file so far (the final size once the graph is built).</summary>
     public long ExternalDataLength { get; private set; }
 

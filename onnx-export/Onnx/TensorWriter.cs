@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Qwen.OnnxExport.Onnx;
@@ -12,24 +10,27 @@ namespace Qwen.OnnxExport.Onnx;
 /// </summary>
 internal sealed class TensorWriter(SafeFileHandle file, long start, long length, Action<long>? written)
 {
+    // A transposed weight is millions of short segments (7B's down_proj: about 95,000 per layer): progress is told
+    // in steps of this many bytes, not per segment.
+    private const long ReportStep = 1 << 20;
+
     private long _written;
+    private long _unreported;
 
-    /// <summary>Byte length of the tensor.</summary>
-    public long Length => length;
-
-    /// <summary>Writes <paramref name="values"/> starting at element <paramref name="elementOffset"/> of the tensor.</summary>
-    public void Write<T>(long elementOffset, ReadOnlySpan<T> values)
-        where T : unmanaged
+    /// <summary>Writes <paramref name="bytes"/> starting at byte <paramref name="offset"/> of the tensor.</summary>
+    public void Write(long offset, ReadOnlySpan<byte> bytes)
     {
-        var bytes = MemoryMarshal.AsBytes(values);
-        var offset = elementOffset * Unsafe.SizeOf<T>();
         if (offset < 0 || offset + bytes.Length > length)
         {
-            throw new ArgumentOutOfRangeException(nameof(elementOffset), $"write of {bytes.Length} bytes at {offset} lies outside the tensor's {length} bytes");
+            throw new ArgumentOutOfRangeException(nameof(offset), $"write of {bytes.Length} bytes at {offset} lies outside the tensor's {length} bytes");
         }
         RandomAccess.Write(file, bytes, start + offset);
         _written += bytes.Length;
-        written?.Invoke(bytes.Length);
+        _unreported += bytes.Length;
+        if (_unreported >= ReportStep)
+        {
+            Report();
+        }
     }
 
     /// <summary>Checks that the producer wrote as many bytes as the tensor holds (each byte once).</summary>
@@ -39,6 +40,16 @@ internal sealed class TensorWriter(SafeFileHandle file, long start, long length,
         if (_written != length)
         {
             throw new InvalidOperationException($"tensor producer wrote {_written} of {length} bytes");
+        }
+        Report();
+    }
+
+    private void Report()
+    {
+        if (_unreported > 0)
+        {
+            written?.Invoke(_unreported);
+            _unreported = 0;
         }
     }
 }

@@ -198,12 +198,11 @@ public sealed class InferenceEngine : IAsyncDisposable
                 _wake.Wait(); // idle: sleep until a request arrives or one is cancelled
             }
         }
-        var shutdown = new OperationCanceledException("the engine is shutting down");
-        _scheduler.FailAll(shutdown);
-        // Nothing is enqueued once _stopping is set (under _gate), so this drains every request ever accepted.
+        // Nothing is enqueued once _stopping is set (under _gate), so this ends every request ever accepted.
         while (_incoming.TryDequeue(out var late))
         {
-            _scheduler.Abandon(late, shutdown);
+            _scheduler.Enqueue(late);
         }
+        _scheduler.FailAll(new OperationCanceledException("the engine is shutting down"));
     }
 }

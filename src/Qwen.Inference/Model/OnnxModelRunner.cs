@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -55,28 +54,25 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         optimized.Commit(); // only now has ONNX Runtime written the optimized file: a crash before leaves no valid stamp
 
         var elementType = _manifest.KvCacheDtype == "float16" ? TensorElementType.Float16 : TensorElementType.Float;
-        var elementSize = elementType == TensorElementType.Float16 ? 2 : 4;
-        long slotElements = (long)_manifest.NumKvHeads * MaxModelLen * _manifest.HeadDim;
-        Debug.Assert(KvCache.TotalBytes == 2L * _manifest.NumLayers * MaxNumSeqs * slotElements * elementSize);
-
         var layers = _manifest.NumLayers;
+        var slotBytes = KvCache.BytesPerSlot / (2L * layers); // one slot of one layer's K (or V) buffer
         _slotK = new OrtValue[layers, MaxNumSeqs];
         _slotV = new OrtValue[layers, MaxNumSeqs];
         _prefixK = new OrtValue[layers, MaxNumSeqs];
         _prefixV = new OrtValue[layers, MaxNumSeqs];
         for (var l = 0; l < layers; l++)
         {
-            var k = _device.AllocateKv(MaxNumSeqs * slotElements * elementSize, _session);
-            var v = _device.AllocateKv(MaxNumSeqs * slotElements * elementSize, _session);
+            var k = _device.AllocateKv(MaxNumSeqs * slotBytes, _session);
+            var v = _device.AllocateKv(MaxNumSeqs * slotBytes, _session);
             for (var s = 0; s < MaxNumSeqs; s++)
             {
-                var offset = s * slotElements * elementSize;
+                var offset = s * slotBytes;
                 long[] one = [1, _manifest.NumKvHeads, MaxModelLen, _manifest.HeadDim];
-                _slotK[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, one, k + (nint)offset, slotElements * elementSize);
-                _slotV[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, one, v + (nint)offset, slotElements * elementSize);
+                _slotK[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, one, k + (nint)offset, slotBytes);
+                _slotV[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, one, v + (nint)offset, slotBytes);
                 long[] prefix = [s + 1, _manifest.NumKvHeads, MaxModelLen, _manifest.HeadDim];
-                _prefixK[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, prefix, k, (s + 1) * slotElements * elementSize);
-                _prefixV[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, prefix, v, (s + 1) * slotElements * elementSize);
+                _prefixK[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, prefix, k, (s + 1) * slotBytes);
+                _prefixV[l, s] = OrtValue.CreateTensorValueWithData(_device.KvMemory, elementType, prefix, v, (s + 1) * slotBytes);
             }
         }
 

@@ -29,8 +29,6 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private long _arrivals;
     private bool _lastWasPrefill;
 
-    public int Waiting => _waiting.Count;
-
     /// <summary>Sequences whose prompt is in the cache: the rows of the next decode step.</summary>
     public int Running { get; private set; }
 
@@ -119,9 +117,6 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
         }
         UpdateStats();
     }
-
-    /// <summary>Completes the output of a sequence the scheduler never received (engine shutting down).</summary>
-    public void Abandon(Sequence sequence, Exception error) => Complete(sequence, error);
 
     private void DropCancelled()
     {
