@@ -82,9 +82,7 @@ public sealed class ModelHost : IAsyncDisposable
         if (options.Model is null)
         {
             var cache = Path.GetFullPath(options.ModelCacheDir ?? DefaultCacheDir);
-            // RandomModelCache's directory layout: <preset>-<precision>-seed<seed>-v<version>.
-            var expected = Path.Combine(cache, $"{options.DemoPreset}-fp32-seed{DemoSeed}-v{RandomModelCache.CacheVersion}");
-            if (!File.Exists(Path.Combine(expected, "manifest.json")))
+            if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(options.DemoPreset, "fp32", DemoSeed, cache), "manifest.json")))
             {
                 logger.LogInformation(
                     "Building the demo model (preset {Preset}) into {Directory}, first run only{Duration}",

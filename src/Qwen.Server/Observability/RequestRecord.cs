@@ -18,8 +18,8 @@ internal sealed class RequestRecord
     public const int ClientClosedStatus = 499;
 
     private readonly long _start = Stopwatch.GetTimestamp();
-    private readonly Dictionary<int, (int Tokens, long At)> _last = [];
     private int[] _completion = [];
+    private long[] _lastAt = []; // per choice: when its count last grew (0: not yet observed)
     private string?[] _finish = [];
     private bool _written;
 
@@ -56,9 +56,6 @@ internal sealed class RequestRecord
     /// <summary>Tokens generated over all choices so far.</summary>
     public int CompletionTokens => _completion.Sum();
 
-    /// <summary>Completion tokens of choice <paramref name="choice"/>.</summary>
-    public int CompletionTokensOf(int choice) => _completion[choice];
-
     /// <summary>The finish reason of choice <paramref name="choice"/>, once it finished.</summary>
     public string? FinishOf(int choice) => _finish[choice];
 
@@ -79,6 +76,7 @@ internal sealed class RequestRecord
     {
         PromptTokens = promptTokens;
         _completion = new int[choices];
+        _lastAt = new long[choices];
         _finish = new string?[choices];
         ServerMetrics.PromptTokens.Inc(promptTokens);
     }
@@ -87,7 +85,8 @@ internal sealed class RequestRecord
     public void Observe(int choice, int tokens)
     {
         var now = Stopwatch.GetTimestamp();
-        if (_last.TryGetValue(choice, out var last) && tokens <= last.Tokens)
+        var lastAt = _lastAt[choice];
+        if (lastAt != 0 && tokens <= _completion[choice])
         {
             return;
         }
@@ -97,11 +96,11 @@ internal sealed class RequestRecord
             TimeToFirstTokenMs = Stopwatch.GetElapsedTime(_start, now).TotalMilliseconds;
             ServerMetrics.TimeToFirstToken.Observe(TimeToFirstTokenMs.Value / 1000);
         }
-        else if (last.At != 0)
+        else if (lastAt != 0)
         {
-            ServerMetrics.InterTokenLatency.Observe(Stopwatch.GetElapsedTime(last.At, now).TotalSeconds);
+            ServerMetrics.InterTokenLatency.Observe(Stopwatch.GetElapsedTime(lastAt, now).TotalSeconds);
         }
-        _last[choice] = (tokens, now);
+        _lastAt[choice] = now;
     }
 
     /// <summary>Choice <paramref name="choice"/> finished with <paramref name="reason"/> (stop, length or tool_calls).</summary>

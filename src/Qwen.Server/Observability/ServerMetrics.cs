@@ -54,16 +54,16 @@ public static class ServerMetrics
 
     private static void Collect()
     {
-        int running = 0, waiting = 0, used = 0, total = 0;
+        int waiting = 0, used = 0, total = 0;
         long tokens = 0;
         lock (Hosts)
         {
             foreach (var s in Hosts.Select(h => h.Engine.GetStats()))
             {
-                (running, waiting, used, total, tokens) = (running + s.SlotsUsed, waiting + s.Waiting, used + s.SlotsUsed, total + s.SlotsTotal, tokens + s.KvTokensUsed);
+                (waiting, used, total, tokens) = (waiting + s.Waiting, used + s.SlotsUsed, total + s.SlotsTotal, tokens + s.KvTokensUsed);
             }
         }
-        Running.Set(running);
+        Running.Set(used); // requests running = slots held (decoding or prefilling)
         Waiting.Set(waiting);
         KvUsage.Set(total == 0 ? 0 : (double)used / total);
         KvTokens.Set(tokens);

@@ -148,12 +148,15 @@ internal static class ChoiceGenerator
                 return events;
             }
             var closesBefore = _closes;
-            var scan = _tail + text;
-            for (var at = scan.IndexOf(CloseTag, StringComparison.Ordinal); at >= 0; at = scan.IndexOf(CloseTag, at + CloseTag.Length, StringComparison.Ordinal))
+            if (firstCallOnly) // only FirstCallComplete reads the count
             {
-                _closes++;
+                var scan = _tail + text;
+                for (var at = scan.IndexOf(CloseTag, StringComparison.Ordinal); at >= 0; at = scan.IndexOf(CloseTag, at + CloseTag.Length, StringComparison.Ordinal))
+                {
+                    _closes++;
+                }
+                _tail = scan.Length < CloseTag.Length ? scan : scan[^(CloseTag.Length - 1)..];
             }
-            _tail = scan.Length < CloseTag.Length ? scan : scan[^(CloseTag.Length - 1)..];
             var deltas = parser.Push(text);
             if (_closesBeforeFirstCall is null && parser.HasToolCalls)
             {

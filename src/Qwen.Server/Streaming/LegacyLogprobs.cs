@@ -18,14 +18,8 @@ internal sealed class LegacyLogprobs(int generatedStart)
     public static CompletionLogprobs Prompt(QwenTokenizer tokenizer, int[] prompt)
     {
         var tokens = prompt.Select(id => tokenizer.Decode([id])).ToList();
-        var offsets = new List<int>(tokens.Count);
         var offset = 0;
-        foreach (var t in tokens)
-        {
-            offsets.Add(offset);
-            offset += t.Length;
-        }
-        return new CompletionLogprobs(tokens, [.. tokens.Select(_ => (float?)null)], [.. tokens.Select(_ => (Dictionary<string, float>?)null)], offsets);
+        return new CompletionLogprobs(tokens, [.. tokens.Select(_ => (float?)null)], [.. tokens.Select(_ => (Dictionary<string, float>?)null)], Offsets(tokens, ref offset));
     }
 
     /// <summary>Joins lists in order (the prompt's, then the generated tokens').</summary>
@@ -35,16 +29,23 @@ internal sealed class LegacyLogprobs(int generatedStart)
     /// <summary>The next generated tokens' lists; advances the offset.</summary>
     public CompletionLogprobs Next(IReadOnlyList<ChatCompletionTokenLogprob> tokens)
     {
-        var offsets = new List<int>(tokens.Count);
-        foreach (var t in tokens)
-        {
-            offsets.Add(_offset);
-            _offset += t.Token.Length;
-        }
+        var offsets = Offsets(tokens.Select(t => t.Token), ref _offset);
         return new CompletionLogprobs(
             [.. tokens.Select(t => t.Token)],
             [.. tokens.Select(t => (float?)t.Logprob)],
             [.. tokens.Select(t => (Dictionary<string, float>?)t.TopLogprobs.GroupBy(a => a.Token).ToDictionary(g => g.Key, g => g.First().Logprob))],
             offsets);
+    }
+
+    /// <summary>Each token's start in the text, counting on from <paramref name="offset"/>, which ends past the last.</summary>
+    private static List<int> Offsets(IEnumerable<string> tokens, ref int offset)
+    {
+        var offsets = new List<int>();
+        foreach (var t in tokens)
+        {
+            offsets.Add(offset);
+            offset += t.Length;
+        }
+        return offsets;
     }
 }

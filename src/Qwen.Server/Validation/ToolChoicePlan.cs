@@ -21,8 +21,7 @@ namespace Qwen.Server.Validation;
 /// <param name="PromptPrefix">Text that opens the assistant turn after the generation prompt ("" for none and auto).</param>
 /// <param name="BannedTokenIds">Token ids the sampler must never pick.</param>
 /// <param name="ParseToolCalls">Whether the output runs through the tool-call parser.</param>
-/// <param name="FunctionName">The function a named tool_choice forces.</param>
-internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnlyList<int> BannedTokenIds, bool ParseToolCalls, string? FunctionName = null)
+internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnlyList<int> BannedTokenIds, bool ParseToolCalls)
 {
     /// <summary>Plain text, no parser: text completions and chats without tools.</summary>
     public static ToolChoicePlan PlainText { get; } = new("auto", "", [], false);
@@ -87,6 +86,6 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
             f.Value.Problem("name", $"'tool_choice.function.name' names '{FieldReader.Shorten(name)}', which is not in 'tools'");
             return auto;
         }
-        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true, name);
+        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true);
     }
 }
