@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json;
-using Microsoft.ML.OnnxRuntime;
+using Qwen.Inference.Engine;
+using Qwen.Inference.Model;
 using Qwen.OnnxExport;
 
 namespace Qwen.Bench;
@@ -82,7 +82,7 @@ internal static class ExportBench
         }
         foreach (var (name, s) in speeds)
         {
-            Console.WriteLine($"{name,-20} decode, 1 sequence, {tokens} tokens after a 16-token prompt: median {Median(s):F1} tok/s over {rounds} rounds (best {s.Max():F1})");
+            Console.WriteLine($"{name,-20} decode, 1 sequence, {tokens} tokens after a 16-token prompt: median {Statistics.Median(s):F1} tok/s over {rounds} rounds (best {s.Max():F1})");
         }
         Console.WriteLine($"peak RSS {BenchArgs.PeakRssBytes() / 1048576.0:F0} MiB");
         return 0;
@@ -99,22 +99,35 @@ internal static class ExportBench
         return dir;
     }
 
+    /// <summary>The server's own runner over one sequence (KV cache bound in place, as the engine drives it).</summary>
+    private static OnnxModelRunner Runner(string dir, int cacheLen, int threads)
+        => OnnxModelRunner.Create(dir, new EngineOptions { MaxNumSeqs = 1, MaxModelLen = cacheLen, IntraOpThreads = threads });
+
     private static float[][] Logits(string dir, int[] inputs, int threads)
     {
-        using var d = new Decoder(dir, inputs.Length + 1, threads);
-        return inputs.Select((token, t) => d.Step([token], t).ToArray()).ToArray();
+        using var r = Runner(dir, inputs.Length + 1, threads);
+        return inputs.Select((token, t) =>
+        {
+            var logits = new float[r.VocabSize];
+            r.Prefill(0, [token], t, logits);
+            return logits;
+        }).ToArray();
     }
 
     private static double DecodeTokensPerSecond(string dir, int tokens, int threads)
     {
         var prompt = Enumerable.Range(0, 16).Select(i => (i * 104729) % 151643).ToArray();
-        using var d = new Decoder(dir, prompt.Length + tokens + 4, threads);
-        var next = ArgMax(d.Step(prompt, 0));
-        next = ArgMax(d.Step([next], prompt.Length)); // warm-up step
+        using var r = Runner(dir, prompt.Length + tokens + 4, threads);
+        var logits = new float[r.VocabSize];
+        r.Prefill(0, prompt, 0, logits);
+        var next = ArgMax(logits);
+        r.Decode([next], [prompt.Length], logits); // warm-up step
+        next = ArgMax(logits);
         var sw = Stopwatch.StartNew();
         for (var t = 0; t < tokens; t++)
         {
-            next = ArgMax(d.Step([next], prompt.Length + 1 + t));
+            r.Decode([next], [prompt.Length + 1 + t], logits);
+            next = ArgMax(logits);
         }
         return tokens / sw.Elapsed.TotalSeconds;
     }
@@ -129,80 +142,4 @@ internal static class ExportBench
         return best;
     }
 
-    private static double Median(List<double> values)
-    {
-        var s = values.Order().ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
-    }
-
-    /// <summary>One sequence over the graph as the manifest describes it: one KV buffer per layer bound as both past and present.</summary>
-    private sealed class Decoder : IDisposable
-    {
-        private readonly InferenceSession _session;
-        private readonly OrtValue[] _k, _v;
-        private readonly float[] _logits;
-        private readonly OrtValue _logitsValue;
-        private readonly int _layers;
-        private readonly JsonElement _inputs, _outputs; // the manifest's input and output names
-        private readonly JsonDocument _manifest;
-
-        public Decoder(string dir, int cacheLen, int threads)
-        {
-            _manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json")));
-            var m = _manifest.RootElement;
-            _inputs = m.GetProperty("inputs");
-            _outputs = m.GetProperty("outputs");
-            _layers = m.GetProperty("num_hidden_layers").GetInt32();
-            long[] shape = [1, m.GetProperty("num_key_value_heads").GetInt32(), cacheLen, m.GetProperty("head_dim").GetInt32()];
-            var elements = shape.Aggregate(1L, (x, y) => x * y);
-            var half = m.GetProperty("kv_cache_dtype").GetString() == "float16";
-            OrtValue Cache() => half
-                ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<Float16>(new Float16[elements]), shape)
-                : OrtValue.CreateTensorValueFromMemory(new float[elements], shape);
-            _k = Enumerable.Range(0, _layers).Select(_ => Cache()).ToArray();
-            _v = Enumerable.Range(0, _layers).Select(_ => Cache()).ToArray();
-            var vocab = m.GetProperty("vocab_size").GetInt32();
-            _logits = new float[vocab];
-            _logitsValue = OrtValue.CreateTensorValueFromMemory(_logits, [1, vocab]);
-            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-            _session = new InferenceSession(Path.Combine(dir, m.GetProperty("onnx_file").GetString()!), options);
-        }
-
-        /// <summary>Appends <paramref name="ids"/> after <paramref name="past"/> cached tokens; the last position's logits (valid until the next step).</summary>
-        public ReadOnlySpan<float> Step(int[] ids, int past)
-        {
-            using var binding = _session.CreateIoBinding();
-            using var input = OrtValue.CreateTensorValueFromMemory(ids.Select(t => (long)t).ToArray(), [1, ids.Length]);
-            using var seqLens = OrtValue.CreateTensorValueFromMemory(new[] { past + ids.Length - 1 }, [1]);
-            using var total = OrtValue.CreateTensorValueFromMemory(new[] { past + ids.Length }, []);
-            binding.BindInput(Name(_inputs, "input_ids"), input);
-            binding.BindInput(Name(_inputs, "seqlens_k"), seqLens);
-            binding.BindInput(Name(_inputs, "total_sequence_length"), total);
-            for (var l = 0; l < _layers; l++)
-            {
-                binding.BindInput(Name(_inputs, "past_key", l), _k[l]);
-                binding.BindOutput(Name(_outputs, "present_key", l), _k[l]);
-                binding.BindInput(Name(_inputs, "past_value", l), _v[l]);
-                binding.BindOutput(Name(_outputs, "present_value", l), _v[l]);
-            }
-            binding.BindOutput(Name(_outputs, "logits"), _logitsValue);
-            using var run = new RunOptions();
-            _session.RunWithBinding(run, binding);
-            return _logits;
-        }
-
-        private static string Name(JsonElement names, string key, int layer = 0)
-            => names.GetProperty(key).GetString()!.Replace("{layer}", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
-
-        public void Dispose()
-        {
-            _session.Dispose();
-            _manifest.Dispose();
-            _logitsValue.Dispose();
-            foreach (var v in _k.Concat(_v))
-            {
-                v.Dispose();
-            }
-        }
-    }
 }

@@ -19,7 +19,7 @@ internal static class SamplerBench
         var promptLength = a.Int("prompt", 1000);
         var random = new Random(1);
         // Logits shaped like a language model's: a Gaussian bulk with a heavier head.
-        var logits = Enumerable.Range(0, vocab).Select(_ => (float)(Gaussian(random) * 2.5)).ToArray();
+        var logits = Enumerable.Range(0, vocab).Select(_ => (float)(Statistics.Gaussian(random) * 2.5)).ToArray();
         for (var i = 0; i < 50; i++)
         {
             logits[random.Next(vocab)] += 8 + (float)random.NextDouble() * 6;
@@ -72,5 +72,4 @@ internal static class SamplerBench
         return (Median: (rounds[4] + rounds[5]) / 2, Best: rounds[0]);
     }
 
-    private static double Gaussian(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
 }

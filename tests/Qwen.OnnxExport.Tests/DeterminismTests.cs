@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Qwen.OnnxExport.Tests.Checkpoint;
 
 namespace Qwen.OnnxExport.Tests;
@@ -18,9 +17,9 @@ public sealed class DeterminismTests : IDisposable
         var c = Build(8);
         foreach (var file in new[] { "model.onnx", "model.onnx.data", "manifest.json", "source/model.safetensors", "source/config.json" })
         {
-            Assert.Equal(Hash(a, file), Hash(b, file));
+            Assert.Equal(TestCheckpoint.Hash(Path.Combine(a, file)), TestCheckpoint.Hash(Path.Combine(b, file)));
         }
-        Assert.NotEqual(Hash(a, "model.onnx.data"), Hash(c, "model.onnx.data"));
+        Assert.NotEqual(TestCheckpoint.Hash(Path.Combine(a, "model.onnx.data")), TestCheckpoint.Hash(Path.Combine(c, "model.onnx.data")));
     }
 
     private string Build(int seed)
@@ -29,6 +28,4 @@ public sealed class DeterminismTests : IDisposable
         ModelExporter.Export(new ExportOptions { RandomPreset = "tiny", Seed = seed, OutputDirectory = dir });
         return dir;
     }
-
-    private static string Hash(string dir, string file) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(dir, file))));
 }

@@ -10,12 +10,7 @@ public sealed record TemplateGolden(JsonElement Messages, JsonElement Tools, str
 {
     public static TemplateGolden Load(string name)
     {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Qwen.Server.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-        var path = Path.Combine(dir ?? throw new InvalidOperationException("repository root not found"), "tests", "Qwen.Tokenization.Tests", "Golden", "chat_template.jsonl");
+        var path = Path.Combine(Deploy.RepoRoot.Path, "tests", "Qwen.Tokenization.Tests", "Golden", "chat_template.jsonl");
         foreach (var line in File.ReadLines(path))
         {
             var root = JsonDocument.Parse(line).RootElement;

@@ -42,9 +42,8 @@ internal sealed record HttpOverhead(int Runs, int MaxTokens, IReadOnlyList<doubl
             }
             direct.Add((stamps.Count - 1) / Stopwatch.GetElapsedTime(stamps[0], stamps[^1]).TotalSeconds);
         }
-        static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-        return new HttpOverhead(runs, maxTokens, overHttp, direct, Median(overHttp), overHttp.Max(), Median(direct), direct.Max(),
-            Median(overHttp) / Median(direct), overHttp.Max() / direct.Max());
+        return new HttpOverhead(runs, maxTokens, overHttp, direct, Statistics.Median(overHttp), overHttp.Max(), Statistics.Median(direct), direct.Max(),
+            Statistics.Median(overHttp) / Statistics.Median(direct), overHttp.Max() / direct.Max());
     }
 
     public override string ToString()

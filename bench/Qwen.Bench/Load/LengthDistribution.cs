@@ -55,12 +55,12 @@ internal sealed record LengthDistribution(string Kind, double A, double B, int M
             case "uniform":
                 return random.Next((int)A, (int)B + 1);
             case "normal":
-                value = A + (B * Gaussian(random));
+                value = A + (B * Statistics.Gaussian(random));
                 break;
             case "lognormal":
                 // Lengths with mean m and standard deviation s: log-length ~ N(mu, sigma^2) with sigma^2 = ln(1 + s^2/m^2), mu = ln m - sigma^2/2.
                 var sigma2 = Math.Log(1 + (B * B / (A * A)));
-                value = Math.Exp(Math.Log(A) - (sigma2 / 2) + (Math.Sqrt(sigma2) * Gaussian(random)));
+                value = Math.Exp(Math.Log(A) - (sigma2 / 2) + (Math.Sqrt(sigma2) * Statistics.Gaussian(random)));
                 break;
             default:
                 value = -A * Math.Log(1 - random.NextDouble());
@@ -72,5 +72,4 @@ internal sealed record LengthDistribution(string Kind, double A, double B, int M
     public override string ToString() => Text;
 
     /// <summary>A standard normal draw (Box-Muller).</summary>
-    private static double Gaussian(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

@@ -46,9 +46,8 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
         long last = 0;
         var credited = 0; // tokens credited to chunks so far
         var usageTotal = -1; // completion_tokens of the last usage seen
-        var chunks = 0;
         // The server's own count when it gave one (include_usage), else the chunks' count.
-        StreamResult Result(string? error) => new(ttft, gaps, Stopwatch.GetElapsedTime(start).TotalSeconds, usageTotal >= 0 ? usageTotal : credited, error, chunks, usageTotal > credited ? usageTotal - credited : 0);
+        StreamResult Result(string? error) => new(ttft, gaps, Stopwatch.GetElapsedTime(start).TotalSeconds, usageTotal >= 0 ? usageTotal : credited, error, usageTotal > credited ? usageTotal - credited : 0);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
@@ -80,7 +79,6 @@ internal sealed class StreamingClient(HttpClient http, string model, string? api
                 {
                     continue;
                 }
-                chunks++;
                 if (ttft is null)
                 {
                     // The first chunk's extra tokens belong to the time to first token: they have no gap of their own.

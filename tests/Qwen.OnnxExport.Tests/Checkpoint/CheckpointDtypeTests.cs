@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Qwen.OnnxExport.Tests.Reference;
 using Xunit.Abstractions;
 
@@ -31,7 +30,7 @@ public sealed class CheckpointDtypeTests(ITestOutputHelper output) : IDisposable
         var bf16 = TinyModel.Directory(precision);
         foreach (var file in new[] { "model.onnx", "model.onnx.data" })
         {
-            Assert.Equal(Hash(Path.Combine(bf16, file)), Hash(Path.Combine(output, file)));
+            Assert.Equal(TestCheckpoint.Hash(Path.Combine(bf16, file)), TestCheckpoint.Hash(Path.Combine(output, file)));
         }
     }
 
@@ -54,6 +53,4 @@ public sealed class CheckpointDtypeTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"F16 checkpoint: max |ORT - reference| over {TinyModel.Prompt.Length} positions = {worst:E3}");
         Assert.True(worst < 1e-4, $"max logit error {worst} exceeds 1e-4");
     }
-
-    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 }

@@ -9,6 +9,13 @@ internal static class TestCheckpoint
 {
     public static string Source => Path.Combine(TinyModel.Directory(), "source");
 
+    /// <summary>SHA-256 of a file's bytes, streamed (model data files run to gigabytes).</summary>
+    public static string Hash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return System.Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     public static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"qwen-test-{name}-{Guid.NewGuid():N}");
 
     /// <summary>A copy of the tiny checkpoint, then <paramref name="edit"/> applied to it.</summary>

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -29,8 +28,8 @@ public sealed class ShardedInputTests : IDisposable
         var b = _dirs.Temp("shards");
         Assert.Equal(0, ExportCommand.Run(["--input", source, "--output", a]));
         Assert.Equal(0, ExportCommand.Run(["--input", sharded, "--output", b]));
-        Assert.Equal(Hash(Path.Combine(a, "model.onnx.data")), Hash(Path.Combine(b, "model.onnx.data")));
-        Assert.Equal(Hash(Path.Combine(a, "model.onnx")), Hash(Path.Combine(b, "model.onnx")));
+        Assert.Equal(TestCheckpoint.Hash(Path.Combine(a, "model.onnx.data")), TestCheckpoint.Hash(Path.Combine(b, "model.onnx.data")));
+        Assert.Equal(TestCheckpoint.Hash(Path.Combine(a, "model.onnx")), TestCheckpoint.Hash(Path.Combine(b, "model.onnx")));
     }
 
     /// <summary>Writes the tensors of one safetensors file into two shards (alternating) plus the index.</summary>
@@ -68,6 +67,4 @@ public sealed class ShardedInputTests : IDisposable
         }
         File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"), new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = weightMap }.ToJsonString());
     }
-
-    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 }

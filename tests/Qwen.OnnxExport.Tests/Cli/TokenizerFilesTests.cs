@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Qwen.OnnxExport.Tests.Checkpoint;
 
 namespace Qwen.OnnxExport.Tests.Cli;
@@ -22,7 +21,7 @@ public sealed class TokenizerFilesTests : IDisposable
         foreach (var f in Files)
         {
             Assert.True(File.Exists(Path.Combine(output, f)), $"{f} not copied");
-            Assert.Equal(Hash(Path.Combine(source, f)), Hash(Path.Combine(output, f)));
+            Assert.Equal(TestCheckpoint.Hash(Path.Combine(source, f)), TestCheckpoint.Hash(Path.Combine(output, f)));
         }
     }
 
@@ -40,6 +39,4 @@ public sealed class TokenizerFilesTests : IDisposable
         Assert.True(File.Exists(Path.Combine(output, "tokenizer.json")));
         Assert.False(File.Exists(Path.Combine(output, "vocab.json")));
     }
-
-    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
 }

@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Qwen.OnnxExport.Tests.Checkpoint;
 
 namespace Qwen.OnnxExport.Tests.Graph;
 
@@ -31,14 +31,8 @@ public sealed class ChunkedStreamingTests
         Assert.Equal(new FileInfo(Path.Combine(whole, "model.onnx.data")).Length, new FileInfo(Path.Combine(chunked, "model.onnx.data")).Length);
         foreach (var file in new[] { "model.onnx", "model.onnx.data" })
         {
-            Assert.Equal(Hash(Path.Combine(whole, file)), Hash(Path.Combine(chunked, file)));
+            Assert.Equal(TestCheckpoint.Hash(Path.Combine(whole, file)), TestCheckpoint.Hash(Path.Combine(chunked, file)));
         }
         Directory.Delete(chunked, recursive: true);
-    }
-
-    private static string Hash(string path)
-    {
-        using var s = File.OpenRead(path);
-        return Convert.ToHexString(SHA256.HashData(s));
     }
 }

@@ -34,12 +34,8 @@ public sealed class DeploymentTests
     [InlineData("            periodSeconds: 5\n", "            periodSeconds: 5\n            bogusField: 1\n", "spec.template.spec.containers[0].readinessProbe.bogusField is not a field of Probe")]
     [InlineData("      terminationGracePeriodSeconds: 30", "      terminationGracePeriodSecond: 30", "spec.template.spec.terminationGracePeriodSecond is not a field of PodSpec")]
     [InlineData("  replicas: 2", "  replica: 2", "spec.replica is not a field of DeploymentSpec")]
-    public async Task BrokenDeployment_IsRejected(string original, string broken, string expected)
-    {
-        var (exit, output) = await ValidateEdited(Path.Combine(K8s, "deployment.yaml"), "deployment.yaml", original, broken);
-        Assert.True(exit == 1, output);
-        Assert.Contains(expected, output, StringComparison.Ordinal);
-    }
+    public Task BrokenDeployment_IsRejected(string original, string broken, string expected)
+        => AssertRejected(Path.Combine(K8s, "deployment.yaml"), original, broken, expected);
 
     [Theory]
     [InlineData("    ports:\n      - \"8000:8000\"\n", "    ports: 8000\n", "/services/qwen-server/ports must be array")]
@@ -47,12 +43,8 @@ public sealed class DeploymentTests
     [InlineData("    restart: unless-stopped\n", "    restart: unless-stopped\n    restrat: always\n", "/services/qwen-server must NOT have additional properties 'restrat'")]
     [InlineData("      interval: 15s\n", "      interval: 15 seconds\n", "/services/qwen-server/healthcheck/interval must match format \"duration\"")]
     [InlineData("      - driver: nvidia\n", "      - driver: amd\n", "qwen-server has no nvidia GPU reservation")]
-    public async Task BrokenCompose_IsRejected(string original, string broken, string expected)
-    {
-        var (exit, output) = await ValidateEdited(Compose, "docker-compose.yml", original, broken);
-        Assert.True(exit == 1, output);
-        Assert.Contains(expected, output, StringComparison.Ordinal);
-    }
+    public Task BrokenCompose_IsRejected(string original, string broken, string expected)
+        => AssertRejected(Compose, original, broken, expected);
 
     [Fact]
     public async Task Kustomization_ListsEveryManifest()
@@ -134,14 +126,17 @@ public sealed class DeploymentTests
         => Regex.Matches(yaml, @"^  (QWEN_[A-Z0-9_]+): *(.*)$", RegexOptions.Multiline)
             .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value.Trim() is var v && v.StartsWith('"') ? JsonSerializer.Deserialize<string>(v)! : v);
 
-    private static async Task<(int Exit, string Output)> ValidateEdited(string source, string name, string original, string broken)
+    /// <summary>A copy of <paramref name="source"/> with <paramref name="original"/> replaced fails validation with <paramref name="expected"/>.</summary>
+    private static async Task AssertRejected(string source, string original, string broken, string expected)
     {
         var text = await File.ReadAllTextAsync(source);
         Assert.Contains(original, text, StringComparison.Ordinal);
         var dir = Directory.CreateTempSubdirectory("qwen-deploy-").FullName;
-        var file = Path.Combine(dir, name);
+        var file = Path.Combine(dir, Path.GetFileName(source));
         await File.WriteAllTextAsync(file, text.Replace(original, broken, StringComparison.Ordinal));
-        return await Validate([file]);
+        var (exit, output) = await Validate([file]);
+        Assert.True(exit == 1, output);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
     }
 
     private static async Task<(int Exit, string Output)> Validate(IEnumerable<string> files)

@@ -31,7 +31,6 @@ public sealed class StartupFailureTests
 
     private static (string[] Args, string[] Expected) Arrange(string broken)
     {
-        string Model(Dictionary<string, string?> files) => TestModels.Variant(files);
         switch (broken)
         {
             case "near-miss template":
@@ -42,27 +41,27 @@ public sealed class StartupFailureTests
                         Assert.Contains("# Tools", t, StringComparison.Ordinal);
                         return t.Replace("# Tools", "# Tool", StringComparison.Ordinal);
                     });
-                    var dir = Model(new() { ["tokenizer_config.json"] = config });
+                    var dir = TestModels.Variant(new() { ["tokenizer_config.json"] = config });
                     return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "tokenizer_config.json"), "not the Qwen2.5 template"]);
                 }
             case "no template":
                 {
-                    var dir = Model(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(_ => null) });
+                    var dir = TestModels.Variant(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(_ => null) });
                     return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "tokenizer_config.json") + " has no chat_template"]);
                 }
             case "no manifest":
                 {
-                    var dir = Model(new() { ["manifest.json"] = null });
+                    var dir = TestModels.Variant(new() { ["manifest.json"] = null });
                     return (["--model", dir], ["Model (--model, QWEN_MODEL)", $"'{dir}' has no manifest.json", "onnx-export output directory"]);
                 }
             case "bad manifest":
                 {
-                    var dir = Model(new() { ["manifest.json"] = File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json")).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal) });
+                    var dir = TestModels.Variant(new() { ["manifest.json"] = File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json")).Replace("\"format_version\": 1", "\"format_version\": 99", StringComparison.Ordinal) });
                     return (["--model", dir], ["Model (--model, QWEN_MODEL)", Path.Combine(dir, "manifest.json"), "format_version must be 1 (given 99"]);
                 }
             case "no tokenizer":
                 {
-                    var dir = Model(new() { ["vocab.json"] = null, ["merges.txt"] = null });
+                    var dir = TestModels.Variant(new() { ["vocab.json"] = null, ["merges.txt"] = null });
                     return (["--model", dir], ["Model (--model, QWEN_MODEL)", "no tokenizer in " + dir]);
                 }
             case "no model directory":

@@ -13,9 +13,9 @@ internal static class TestModels
     /// A fresh directory holding the tiny model's files as symbolic links, except those in <paramref name="files"/>:
     /// a file mapped to text is written with it (a new file is written too), a file mapped to null is left out.
     /// </summary>
-    public static string Variant(Dictionary<string, string?> files, string prefix = "qwen-variant-")
+    public static string Variant(Dictionary<string, string?> files)
     {
-        var dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        var dir = Directory.CreateTempSubdirectory("qwen-variant-").FullName;
         foreach (var source in Directory.GetFiles(Tiny))
         {
             var name = Path.GetFileName(source);

@@ -26,9 +26,9 @@ internal sealed class JsonLoggedServer : IAsyncDisposable
     /// <summary>Every line the process wrote so far (stdout and stderr).</summary>
     public IReadOnlyList<string> Lines => [.. _process.Stdout, .. _process.Stderr];
 
-    public static async Task<JsonLoggedServer> StartAsync(params string[] args)
+    public static async Task<JsonLoggedServer> StartAsync()
     {
-        var process = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--json-logs", "--threads", "1", "--max-model-len", "512", "--max-num-seqs", "2", .. args]);
+        var process = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--json-logs", "--threads", "1", "--max-model-len", "512", "--max-num-seqs", "2"]);
         var address = await process.WaitForListeningAsync(Bound);
         // No drain on dispose: a response abandoned mid-stream must close the connection, as a real client that hangs up does.
         return new JsonLoggedServer(process, new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = address, Timeout = Bound });

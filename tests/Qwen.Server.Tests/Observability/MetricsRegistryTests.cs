@@ -1,4 +1,3 @@
-using System.Globalization;
 using Qwen.Server.Tests.Robustness;
 
 namespace Qwen.Server.Tests.Observability;
@@ -11,13 +10,6 @@ namespace Qwen.Server.Tests.Observability;
 [Collection(RobustnessCollection.Name)]
 public sealed class MetricsRegistryTests
 {
-    private static async Task<double> Gauge(HttpClient http, string name)
-    {
-        var text = await http.GetStringAsync("/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
-    }
-
     [Fact]
     public async Task TwoServersInOneProcess_GaugesAreTheirSum_AndAStoppedOneDropsOut()
     {
@@ -32,17 +24,17 @@ public sealed class MetricsRegistryTests
             await gate.Reached.WaitAsync(TimeSpan.FromSeconds(60));
 
             // The idle server registered its gauges last; the busy server's running sequence must still show on either.
-            Assert.Equal(1, await Gauge(idle.Http, "qwen_requests_running"));
-            Assert.Equal(1, await Gauge(busy.Http, "qwen_requests_running"));
-            Assert.True(await Gauge(idle.Http, "qwen_kv_cache_tokens_used") > 0);
+            Assert.Equal(1, (await MetricsSnapshot.ReadAsync(idle.Http)).Running);
+            Assert.Equal(1, (await MetricsSnapshot.ReadAsync(busy.Http)).Running);
+            Assert.True((await MetricsSnapshot.ReadAsync(idle.Http)).KvTokensUsed > 0);
 
             gate.Open();
             using var response = await request;
             Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
             await busy.DisposeAsync();
             busy = null;
-            Assert.Equal(0, await Gauge(idle.Http, "qwen_requests_running"));
-            Assert.Equal(0, await Gauge(idle.Http, "qwen_kv_cache_tokens_used"));
+            Assert.Equal(0, (await MetricsSnapshot.ReadAsync(idle.Http)).Running);
+            Assert.Equal(0, (await MetricsSnapshot.ReadAsync(idle.Http)).KvTokensUsed);
         }
         finally
         {

@@ -14,7 +14,7 @@ internal static class FuzzEdgeCases
     /// The golden rendering of [{"role":"user","content":"Hello!"}] (../shared/qwen2.5/golden/chat_template.jsonl,
     /// case user_only, rendered by the Qwen2.5 Jinja template in Python): the prompt whose length fixes the context left.
     /// </summary>
-    public const string GoldenUserOnly = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n";
+    public static string GoldenUserOnly => TemplateGolden.Load("user_only").Rendered;
 
     /// <summary>Raw UTF-8 on the wire: the default encoder would send "数" as the six bytes "\u6570" and push the megabyte cases over the body limit.</summary>
     private static readonly JsonSerializerOptions RawUtf8 = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -4,7 +4,7 @@ using Qwen.Inference.Engine;
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>The server's gauges as /metrics (Prometheus text) reports them: what runs, waits and holds the KV cache.</summary>
-internal sealed record MetricsSnapshot(double Running, double Waiting, double KvTokensUsed, double TimeToFirstTokenCount)
+internal sealed record MetricsSnapshot(double Running, double Waiting, double KvTokensUsed)
 {
     public static async Task<MetricsSnapshot> ReadAsync(HttpClient http)
     {
@@ -21,7 +21,7 @@ internal sealed record MetricsSnapshot(double Running, double Waiting, double Kv
             }
             throw new InvalidOperationException($"/metrics has no series '{name}'");
         }
-        return new MetricsSnapshot(Value("qwen_requests_running"), Value("qwen_requests_waiting"), Value("qwen_kv_cache_tokens_used"), Value("qwen_time_to_first_token_seconds_count"));
+        return new MetricsSnapshot(Value("qwen_requests_running"), Value("qwen_requests_waiting"), Value("qwen_kv_cache_tokens_used"));
     }
 
     public bool Idle => Running == 0 && Waiting == 0 && KvTokensUsed == 0;

@@ -37,22 +37,8 @@ internal readonly record struct ProcessGauges(long RssBytes, long ManagedBytes, 
         GC.Collect();
         var managed = GC.GetTotalMemory(forceFullCollection: true);
         using var self = Process.GetCurrentProcess();
-        long rss = self.WorkingSet64;
+        var rss = self.WorkingSet64; // VmRSS on Linux
         var threads = self.Threads.Count;
-        if (File.Exists("/proc/self/status"))
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    rss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-                }
-                else if (line.StartsWith("Threads:", StringComparison.Ordinal))
-                {
-                    threads = int.Parse(line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-                }
-            }
-        }
         var fds = Directory.Exists("/proc/self/fd") ? Directory.GetFiles("/proc/self/fd").Length : self.HandleCount;
         return new ProcessGauges(rss, managed, threads, fds);
     }
@@ -70,24 +56,6 @@ internal readonly record struct ProcessGauges(long RssBytes, long ManagedBytes, 
         Assert.True(ManagedBytes - before.ManagedBytes < ManagedBoundBytes, $"managed heap grew from {before.ManagedBytes} to {ManagedBytes} bytes");
         Assert.True(Threads - before.Threads <= ThreadBound, $"threads grew from {before.Threads} to {Threads}");
         Assert.True(FileDescriptors - before.FileDescriptors <= FileDescriptorBound, $"descriptors grew from {before.FileDescriptors} to {FileDescriptors}");
-    }
-
-    /// <summary>Polls /health/ready until nothing runs, waits or holds a KV slot; returns the last body seen.</summary>
-    public static async Task<JsonElement> WaitIdleAsync(HttpClient http, TimeSpan limit)
-    {
-        var until = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
-        JsonElement body;
-        do
-        {
-            body = await http.GetFromJsonAsync<JsonElement>("/health/ready");
-            if (body.GetProperty("running").GetInt32() == 0 && body.GetProperty("waiting").GetInt32() == 0 && body.GetProperty("kv_slots_used").GetInt32() == 0)
-            {
-                return body;
-            }
-            await Task.Delay(50);
-        }
-        while (Stopwatch.GetTimestamp() < until);
-        return body;
     }
 
     /// <summary>A normal request that must succeed after the abuse.</summary>

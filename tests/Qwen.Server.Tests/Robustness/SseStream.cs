@@ -7,6 +7,8 @@ namespace Qwen.Server.Tests.Robustness;
 /// <summary>A streaming chat completion read by hand: the status, every SSE data payload and when the stream ended.</summary>
 internal sealed class SseStream
 {
+    private static readonly JsonSerializerOptions OmitNulls = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
     public int Status { get; private set; }
 
     public string? RetryAfter { get; private set; }
@@ -15,9 +17,6 @@ internal sealed class SseStream
 
     /// <summary>Stopwatch timestamp of the moment the request was sent.</summary>
     public long StartedAt { get; private set; }
-
-    /// <summary>Stopwatch timestamp of the response headers (for a rejection: when it came back).</summary>
-    public long HeadersAt { get; private set; }
 
     /// <summary>Stopwatch timestamp of the last byte read.</summary>
     public long EndedAt { get; private set; }
@@ -40,24 +39,17 @@ internal sealed class SseStream
         .LastOrDefault();
 
     public static string ChatBody(string prompt, int maxTokens, bool stream = true, bool ignoreEos = true, bool includeUsage = false)
-        => includeUsage
-            ? JsonSerializer.Serialize(new
+        => JsonSerializer.Serialize(
+            new
             {
                 messages = new[] { new { role = "user", content = prompt } },
                 max_tokens = maxTokens,
                 stream,
-                stream_options = new { include_usage = true },
+                stream_options = includeUsage ? new { include_usage = true } : null,
                 temperature = 0,
                 ignore_eos = ignoreEos,
-            })
-            : JsonSerializer.Serialize(new
-            {
-                messages = new[] { new { role = "user", content = prompt } },
-                max_tokens = maxTokens,
-                stream,
-                temperature = 0,
-                ignore_eos = ignoreEos,
-            });
+            },
+            OmitNulls);
 
     /// <summary>Posts <paramref name="json"/> and reads the whole stream; <paramref name="onEvent"/> may stop reading early by returning false.</summary>
     public static Task<SseStream> RunAsync(HttpClient http, string json, CancellationToken ct, Func<int, bool>? onEvent = null)
@@ -70,7 +62,6 @@ internal sealed class SseStream
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         result.StartedAt = Stopwatch.GetTimestamp();
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        result.HeadersAt = Stopwatch.GetTimestamp();
         result.Status = (int)response.StatusCode;
         result.RetryAfter = response.Headers.RetryAfter?.ToString();
         if (!response.IsSuccessStatusCode)

@@ -34,7 +34,7 @@ public sealed class TokenBytesTests
     [Fact]
     public void FromTokenizer_AddedAndByteTokens_HoldTheirBytesAndSpecialFlag()
     {
-        var tokens = TokenBytes.FromTokenizer(TestTokenizers.FromVocab);
+        var tokens = GrammarDriver.Tokens;
         Assert.Equal(151_665, tokens.Count); // Qwen2.5: 151,643 BPE tokens and 22 added ones; the model pads to 151,936
         Assert.Equal("<tool_call>"u8.ToArray(), tokens[151_657].ToArray());
         Assert.Equal("</tool_call>"u8.ToArray(), tokens[151_658].ToArray());
@@ -52,7 +52,7 @@ public sealed class TokenBytesTests
     public void FromTokenizer_EveryByte_HasASingleByteToken()
     {
         // Byte-level BPE can spell any text, which is what lets the grammar never reach a dead end.
-        var tokens = TokenBytes.FromTokenizer(TestTokenizers.FromVocab);
+        var tokens = GrammarDriver.Tokens;
         var seen = new bool[256];
         for (var id = 0; id < tokens.Count; id++)
         {
