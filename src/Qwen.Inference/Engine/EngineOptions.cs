@@ -30,6 +30,13 @@ public sealed record EngineOptions
     /// <summary>CUDA device id when <see cref="ExecutionProvider"/> is <c>cuda</c>.</summary>
     public int CudaDeviceId { get; init; }
 
+    /// <summary>
+    /// Copy each host input into memory of its own when it is bound, as ONNX Runtime does for a CUDA session, instead of
+    /// reading it at Run as the CPU provider does. For CPU tests and the parity check: a binding that is not refreshed before
+    /// each step then replays stale inputs on the CPU too, as it would on a GPU.
+    /// </summary>
+    public bool CopyInputsAtBind { get; init; }
+
     /// <summary>File to cache the optimized graph in (reused on the next start); null disables it.</summary>
     public string? OptimizedModelPath { get; init; }
 }

@@ -5,15 +5,18 @@ using Qwen.Inference.Engine;
 namespace Qwen.Inference.Model;
 
 /// <summary>
-/// The one place where CPU and CUDA differ: which execution provider the session uses and where the KV cache lives
-/// (64-byte-aligned host memory, or device memory from the session's CUDA allocator). Inputs and logits stay in host
-/// memory on both; ONNX Runtime copies them. The CUDA branch needs the GPU ONNX Runtime package (the CUDA image
-/// builds with it) and is not exercised on this CPU-only machine. Must be disposed after the OrtValues over its memory.
+/// The one place where CPU and CUDA differ: which execution provider the session uses, where the KV cache lives
+/// (64-byte-aligned host memory, or device memory from the session's CUDA allocator) and when host inputs are read.
+/// Inputs and logits stay in host memory on both. On CUDA, ONNX Runtime copies a host input to the device when it is
+/// bound (<see cref="BindInput"/>), not at Run; on CPU it reads the bound memory at Run. With
+/// <see cref="EngineOptions.CopyInputsAtBind"/> the CPU copies at bind time too, so CPU tests see what a device sees.
+/// Engine loop thread only. Must be disposed after the OrtValues over its memory and the bindings it bound.
 /// </summary>
 internal sealed class DeviceSeam : IDisposable
 {
     private readonly List<IntPtr> _host = [];
     private readonly List<OrtMemoryAllocation> _device = [];
+    private readonly Dictionary<(OrtIoBinding Binding, string Name), OrtValue> _copies = [];
     private OrtAllocator? _allocator;
 
     public DeviceSeam(EngineOptions options)
@@ -24,12 +27,16 @@ internal sealed class DeviceSeam : IDisposable
             throw new ArgumentException($"execution provider must be 'cpu' or 'cuda' (given '{options.ExecutionProvider}')", nameof(options));
         }
         DeviceId = options.CudaDeviceId;
+        CopyInputsAtBind = options.CopyInputsAtBind;
         KvMemory = IsCuda ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, DeviceId, OrtMemType.Default) : OrtMemoryInfo.DefaultInstance;
     }
 
     public bool IsCuda { get; }
 
     public int DeviceId { get; }
+
+    /// <summary>Whether host inputs are copied when bound (as on a device) rather than read at Run.</summary>
+    public bool CopyInputsAtBind { get; }
 
     /// <summary>Where the KV cache lives.</summary>
     public OrtMemoryInfo KvMemory { get; }
@@ -48,6 +55,40 @@ internal sealed class DeviceSeam : IDisposable
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
             throw new InvalidOperationException($"execution provider 'cuda' is not available in this build ({e.Message}); build with -p:OnnxRuntimePackage=Microsoft.ML.OnnxRuntime.Gpu.Linux (the CUDA image does) or set the execution provider to cpu", e);
+        }
+    }
+
+    /// <summary>
+    /// Binds a host input. What <paramref name="binding"/> will feed to the next Run is the content of
+    /// <paramref name="value"/> now: a device copies it at this call, so a caller that changes the buffer afterwards must bind
+    /// it again. In copy-at-bind mode the CPU does the same, into memory owned here until the input is bound again or
+    /// <see cref="Forget"/> is called.
+    /// </summary>
+    public void BindInput(OrtIoBinding binding, string name, OrtValue value)
+    {
+        if (!CopyInputsAtBind)
+        {
+            binding.BindInput(name, value);
+            return;
+        }
+        var shape = value.GetTensorTypeAndShape();
+        var copy = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, shape.ElementDataType, shape.Shape);
+        value.GetTensorMutableRawData().CopyTo(copy.GetTensorMutableRawData());
+        binding.BindInput(name, copy);
+        if (_copies.Remove((binding, name), out var old))
+        {
+            old.Dispose();
+        }
+        _copies[(binding, name)] = copy;
+    }
+
+    /// <summary>Frees the copies made for <paramref name="binding"/>; call before disposing it.</summary>
+    public void Forget(OrtIoBinding binding)
+    {
+        foreach (var key in _copies.Keys.Where(k => k.Binding == binding).ToList())
+        {
+            _copies.Remove(key, out var copy);
+            copy!.Dispose();
         }
     }
 
@@ -82,6 +123,11 @@ internal sealed class DeviceSeam : IDisposable
 
     public unsafe void Dispose()
     {
+        foreach (var copy in _copies.Values)
+        {
+            copy.Dispose();
+        }
+        _copies.Clear();
         foreach (var p in _host)
         {
             NativeMemory.AlignedFree((void*)p);

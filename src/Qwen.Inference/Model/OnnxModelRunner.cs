@@ -137,7 +137,14 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         using var ids = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [1, tokens.Length], (IntPtr)_ids, tokens.Length * sizeof(long));
         using var binding = _session.CreateIoBinding();
         Bind(binding, ids, _decodeSeqLens[0], _decodeLogits[0], l => (_slotK[l, slot], _slotV[l, slot]));
-        _session.RunWithBinding(_runOptions, binding);
+        try
+        {
+            _session.RunWithBinding(_runOptions, binding);
+        }
+        finally
+        {
+            _device.Forget(binding);
+        }
         new ReadOnlySpan<float>(_logits, VocabSize).CopyTo(logits);
     }
 
@@ -169,7 +176,11 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     {
         foreach (var binding in _decodeBindings)
         {
-            binding?.Dispose();
+            if (binding is not null)
+            {
+                _device.Forget(binding);
+                binding.Dispose();
+            }
         }
         foreach (var v in _slotK.Cast<OrtValue>().Concat(_slotV.Cast<OrtValue>()).Concat(_prefixK.Cast<OrtValue>()).Concat(_prefixV.Cast<OrtValue>()).Concat(_decodeIds).Concat(_decodeSeqLens).Concat(_decodeLogits).Append(_totalValue))
         {
@@ -186,9 +197,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
 
     private void Bind(OrtIoBinding binding, OrtValue ids, OrtValue seqLens, OrtValue logits, Func<int, (OrtValue K, OrtValue V)> kv)
     {
-        binding.BindInput(_manifest.Inputs["input_ids"], ids);
-        binding.BindInput(_manifest.Inputs["seqlens_k"], seqLens);
-        binding.BindInput(_manifest.Inputs["total_sequence_length"], _totalValue);
+        _device.BindInput(binding, _manifest.Inputs["input_ids"], ids);
+        _device.BindInput(binding, _manifest.Inputs["seqlens_k"], seqLens);
+        _device.BindInput(binding, _manifest.Inputs["total_sequence_length"], _totalValue);
         binding.BindOutput(_manifest.Outputs["logits"], logits);
         for (var l = 0; l < _manifest.NumLayers; l++)
         {
