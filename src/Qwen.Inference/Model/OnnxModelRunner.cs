@@ -10,8 +10,9 @@ namespace Qwen.Inference.Model;
 /// Runs an exported Qwen2.5 graph over a KV cache allocated once: per layer one K and one V buffer
 /// [max_num_seqs, kv_heads, max_model_len, head_dim]. A prefill runs through slot s's [1, ...] view; a decode through
 /// the [B, ...] view of slots [0, B). Past and present are bound to the same view, so GroupQueryAttention writes the
-/// new positions in place and nothing cache-sized is ever allocated or copied per step. Views, bindings and input
-/// buffers are created once and reused. Engine loop thread only; must be disposed.
+/// new positions in place and nothing cache-sized is ever allocated or copied per step. Views, decode bindings (one per
+/// B) and input buffers are created once and reused; the step inputs are bound again before every Run, because a device
+/// copies a host input when it is bound (src/Qwen.Inference/README.md, "IoBinding"). Engine loop thread only; must be disposed.
 /// </summary>
 public sealed unsafe class OnnxModelRunner : IModelRunner
 {
@@ -136,7 +137,8 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         *_total = pastLength + tokens.Length;
         using var ids = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, [1, tokens.Length], (IntPtr)_ids, tokens.Length * sizeof(long));
         using var binding = _session.CreateIoBinding();
-        Bind(binding, ids, _decodeSeqLens[0], _decodeLogits[0], l => (_slotK[l, slot], _slotV[l, slot]));
+        BindCache(binding, _decodeLogits[0], l => (_slotK[l, slot], _slotV[l, slot]));
+        BindStepInputs(binding, ids, _decodeSeqLens[0]);
         try
         {
             _session.RunWithBinding(_runOptions, binding);
@@ -165,8 +167,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         if (binding is null)
         {
             binding = _decodeBindings[b - 1] = _session.CreateIoBinding();
-            Bind(binding, _decodeIds[b - 1], _decodeSeqLens[b - 1], _decodeLogits[b - 1], l => (_prefixK[l, b - 1], _prefixV[l, b - 1]));
+            BindCache(binding, _decodeLogits[b - 1], l => (_prefixK[l, b - 1], _prefixV[l, b - 1]));
         }
+        BindStepInputs(binding, _decodeIds[b - 1], _decodeSeqLens[b - 1]);
         _session.RunWithBinding(_runOptions, binding);
         new ReadOnlySpan<float>(_logits, b * VocabSize).CopyTo(logits);
     }
@@ -195,11 +198,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         NativeMemory.AlignedFree(_logits);
     }
 
-    private void Bind(OrtIoBinding binding, OrtValue ids, OrtValue seqLens, OrtValue logits, Func<int, (OrtValue K, OrtValue V)> kv)
+    /// <summary>Binds what stays put between steps: the logits buffer and each layer's KV view, as past and present.</summary>
+    private void BindCache(OrtIoBinding binding, OrtValue logits, Func<int, (OrtValue K, OrtValue V)> kv)
     {
-        _device.BindInput(binding, _manifest.Inputs["input_ids"], ids);
-        _device.BindInput(binding, _manifest.Inputs["seqlens_k"], seqLens);
-        _device.BindInput(binding, _manifest.Inputs["total_sequence_length"], _totalValue);
         binding.BindOutput(_manifest.Outputs["logits"], logits);
         for (var l = 0; l < _manifest.NumLayers; l++)
         {
@@ -210,5 +211,16 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
             binding.BindInput(ModelManifest.ForLayer(_manifest.Inputs["past_value"], l), v);
             binding.BindOutput(ModelManifest.ForLayer(_manifest.Outputs["present_value"], l), v);
         }
+    }
+
+    /// <summary>
+    /// Binds this step's host inputs, after they were written: a device copies them here, not at Run (see
+    /// <see cref="DeviceSeam.BindInput"/>), so a binding reused across steps must be given them again every step.
+    /// </summary>
+    private void BindStepInputs(OrtIoBinding binding, OrtValue ids, OrtValue seqLens)
+    {
+        _device.BindInput(binding, _manifest.Inputs["input_ids"], ids);
+        _device.BindInput(binding, _manifest.Inputs["seqlens_k"], seqLens);
+        _device.BindInput(binding, _manifest.Inputs["total_sequence_length"], _totalValue);
     }
 }
