@@ -114,6 +114,29 @@ public sealed class Sampler
     }
 
     /// <summary>
+    /// Whether a sequence with <paramref name="p"/> can ever be sampled from <paramref name="k"/> candidates (false: ask for
+    /// its full row up front). Placeholder: always false until the exact candidate rules land.
+    /// </summary>
+    public static bool MayUseCandidates(SamplingParams p, int k)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return k < 0;
+    }
+
+    /// <summary>
+    /// Picks the token from <paramref name="row"/>'s candidates when they alone decide it, with exactly the result of
+    /// <see cref="TrySample"/> over the full row: the same token, logprobs, generator state, constraint calls and recorded
+    /// state. Otherwise returns <see cref="CandidateOutcome.NeedsFullRow"/> having changed nothing. Placeholder: always
+    /// <see cref="CandidateOutcome.NeedsFullRow"/> until the exact candidate rules land.
+    /// </summary>
+    public CandidateOutcome TrySampleCandidates(CandidateRow row, SamplingState state, ITokenConstraint? constraint, int noneAllowedTokenId, out SampledToken token)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        token = default;
+        return row.Values.Length >= 0 ? CandidateOutcome.NeedsFullRow : CandidateOutcome.Sampled;
+    }
+
+    /// <summary>
     /// Draws an index with probability proportional to <paramref name="weights"/>, for a uniform <paramref name="u"/> in
     /// [0, 1). Sums blocks (vectorised), then walks one block. When rounding leaves the draw past the total, the last index
     /// with a non-zero weight is taken (never a zero-probability one).
