@@ -6,7 +6,8 @@ ARG VARIANT=cpu
 # The GPU package pinned in Directory.Packages.props decides the CUDA major: 1.32.0's libonnxruntime_providers_cuda.so
 # links libcudart.so.13, libcublas.so.13 and libcublasLt.so.13 (built with nvcc 13.0) and loads cuDNN (9, per ONNX
 # Runtime's CUDA requirements) at run time, so a CUDA 12 base builds but cannot load the CUDA provider. The host needs an
-# NVIDIA driver for CUDA 13 (R580 or newer). Pick another CUDA 13 base with --build-arg CUDA_IMAGE=...
+# NVIDIA driver for CUDA 13 (R580 or newer). Pick another CUDA 13 base with --build-arg CUDA_IMAGE=...; the default's
+# CUDA major is checked against the provider's by tests/Qwen.Server.Tests/Deploy/CudaImageTests.cs.
 ARG CUDA_IMAGE=nvidia/cuda:13.0.3-cudnn-runtime-ubuntu24.04
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
