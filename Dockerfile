@@ -1,11 +1,14 @@
 # Qwen.Server image. CPU (default) or CUDA:
 #   docker build -t qwen-server .                                   # CPU, ONNX Runtime CPU package
-#   docker build -t qwen-server:cuda --build-arg VARIANT=cuda .     # CUDA 12 + cuDNN 9, ONNX Runtime GPU package
+#   docker build -t qwen-server:cuda --build-arg VARIANT=cuda .     # CUDA 13 + cuDNN 9, ONNX Runtime GPU package
 # The model is mounted, never baked in:  docker run -p 8000:8000 -v /path/to/exported:/models/qwen qwen-server
 ARG VARIANT=cpu
-# ONNX Runtime 1.31.1's GPU package is built against CUDA 12 + cuDNN 9 (check the CUDA execution provider's requirements
-# table when upgrading ONNX Runtime); pick another CUDA base with --build-arg CUDA_IMAGE=...
-ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+# The GPU package pinned in Directory.Packages.props decides the CUDA major: 1.32.0's libonnxruntime_providers_cuda.so
+# links libcudart.so.13, libcublas.so.13 and libcublasLt.so.13 (built with nvcc 13.0) and loads cuDNN (9, per ONNX
+# Runtime's CUDA requirements) at run time, so a CUDA 12 base builds but cannot load the CUDA provider. The host needs an
+# NVIDIA driver for CUDA 13 (R580 or newer). Pick another CUDA 13 base with --build-arg CUDA_IMAGE=...; the default's
+# CUDA major is checked against the provider's by tests/Qwen.Server.Tests/Deploy/CudaImageTests.cs.
+ARG CUDA_IMAGE=nvidia/cuda:13.0.3-cudnn-runtime-ubuntu24.04
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG VARIANT

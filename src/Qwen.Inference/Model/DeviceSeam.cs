@@ -110,7 +110,8 @@ internal sealed class DeviceSeam : IDisposable
     }
 
     /// <summary>
-    /// ONNX Runtime's C# allocator takes a 32-bit size (<c>OrtAllocator.Allocate(uint)</c>, no larger overload in 1.31.1):
+    /// ONNX Runtime's C# allocator takes a 32-bit size (<c>OrtAllocator.Allocate(uint)</c> is still its only allocating
+    /// method in 1.32.0, although the C API's <c>AllocatorAlloc</c> under it takes a <c>size_t</c>):
     /// a larger per-layer buffer would silently wrap, so it is refused with the numbers needed to fix the settings.
     /// </summary>
     internal static void CheckDeviceAllocation(long bytes)
