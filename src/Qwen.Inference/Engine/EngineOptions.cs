@@ -3,7 +3,10 @@ namespace Qwen.Inference.Engine;
 /// <summary>Engine settings: the KV cache budget, the scheduler's limits and the execution provider.</summary>
 public sealed record EngineOptions
 {
-    /// <summary>KV cache slots: the most sequences that run at once. Ignored when <see cref="KvCacheBytes"/> is set.</summary>
+    /// <summary>
+    /// KV cache slots: the most sequences that run at once. Ignored when <see cref="KvCacheBytes"/> is set; on CUDA the
+    /// most slots, fewer when the device memory (<see cref="GpuMemoryUtilization"/>) holds fewer.
+    /// </summary>
     public int MaxNumSeqs { get; init; } = 8;
 
     /// <summary>
@@ -11,6 +14,13 @@ public sealed record EngineOptions
     /// floor(budget / bytes of one <see cref="MaxModelLen"/>-token slot), at least one (see <c>KvCacheLayout.Resolve</c>).
     /// </summary>
     public long? KvCacheBytes { get; init; }
+
+    /// <summary>
+    /// On CUDA without <see cref="KvCacheBytes"/>: the fraction of the whole device this process may take, in (0, 1], as
+    /// vLLM's <c>--gpu-memory-utilization</c>; the KV cache gets what is left of it once the weights are loaded, at most
+    /// <see cref="MaxNumSeqs"/> slots (see <c>KvCacheLayout.FromDeviceMemory</c>). Ignored on the CPU.
+    /// </summary>
+    public double GpuMemoryUtilization { get; init; } = 0.9;
 
     /// <summary>Tokens per slot (prompt plus output); at most the model's maximum sequence length.</summary>
     public int MaxModelLen { get; init; } = 4096;

@@ -1,12 +1,15 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Qwen.Inference.Engine;
+using Qwen.Inference.KvCache;
 
 namespace Qwen.Inference.Model;
 
 /// <summary>
-/// The one place where CPU and CUDA differ: which execution provider the session uses, where the KV cache lives
-/// (64-byte-aligned host memory, or device memory from the session's CUDA allocator) and when host inputs are read.
+/// The one place where CPU and CUDA differ: which execution provider the session uses, how big the KV cache is (on CUDA
+/// sized from the device's free memory), where it lives (64-byte-aligned host memory, or device memory from the session's
+/// CUDA allocator) and when host inputs are read.
 /// Inputs and logits stay in host memory on both. On CUDA, ONNX Runtime copies a host input to the device when it is
 /// bound (<see cref="BindInput"/>), not at Run; on CPU it reads the bound memory at Run. With
 /// <see cref="EngineOptions.CopyInputsAtBind"/> the CPU copies at bind time too, so CPU tests see what a device sees.
@@ -50,12 +53,36 @@ internal sealed class DeviceSeam : IDisposable
         }
         try
         {
-            session.AppendExecutionProvider_CUDA(DeviceId);
+            using var cuda = new OrtCUDAProviderOptions();
+            // kSameAsRequested: the arena grows by what is asked for. Its default (kNextPowerOfTwo) rounds a new region up to
+            // a power of two, so the KV buffers allocated from it could take up to twice the budget the cache was sized to.
+            cuda.UpdateOptions(new Dictionary<string, string>
+            {
+                ["device_id"] = DeviceId.ToString(CultureInfo.InvariantCulture),
+                ["arena_extend_strategy"] = "kSameAsRequested",
+            });
+            session.AppendExecutionProvider_CUDA(cuda);
         }
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
             throw new InvalidOperationException($"execution provider 'cuda' is not available in this build ({e.Message}); build with -p:OnnxRuntimePackage=Microsoft.ML.OnnxRuntime.Gpu.Linux (the CUDA image does) or set the execution provider to cpu", e);
         }
+    }
+
+    /// <summary>
+    /// The KV cache layout. On CUDA without KvCacheBytes it is sized from the device memory free now
+    /// (<see cref="KvCacheLayout.FromDeviceMemory"/>), so call it once the session is created and the weights are on the
+    /// device; otherwise <see cref="KvCacheLayout.Resolve"/> (the CPU ignores GpuMemoryUtilization).
+    /// </summary>
+    public KvCacheLayout ResolveKvCache(ModelManifest manifest, EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!IsCuda || options.KvCacheBytes is not null)
+        {
+            return KvCacheLayout.Resolve(manifest, options);
+        }
+        var (free, total) = CudaRuntime.MemoryInfo(DeviceId);
+        return KvCacheLayout.FromDeviceMemory(manifest, options, free, total);
     }
 
     /// <summary>

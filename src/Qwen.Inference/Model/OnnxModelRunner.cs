@@ -33,9 +33,6 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     private OnnxModelRunner(string modelDirectory, EngineOptions options)
     {
         _manifest = ModelManifest.Load(modelDirectory);
-        KvCache = KvCacheLayout.Resolve(_manifest, options);
-        MaxNumSeqs = KvCache.Slots;
-        MaxModelLen = KvCache.TokensPerSlot;
         VocabSize = _manifest.VocabSize;
         _device = new DeviceSeam(options);
 
@@ -53,6 +50,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         var optimized = OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, so);
         _session = new InferenceSession(optimized.LoadPath, so);
         optimized.Commit(); // only now has ONNX Runtime written the optimized file: a crash before leaves no valid stamp
+        KvCache = _device.ResolveKvCache(_manifest, options); // after the session: on CUDA it takes what the weights left free
+        MaxNumSeqs = KvCache.Slots;
+        MaxModelLen = KvCache.TokensPerSlot;
 
         var elementType = _manifest.KvCacheDtype == "float16" ? TensorElementType.Float16 : TensorElementType.Float;
         var layers = _manifest.NumLayers;
@@ -107,13 +107,13 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     /// <summary>Bytes of the KV cache (all layers, K and V, every slot).</summary>
     public long KvCacheBytes => KvCache.TotalBytes;
 
-    /// <summary>The KV cache as allocated: slots, tokens per slot and bytes (resolved from MaxNumSeqs or KvCacheBytes).</summary>
+    /// <summary>The KV cache as allocated: slots, tokens per slot and bytes (from MaxNumSeqs, KvCacheBytes or, on CUDA, the device's free memory).</summary>
     public KvCacheLayout KvCache { get; }
 
     /// <summary>The manifest of the loaded model.</summary>
     public ModelManifest Manifest => _manifest;
 
-    /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache (sized by <see cref="KvCacheLayout.Resolve"/>).</summary>
+    /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache (sized by <see cref="KvCacheLayout.Resolve"/>, or on CUDA <see cref="KvCacheLayout.FromDeviceMemory"/>).</summary>
     public static OnnxModelRunner Create(string modelDirectory, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Qwen.Inference.Engine;
+using Qwen.Inference.KvCache;
 using Qwen.Inference.Model;
 using Qwen.OnnxExport;
 using Qwen.Tokenization.Chat;
@@ -110,6 +111,7 @@ public sealed class ModelHost : IAsyncDisposable
         {
             MaxNumSeqs = options.MaxNumSeqs,
             KvCacheBytes = options.KvCacheMemoryBytes, // when set, the engine derives the slot count from it
+            GpuMemoryUtilization = options.GpuMemoryUtilization, // cuda without a budget: the slot count from free GPU memory
             MaxModelLen = options.MaxModelLen,
             MaxWaiting = options.MaxWaiting,
             PrefillChunkSize = options.PrefillChunkSize,
@@ -121,11 +123,16 @@ public sealed class ModelHost : IAsyncDisposable
         var runner = Step(what, () => (runnerFactory ?? OnnxModelRunner.Create)(dir, engineOptions));
         var engine = new InferenceEngine(runner, engineOptions);
         var precision = runner is OnnxModelRunner ? manifest.Precision : "scripted";
-        var kvBytes = runner is OnnxModelRunner onnx ? onnx.KvCacheBytes : 0;
+        var kvCache = (runner as OnnxModelRunner)?.KvCache;
+        var kvBytes = kvCache?.TotalBytes ?? 0;
         var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
         logger.LogInformation(
-            "Serving {Model} from {Directory} ({Precision}): KV cache {Slots} slots x {Tokens} tokens = {Total} tokens, {Megabytes:F0} MiB",
-            name, dir, precision, runner.MaxNumSeqs, runner.MaxModelLen, (long)runner.MaxNumSeqs * runner.MaxModelLen, kvBytes / 1048576.0);
+            "Serving {Model} from {Directory} ({Precision}) on {ExecutionProvider}: KV cache {Slots} slots x {Tokens} tokens = {Total} tokens, {Megabytes:F0} MiB",
+            name, dir, precision, options.ExecutionProvider, runner.MaxNumSeqs, runner.MaxModelLen, (long)runner.MaxNumSeqs * runner.MaxModelLen, kvBytes / 1048576.0);
+        if (kvCache?.Device is { } device)
+        {
+            LogDeviceMemory(logger, device, kvCache.Slots, options.MaxNumSeqs);
+        }
         if (isDemo)
         {
             logger.LogWarning(
@@ -139,6 +146,12 @@ public sealed class ModelHost : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => Engine.DisposeAsync();
+
+    /// <summary>How the GPU's memory sized the KV cache: the reading, the utilisation, the slots it allowed and those taken.</summary>
+    internal static void LogDeviceMemory(ILogger logger, DeviceMemoryBudget device, int slots, int maxNumSeqs)
+        => logger.LogInformation(
+            "KV cache sized from GPU memory: {FreeMiB:F0} of {TotalMiB:F0} MiB free once the weights were loaded; --gpu-memory-utilization {Utilization} leaves {BudgetMiB:F0} MiB, room for {SlotsAllowed} slots; took {Slots} (--max-num-seqs {MaxNumSeqs})",
+            device.FreeBytes / 1048576.0, device.TotalBytes / 1048576.0, device.Utilization, device.BudgetBytes / 1048576.0, device.SlotsAllowed, slots, maxNumSeqs);
 
     private static string MissingManifestHint(string dir)
     {

@@ -113,6 +113,7 @@ public static class ServerConfiguration
 
     private static string Describe(Type type) => type == typeof(bool) ? "true or false"
         : type == typeof(int) || type == typeof(long) ? "an integer"
+        : type == typeof(double) ? "a number"
         : $"a {type.Name}";
 
     /// <summary>Which source gave the winning value of <c>Qwen:{key}</c>: a file name, a flag or an environment variable.</summary>

@@ -16,6 +16,7 @@ public sealed record ServerOptions
         new("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated keys; when set, /v1/*, /tokenize and /detokenize need `Authorization: Bearer <key>` (constant-time comparison)."),
         new("MaxNumSeqs", "--max-num-seqs", "QWEN_MAX_NUM_SEQS", "8", "KV cache slots: sequences decoded together."),
         new("KvCacheMemory", "--kv-cache-memory", "QWEN_KV_CACHE_MEMORY", "(off)", "KV cache budget as a size (2GiB, 512MiB, 4GB or bytes); when set, the number of slots is derived from it instead of MaxNumSeqs."),
+        new("GpuMemoryUtilization", "--gpu-memory-utilization", "QWEN_GPU_MEMORY_UTILIZATION", "0.9", "cuda only, when KvCacheMemory is unset: the fraction of the GPU's memory this process may take, in (0, 1]. Once the weights are loaded the KV cache gets what is left of it (free - (1 - u) x total), at most MaxNumSeqs slots. Ignored on cpu."),
         new("MaxModelLen", "--max-model-len", "QWEN_MAX_MODEL_LEN", "4096", "Tokens per slot (prompt + output), at most the model's max_seq_len."),
         new("MaxWaiting", "--max-waiting", "QWEN_MAX_WAITING", "64", "Requests that may wait for a slot; beyond it 429 with Retry-After."),
         new("PrefillChunkSize", "--prefill-chunk-size", "QWEN_PREFILL_CHUNK_SIZE", "256", "Prompt tokens per prefill step, interleaved with decode steps."),
@@ -51,6 +52,9 @@ public sealed record ServerOptions
 
     /// <summary><see cref="KvCacheMemory"/> in bytes, or null when unset or malformed (<see cref="Validate"/> reports it).</summary>
     public long? KvCacheMemoryBytes => ByteSize.TryParse(KvCacheMemory, out var bytes) ? bytes : null;
+
+    /// <summary>On cuda without <see cref="KvCacheMemory"/>: the fraction of the GPU's memory this process may take; ignored on cpu.</summary>
+    public double GpuMemoryUtilization { get; init; } = 0.9;
 
     /// <summary>Tokens per slot.</summary>
     public int MaxModelLen { get; init; } = 4096;
@@ -125,6 +129,10 @@ public sealed record ServerOptions
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));
+        }
+        if (!(GpuMemoryUtilization > 0 && GpuMemoryUtilization <= 1))
+        {
+            errors.Add((nameof(GpuMemoryUtilization), "must be in (0, 1]", GpuMemoryUtilization.ToString(CultureInfo.InvariantCulture)));
         }
         if (ExecutionProvider is not ("cpu" or "cuda"))
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Qwen.Inference.KvCache;
 using Qwen.Server.Hosting;
 using Qwen.Server.Tests.Deploy;
 
@@ -63,6 +64,30 @@ public sealed class ModelHostTests
         {
         }
         Assert.Contains(logger.Entries, l => l.Message.Contains("KV cache 3 slots x 256 tokens = 768 tokens", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Load_GpuMemoryUtilization_ReachesTheEngine()
+    {
+        double? given = null;
+        await using (ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, GpuMemoryUtilization = 0.5 }, new CapturingLogger(), (dir, o) =>
+        {
+            given = o.GpuMemoryUtilization;
+            return Scripted(dir, o);
+        }))
+        {
+        }
+        Assert.Equal(0.5, given);
+    }
+
+    [Fact]
+    public void LogDeviceMemory_Reading_StatesFreeTotalUtilizationAndSlotsAllowedAndTaken()
+    {
+        // 13 of 16 GiB free, u 0.75: 12 GiB - 3 GiB in use = 9 GiB, 96 slots of 96 MiB; MaxNumSeqs 8 takes 8.
+        var logger = new CapturingLogger();
+        ModelHost.LogDeviceMemory(logger, new DeviceMemoryBudget(13L << 30, 16L << 30, 0.75, 9L << 30, 96), 8, 8);
+        var line = Assert.Single(logger.Entries).Message;
+        Assert.Equal("KV cache sized from GPU memory: 13312 of 16384 MiB free once the weights were loaded; --gpu-memory-utilization 0.75 leaves 9216 MiB, room for 96 slots; took 8 (--max-num-seqs 8)", line);
     }
 
     [Fact]

@@ -77,6 +77,16 @@ public sealed class ServerConfigurationTests
     }
 
     [Fact]
+    public void Load_GpuMemoryUtilization_IsANumberWithDefault09()
+    {
+        Assert.Equal(0.9, Load("{}", [], []).GpuMemoryUtilization);
+        Assert.Equal(0.5, Load("{}", [], ["--gpu-memory-utilization", "0.5"]).GpuMemoryUtilization);
+        Assert.Equal(1.0, Load("{}", new() { ["QWEN_GPU_MEMORY_UTILIZATION"] = "1" }, []).GpuMemoryUtilization);
+        var (message, _) = Refused("{}", new() { ["QWEN_GPU_MEMORY_UTILIZATION"] = "90%" }, []);
+        Assert.Contains("GpuMemoryUtilization (--gpu-memory-utilization, QWEN_GPU_MEMORY_UTILIZATION) must be a number (given '90%', from QWEN_GPU_MEMORY_UTILIZATION)", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_ModelCacheVariables_CanonicalNameBeatsTheOldAlias()
     {
         Assert.Equal("/old", Load("{}", new() { ["QWEN_MODEL_CACHE"] = "/old" }, []).ModelCacheDir);
@@ -135,6 +145,9 @@ public sealed class ServerConfigurationTests
     [InlineData("CudaDeviceId", "65", "CudaDeviceId (--cuda-device-id, QWEN_CUDA_DEVICE_ID) must be in [0, 64] (given 65)")]
     [InlineData("MaxRequestBodyBytes", "1023", "MaxRequestBodyBytes (--max-request-body-bytes, QWEN_MAX_REQUEST_BODY_BYTES) must be in [1024, 2147483648] (given 1023)")]
     [InlineData("MaxTokensLimit", "-1", "MaxTokensLimit (--max-tokens-limit, QWEN_MAX_TOKENS_LIMIT) must be in [0, 1048576] (given -1)")]
+    [InlineData("GpuMemoryUtilization", "0", "GpuMemoryUtilization (--gpu-memory-utilization, QWEN_GPU_MEMORY_UTILIZATION) must be in (0, 1] (given 0)")]
+    [InlineData("GpuMemoryUtilization", "1.5", "GpuMemoryUtilization (--gpu-memory-utilization, QWEN_GPU_MEMORY_UTILIZATION) must be in (0, 1] (given 1.5)")]
+    [InlineData("GpuMemoryUtilization", "NaN", "GpuMemoryUtilization (--gpu-memory-utilization, QWEN_GPU_MEMORY_UTILIZATION) must be in (0, 1] (given NaN)")]
     [InlineData("ExecutionProvider", "tpu", "ExecutionProvider (--execution-provider, QWEN_EXECUTION_PROVIDER) must be cpu or cuda (given 'tpu')")]
     [InlineData("DemoPreset", "7b", "DemoPreset (--demo-preset, QWEN_DEMO_PRESET) must be tiny, small or qwen2.5-0.5b (given '7b')")]
     [InlineData("KvCacheMemory", "0GiB", "KvCacheMemory (--kv-cache-memory, QWEN_KV_CACHE_MEMORY) must be a positive size: bytes, or a number with B, KiB, MiB, GiB, TiB (also Ki, Mi, Gi, Ti) or KB, MB, GB, TB, e.g. 2GiB (given '0GiB')")]

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Qwen.Server.Tests.Hosting;
 
-/// <summary>The real server's startup log: the demo warning (text and JSON), JSON lines with --json-logs, and the content root being the app's directory.</summary>
+/// <summary>The real server's startup log: the demo warning (text and JSON), the execution provider and KV cache, JSON lines with --json-logs, and the content root being the app's directory.</summary>
 public sealed class StartupLogTests
 {
     [Fact]
@@ -17,7 +17,9 @@ public sealed class StartupLogTests
         Assert.Contains("start with --model <dir>", warning, StringComparison.Ordinal);
         var project = Path.Combine(Deploy.RepoRoot.Path, "onnx-export");
         Assert.Contains($"`dotnet run -c Release --project {project} -- --input <hf-dir> --output <dir> --precision int4`", warning, StringComparison.Ordinal);
-        Assert.Contains(server.Stdout, l => l.Contains("Serving qwen2.5-demo-tiny", StringComparison.Ordinal));
+        // The tiny demo model: 2 layers x (K, V) x 2 kv heads x 16 x 4 bytes = 512 bytes per token; 8 slots x 256 tokens = 1 MiB.
+        Assert.Contains(server.Stdout, l => l.Contains("Serving qwen2.5-demo-tiny", StringComparison.Ordinal) && l.Contains("on cpu: KV cache 8 slots x 256 tokens = 2048 tokens, 1 MiB", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Stdout, l => l.Contains("GPU memory", StringComparison.Ordinal)); // the utilisation is cuda's alone
 
         // The host logs its content root right after "Now listening": wait for that line too.
         var deadline = DateTime.UtcNow.AddSeconds(30);
