@@ -50,7 +50,7 @@ model() {
   local dir=$WORK/models/$PRESET-$1-seed$SEED
   if [ ! -f "$dir/manifest.json" ]; then
     timeout 600 dotnet "$app/Qwen.OnnxExport.dll" --random "$PRESET" --seed "$SEED" --precision "$1" --output "$dir" --force > "$OUT/export-$1.log" 2>&1 \
-      || { say "FAIL: export $1: $(tail -1 "$OUT/export-$1.log")"; exit 1; }
+      || { say "FAIL: export $1: $(tail -1 "$OUT/export-$1.log")" >&2; exit 1; }
   fi
   echo "$dir"
 }
