@@ -8,6 +8,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["tokenizer"] = TokenizerBench.RunAsync,
     ["load"] = LoadBench.RunAsync,
     ["sampler"] = SamplerBench.RunAsync,
+    ["parity"] = ParityBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {

@@ -1,0 +1,24 @@
+using System.Globalization;
+
+namespace Qwen.Bench.Parity;
+
+/// <summary>The parity check's verdict: every token equal to the reference and every compared logprob within the tolerance.</summary>
+/// <param name="Scenarios">One result per arrival pattern.</param>
+/// <param name="Tolerance">The largest |Δlogprob| that passes.</param>
+internal sealed record ParityReport(IReadOnlyList<ScenarioResult> Scenarios, double Tolerance)
+{
+    /// <summary>Output tokens equal to the reference's, over all scenarios.</summary>
+    public int TokensEqual => Scenarios.Sum(s => s.TokensEqual);
+
+    /// <summary>Output tokens asked for, over all scenarios.</summary>
+    public int TokensTotal => Scenarios.Sum(s => s.TokensTotal);
+
+    /// <summary>Largest |Δlogprob| over all scenarios (NaN propagates).</summary>
+    public double MaxAbsLogprobDiff => Scenarios.Select(s => s.MaxAbsLogprobDiff).Aggregate(0.0, Math.Max);
+
+    /// <summary>Whether the candidate matched the reference.</summary>
+    public bool Passed => TokensEqual == TokensTotal && MaxAbsLogprobDiff <= Tolerance;
+
+    /// <summary>The one-line verdict: <c>parity PASS: 1152/1152 tokens equal, max |Δlogprob| 0.0231 (tolerance 0.05)</c>.</summary>
+    public string Summary => string.Create(CultureInfo.InvariantCulture, $"parity {(Passed ? "PASS" : "FAIL")}: {TokensEqual}/{TokensTotal} tokens equal, max |Δlogprob| {MaxAbsLogprobDiff:F4} (tolerance {Tolerance})");
+}
