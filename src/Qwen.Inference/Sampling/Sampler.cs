@@ -15,7 +15,9 @@ namespace Qwen.Inference.Sampling;
 /// sequence's own generator. With a <see cref="ITokenConstraint"/> (llama.cpp's order): sample as above; if the
 /// constraint rejects the token, mask every disallowed token to -inf in a scratch copy and sample again with the same
 /// transforms. The penalties change the row in place; temperature, truncation and masking never do (they work on scratch
-/// buffers). Engine loop thread only: the scratch buffers are allocated once, never per token.
+/// buffers). <see cref="TrySampleCandidates"/> does the same from a row's top-K candidates when they alone decide the
+/// token. One thread at a time: the scratch buffers are allocated once, never per token, so a thread that samples rows
+/// in parallel with others needs a <see cref="Sampler"/> of its own (and each sequence's state is used by one at a time).
 /// </summary>
 public sealed class Sampler
 {
@@ -114,26 +116,108 @@ public sealed class Sampler
     }
 
     /// <summary>
-    /// Whether a sequence with <paramref name="p"/> can ever be sampled from <paramref name="k"/> candidates (false: ask for
-    /// its full row up front). Placeholder: always false until the exact candidate rules land.
+    /// Whether a sequence with <paramref name="p"/> may be sampled from <paramref name="k"/> candidates (false: ask for its
+    /// full row up front). False when a token outside the candidates could rise above them (a positive logit_bias, a
+    /// repetition penalty below 1, a negative presence or frequency penalty), when the draw reads the whole vocabulary
+    /// (temperature &gt; 0 without top_k, or top_k &gt; k), when more than k top logprobs are asked, and when logprobs are
+    /// asked together with any penalty (their log-sum-exp is of the penalised row, which only the full row gives).
     /// </summary>
     public static bool MayUseCandidates(SamplingParams p, int k)
     {
         ArgumentNullException.ThrowIfNull(p);
-        return k < 0;
+        var raises = false;
+        foreach (var bias in p.LogitBias?.Values ?? [])
+        {
+            raises |= !(bias <= 0);
+        }
+        return MayUse(p, k, raises);
     }
 
     /// <summary>
     /// Picks the token from <paramref name="row"/>'s candidates when they alone decide it, with exactly the result of
-    /// <see cref="TrySample"/> over the full row: the same token, logprobs, generator state, constraint calls and recorded
-    /// state. Otherwise returns <see cref="CandidateOutcome.NeedsFullRow"/> having changed nothing. Placeholder: always
-    /// <see cref="CandidateOutcome.NeedsFullRow"/> until the exact candidate rules land.
+    /// <see cref="TrySample"/> over the full row: the same token, top-logprob ids, generator state, constraint calls and
+    /// recorded state; logprobs differ only by the rounding of the row's log-sum-exp. Otherwise returns
+    /// <see cref="CandidateOutcome.NeedsFullRow"/> having changed nothing (the generator is restored if a draw was made).
+    /// The rule: the penalties are applied to the candidates with the full path's float operations; sorted best first, the
+    /// first j candidates are the row's j best tokens once the j-th is beyond any outside token's reach (see
+    /// <see cref="IsSafe"/>); greedy needs the first, top_k needs k, top_logprobs n, and a constraint that rejects the
+    /// first pick needs that many allowed ones among them. It never returns <see cref="CandidateOutcome.NoneAllowed"/>:
+    /// only the full row can show that no token is allowed.
     /// </summary>
     public CandidateOutcome TrySampleCandidates(CandidateRow row, SamplingState state, ITokenConstraint? constraint, int noneAllowedTokenId, out SampledToken token)
     {
         ArgumentNullException.ThrowIfNull(state);
+        var k = row.Values.Length;
+        ArgumentOutOfRangeException.ThrowIfNotEqual(row.Ids.Length, k, nameof(row));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, _candidates.Length, nameof(row));
         token = default;
-        return row.Values.Length >= 0 ? CandidateOutcome.NeedsFullRow : CandidateOutcome.Sampled;
+        var p = state.Parameters;
+        var biases = state.LogitBiasValues;
+        // A non-finite log-sum-exp means a NaN or +inf somewhere in the row (or nothing finite): the full path decides.
+        if (k == 0 || !MayUse(p, k, biases.Length > 0 && !(TensorPrimitives.Max(biases) <= 0)) || !float.IsFinite(row.LogSumExp))
+        {
+            return CandidateOutcome.NeedsFullRow;
+        }
+
+        var kth = row.Values[k - 1];
+        var c = _candidates.AsSpan(0, k);
+        var order = default(BetterFirst);
+        Candidate? lastSafe = null;
+        for (var i = 0; i < k; i++)
+        {
+            c[i] = new Candidate(Penalised(row.Values[i], row.Ids[i], state), row.Ids[i]);
+            if (IsSafe(c[i].Value, row.Values[i], kth) && (lastSafe is not { } s || order.Compare(c[i], s) > 0))
+            {
+                lastSafe = c[i];
+            }
+        }
+        if (lastSafe is not { } worst)
+        {
+            return CandidateOutcome.NeedsFullRow;
+        }
+        c.Sort(BetterFirst.Comparison);
+        // c[..known] are the row's best tokens in the full path's order: every outside token ranks after the worst safe one.
+        var known = c.IndexOf(worst) + 1;
+        var needed = p.Temperature == 0 ? 1 : p.TopK;
+        if (needed > known || p.TopLogprobs > known)
+        {
+            return CandidateOutcome.NeedsFullRow;
+        }
+
+        TokenLogprob[]? top = null;
+        if (p.TopLogprobs is { } n)
+        {
+            top = new TokenLogprob[n];
+            for (var i = 0; i < n; i++)
+            {
+                top[i] = new TokenLogprob(c[i].Id, c[i].Value - row.LogSumExp);
+            }
+        }
+        var saved = state.Random.Save();
+        var pick = p.Temperature == 0 ? 0 : DrawTopK(c[..needed], p, state.Random);
+        if (constraint is not null && !constraint.IsAllowed(c[pick].Id))
+        {
+            // The full path resamples among the allowed tokens: decidable here when the known prefix holds enough of them.
+            var allowed = 0;
+            for (var i = 0; i < known && allowed < needed; i++)
+            {
+                if (constraint.IsAllowed(c[i].Id))
+                {
+                    c[allowed++] = c[i];
+                }
+            }
+            if (allowed < needed)
+            {
+                state.Random.Restore(saved);
+                return CandidateOutcome.NeedsFullRow;
+            }
+            pick = p.Temperature == 0 ? 0 : DrawTopK(c[..needed], p, state.Random);
+        }
+        var id = c[pick].Id;
+        constraint?.Accept(id);
+        state.Record(id);
+        token = new SampledToken(id, p.TopLogprobs is null ? null : c[pick].Value - row.LogSumExp, top);
+        return CandidateOutcome.Sampled;
     }
 
     /// <summary>
@@ -252,7 +336,7 @@ public sealed class Sampler
             {
                 if ((uint)id < (uint)logits.Length)
                 {
-                    logits[id] = logits[id] > 0 ? logits[id] / p.RepetitionPenalty : logits[id] * p.RepetitionPenalty;
+                    logits[id] = Repeat(logits[id], p.RepetitionPenalty);
                 }
             }
         }
@@ -262,10 +346,57 @@ public sealed class Sampler
             var counts = state.OutputCounts;
             for (var i = 0; i < ids.Length; i++)
             {
-                logits[ids[i]] -= p.PresencePenalty + (p.FrequencyPenalty * counts[i]);
+                logits[ids[i]] -= PresenceFrequency(p, counts[i]);
             }
         }
     }
+
+    /// <summary>
+    /// One candidate's logit after <see cref="ApplyPenalties"/>, by the same float operations in the same order (bias,
+    /// repetition, presence and frequency), so it is bitwise the full path's value.
+    /// </summary>
+    private static float Penalised(float x, int id, SamplingState state)
+    {
+        var p = state.Parameters;
+        if (state.TryGetBias(id, out var bias))
+        {
+            x += bias;
+        }
+        if (p.RepetitionPenalty != 1f && state.HasSeen(id))
+        {
+            x = Repeat(x, p.RepetitionPenalty);
+        }
+        if ((p.PresencePenalty != 0 || p.FrequencyPenalty != 0) && state.OutputCount(id) is var count and > 0)
+        {
+            x -= PresenceFrequency(p, count);
+        }
+        return x;
+    }
+
+    /// <summary>Hugging Face's repetition penalty of one logit: positive ones divided, the others multiplied.</summary>
+    private static float Repeat(float x, float penalty) => x > 0 ? x / penalty : x * penalty;
+
+    /// <summary>OpenAI's presence and frequency penalty of a token generated <paramref name="count"/> times.</summary>
+    private static float PresenceFrequency(SamplingParams p, int count) => p.PresencePenalty + (p.FrequencyPenalty * count);
+
+    /// <summary><see cref="MayUseCandidates"/>, given whether any logit_bias is positive.</summary>
+    private static bool MayUse(SamplingParams p, int k, bool biasRaises)
+    {
+        var penalised = p.LogitBias is { Count: > 0 } || p.RepetitionPenalty != 1f || p.PresencePenalty != 0 || p.FrequencyPenalty != 0;
+        var lowersOnly = !biasRaises && p.RepetitionPenalty >= 1f && p.PresencePenalty >= 0 && p.FrequencyPenalty >= 0;
+        var decidable = p.Temperature == 0 || (p.TopK > 0 && p.TopK <= k);
+        return k > 0 && lowersOnly && decidable && (p.TopLogprobs is null || (p.TopLogprobs <= k && !penalised));
+    }
+
+    /// <summary>
+    /// Whether every token outside the candidates ranks after a candidate whose penalised value is
+    /// <paramref name="value"/> and raw value <paramref name="raw"/>, given the K-th raw value <paramref name="kth"/>. An
+    /// outside token's raw logit is at most kth and penalties only lower, so it is beaten by a value above kth, and by one
+    /// equal to kth whose raw value is kth too: TopK keeps the lower ids among equal values, so the outside token's id is
+    /// higher. A candidate lowered onto kth may lose to an outside token with a lower id; -inf never counts.
+    /// </summary>
+    private static bool IsSafe(float value, float raw, float kth)
+        => float.IsFinite(value) && (value > kth || (value == kth && raw == kth));
 
     private float LogSumExp(ReadOnlySpan<float> x)
     {
@@ -355,7 +486,6 @@ public sealed class Sampler
         {
             return ArgMax(x);
         }
-        var invT = 1f / p.Temperature;
         if (p.TopK > 0)
         {
             // Everything after top_k works on its k candidates only, never on the vocabulary again.
@@ -364,21 +494,7 @@ public sealed class Sampler
             {
                 return ArgMax(x); // nothing finite: degenerate row
             }
-            var w = _weights.AsSpan(0, count);
-            var best = _candidates[0].Value;
-            for (var i = 0; i < count; i++)
-            {
-                w[i] = MathF.Exp((_candidates[i].Value - best) * invT);
-            }
-            if (p.TopP < 1)
-            {
-                count = NucleusCut(w, p.TopP * TensorPrimitives.Sum(w));
-            }
-            if (p.MinP > 0)
-            {
-                count = MinPCut(w[..count], p.MinP);
-            }
-            return _candidates[DrawFrom(w[..count], random.NextDouble())].Id;
+            return _candidates[DrawTopK(_candidates.AsSpan(0, count), p, random)].Id;
         }
 
         var max = TensorPrimitives.Max(x);
@@ -387,7 +503,7 @@ public sealed class Sampler
             return ArgMax(x);
         }
         var probs = _probs.AsSpan(0, x.Length);
-        var total = ExpShifted(x, max, invT, probs);
+        var total = ExpShifted(x, max, 1f / p.Temperature, probs);
         if (p.TopP >= 1 && p.MinP == 0)
         {
             return DrawFrom(probs, random.NextDouble());
@@ -400,6 +516,30 @@ public sealed class Sampler
             weights[i] = _candidates[i].Value;
         }
         return _candidates[DrawFrom(weights, random.NextDouble())].Id;
+    }
+
+    /// <summary>
+    /// The index drawn from <paramref name="best"/> (the top_k tokens, best first) under temperature, top_p and min_p; one
+    /// draw from the generator. The full and the candidate path both end here, so their floats and draws are the same.
+    /// </summary>
+    private int DrawTopK(ReadOnlySpan<Candidate> best, SamplingParams p, SequenceRandom random)
+    {
+        var invT = 1f / p.Temperature;
+        var count = best.Length;
+        var w = _weights.AsSpan(0, count);
+        for (var i = 0; i < count; i++)
+        {
+            w[i] = MathF.Exp((best[i].Value - best[0].Value) * invT);
+        }
+        if (p.TopP < 1)
+        {
+            count = NucleusCut(w, p.TopP * TensorPrimitives.Sum(w));
+        }
+        if (p.MinP > 0)
+        {
+            count = MinPCut(w[..count], p.MinP);
+        }
+        return DrawFrom(w[..count], random.NextDouble());
     }
 
     /// <summary>

@@ -62,6 +62,19 @@ public sealed class SamplingState
     /// <summary>The bias of each token of <see cref="LogitBiasIds"/>.</summary>
     public ReadOnlySpan<float> LogitBiasValues => _biasValues;
 
+    /// <summary>Whether <paramref name="tokenId"/> has a logit_bias, and which.</summary>
+    internal bool TryGetBias(int tokenId, out float bias)
+    {
+        bias = 0;
+        return Parameters.LogitBias is { } map && map.TryGetValue(tokenId, out bias);
+    }
+
+    /// <summary>Whether <paramref name="tokenId"/> is among <see cref="SeenTokens"/>.</summary>
+    internal bool HasSeen(int tokenId) => _seen is not null && _seen.Contains(tokenId);
+
+    /// <summary>How often <paramref name="tokenId"/> was generated.</summary>
+    internal int OutputCount(int tokenId) => _outputIndex.TryGetValue(tokenId, out var index) ? _outputCounts[index] : 0;
+
     /// <summary>Records a generated token.</summary>
     public void Record(int tokenId)
     {

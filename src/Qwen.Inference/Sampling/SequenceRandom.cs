@@ -20,6 +20,12 @@ public sealed class SequenceRandom
     /// <summary>A uniform double in [0, 1).</summary>
     public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>The generator's state, for <see cref="Restore"/> (a draw the candidate sampler has to take back).</summary>
+    internal (ulong S0, ulong S1, ulong S2, ulong S3) Save() => (_s0, _s1, _s2, _s3);
+
+    /// <summary>Returns the generator to a state <see cref="Save"/> gave.</summary>
+    internal void Restore((ulong S0, ulong S1, ulong S2, ulong S3) state) => (_s0, _s1, _s2, _s3) = state;
+
     private ulong Next()
     {
         var result = ulong.RotateLeft(_s1 * 5, 7) * 9;
