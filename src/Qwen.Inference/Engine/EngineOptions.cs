@@ -37,6 +37,19 @@ public sealed record EngineOptions
     /// </summary>
     public bool CopyInputsAtBind { get; init; }
 
+    /// <summary>
+    /// Sample decode rows from the model's candidates graph (each row's top K logits and log-sum-exp; a row's full logits
+    /// only when its settings or the sampler need them) instead of reading every full row. Null: on for CUDA when the model
+    /// has a candidates graph, off for the CPU (there the logits are in host memory already; measured in src/Qwen.Inference/README.md).
+    /// </summary>
+    public bool? SampleFromCandidates { get; init; }
+
+    /// <summary>
+    /// Decode batches of at least this many running rows are sampled on several threads (one sampler each); smaller ones on
+    /// the engine loop thread. Measured in src/Qwen.Inference/README.md; tests set it low to take the parallel path.
+    /// </summary>
+    internal int ParallelSamplingMinRows { get; init; } = 8;
+
     /// <summary>File to cache the optimized graph in (reused on the next start); null disables it.</summary>
     public string? OptimizedModelPath { get; init; }
 }
