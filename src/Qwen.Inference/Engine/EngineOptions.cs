@@ -1,3 +1,5 @@
+using Qwen.Inference.Sampling;
+
 namespace Qwen.Inference.Engine;
 
 /// <summary>Engine settings: the KV cache budget, the scheduler's limits and the execution provider.</summary>
@@ -49,6 +51,12 @@ public sealed record EngineOptions
     /// the engine loop thread. Measured in src/Qwen.Inference/README.md; tests set it low to take the parallel path.
     /// </summary>
     internal int ParallelSamplingMinRows { get; init; } = 8;
+
+    /// <summary>
+    /// Whether a row with these settings may be sampled from K candidates (false: its full logits come with the decode).
+    /// <see cref="Sampler.MayUseCandidates"/>; tests replace it to send rows through the fallback that fetches full rows after.
+    /// </summary>
+    internal Func<SamplingParams, int, bool> MayUseCandidates { get; init; } = Sampler.MayUseCandidates;
 
     /// <summary>File to cache the optimized graph in (reused on the next start); null disables it.</summary>
     public string? OptimizedModelPath { get; init; }
