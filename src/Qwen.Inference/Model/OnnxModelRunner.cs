@@ -264,7 +264,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         {
             return (null, []);
         }
-        var session = new CandidatesSession(modelDirectory, manifest, VocabSize, MaxNumSeqs, _device, options);
+        var session = new CandidatesSession(modelDirectory, manifest, VocabSize, MaxNumSeqs, _device);
         var buffer = _device.AllocateLogits((long)MaxNumSeqs * VocabSize * sizeof(float), _session);
         var views = new OrtValue[MaxNumSeqs];
         for (var b = 1; b <= MaxNumSeqs; b++)
