@@ -123,6 +123,8 @@ internal static class EngineBench
     /// <summary>
     /// Decode steps in the runner alone, alternating on one runner (so a busy machine slows all three alike): B full rows
     /// copied out; B rows' candidates; candidates and then every full row read after (every row falling back, the worst case).
+    /// The last also checks the candidates against a naive top K of the same step's full rows (the check a device run needs:
+    /// on CUDA the candidates come from device memory through another session).
     /// </summary>
     private static void RunnerSteps(string dir, EngineOptions options, int[] streams)
     {
@@ -141,6 +143,7 @@ internal static class EngineBench
             var pasts = Enumerable.Repeat(16, b).ToArray(); // every step writes position 16 again: the same work each time
             var all = Enumerable.Range(0, b).ToArray();
             var times = new List<double>[] { [], [], [] };
+            var check = new List<(int Exact, int Tied, double WorstLse)>();
             for (var i = 0; i < 24; i++)
             {
                 var t = Stopwatch.GetTimestamp();
@@ -153,10 +156,34 @@ internal static class EngineBench
                 runner.DecodeCandidates(tokens, pasts, [], values, ids, lse, []);
                 runner.ReadLogits(all, logits);
                 times[2].Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                if (i < 2)
+                {
+                    check.Add(CheckCandidates(logits, values, ids, lse, b, v, k));
+                }
             }
             var m = times.Select(l => l.Skip(4).Order().ElementAt((l.Count - 4) / 2)).ToArray();
             Console.WriteLine($"runner, batch {b}: decode with full rows {m[0]:F2} ms; with candidates {m[1]:F2} ms ({m[1] - m[0]:+0.00;-0.00} ms); candidates then every full row {m[2]:F2} ms ({m[2] - m[0]:+0.00;-0.00} ms); medians of 20");
+            Console.WriteLine($"runner, batch {b}: candidates equal a naive top {k} of the full rows (ids, values bit for bit) in {check.Sum(c => c.Exact)}/{2 * b} rows ({check.Sum(c => c.Tied)} with equal values among their best {k} or at the {k}-th place); largest |log-sum-exp - double reference| {check.Max(c => c.WorstLse):G3}");
         }
+    }
+
+    /// <summary>Rows whose candidates are exactly the top K (value desc, id asc) of their full row; rows with ties there; worst log-sum-exp error.</summary>
+    private static (int Exact, int Tied, double WorstLse) CheckCandidates(float[] logits, float[] values, int[] ids, float[] lse, int batch, int vocab, int k)
+    {
+        var (exact, tied, worst) = (0, 0, 0.0);
+        for (var b = 0; b < batch; b++)
+        {
+            var row = logits.AsSpan(b * vocab, vocab).ToArray();
+            var sorted = row.ToArray();
+            Array.Sort(sorted);
+            var kth = sorted[vocab - k]; // the K-th highest value
+            var top = Enumerable.Range(0, vocab).Where(i => row[i] >= kth).OrderBy(i => -row[i]).ThenBy(i => i).ToArray();
+            exact += top.Take(k).SequenceEqual(ids.AsSpan(b * k, k).ToArray()) && top.Take(k).Select(i => row[i]).SequenceEqual(values.AsSpan(b * k, k).ToArray()) ? 1 : 0;
+            tied += top.Length > k || top.Select(i => row[i]).Distinct().Count() < k ? 1 : 0;
+            var max = row.Max();
+            worst = Math.Max(worst, Math.Abs(lse[b] - (max + Math.Log(row.Sum(x => Math.Exp(x - (double)max))))));
+        }
+        return (exact, tied, worst);
     }
 
     private static async Task WaitUntil(Func<bool> condition)
