@@ -16,6 +16,8 @@ namespace Qwen.Inference.Scheduling;
 ///    so running streams stall for at most one chunk per token however long an arriving prompt is.
 /// 4. Sequences that finish (stop token, max_tokens, context full: prompt plus output reached MaxModelLen, or a token
 ///    constraint that allows nothing) leave at once and free their slot.
+/// A decode step's rows are sampled first (from their candidates when the runner has them, fetching the full rows the
+/// sampler asks for in one call; on the sampler pool's workers when there are many), then emitted in row order here.
 /// Engine loop thread only. <c>ended</c> is told of every sequence whose output is completed, exactly once.
 /// </summary>
 internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Action<Sequence>? ended = null)
