@@ -5,7 +5,7 @@ namespace Qwen.OnnxExport;
 /// <summary>The command line of onnx-export: parses flags, runs the export with a progress bar, prints one-line errors.</summary>
 public static class ExportCommand
 {
-    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--int4-block-size 32] [--max-seq-len N] [--force]";
+    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--int4-block-size 32] [--max-seq-len N] [--candidates 64] [--force]";
 
     /// <summary>Runs the command; returns the process exit code (0 success, 1 export error, 2 usage error).</summary>
     public static int Run(string[] args)
@@ -15,6 +15,7 @@ public static class ExportCommand
         int seed = 1234;
         int? maxSeqLen = null;
         var blockSize = ExportOptions.DefaultInt4BlockSize;
+        var candidates = ExportOptions.DefaultCandidates;
         var force = false;
         try
         {
@@ -30,6 +31,7 @@ public static class ExportCommand
                     case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--max-seq-len": maxSeqLen = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--int4-block-size": blockSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                    case "--candidates": candidates = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--force": force = true; break;
                     case "-h" or "--help": Console.WriteLine(Usage); return 0;
                     default: throw new ArgumentException($"unknown option {args[i]}");
@@ -63,6 +65,7 @@ public static class ExportCommand
                 Precision = RandomModelCache.ParsePrecision(precision),
                 MaxSeqLen = maxSeqLen,
                 Int4BlockSize = blockSize,
+                Candidates = candidates,
                 Force = force,
             };
             var result = ModelExporter.Export(options, bar);

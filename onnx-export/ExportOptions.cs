@@ -30,6 +30,17 @@ public sealed record ExportOptions
     /// <summary>The block sizes MatMulNBits takes (a power of two from 16 to 256).</summary>
     public static bool IsValidInt4BlockSize(int size) => size is 16 or 32 or 64 or 128 or 256;
 
+    /// <summary>
+    /// Candidates per row in candidates.onnx (the K of its TopK): at least <see cref="MinCandidates"/>, at most the vocabulary.
+    /// </summary>
+    public int Candidates { get; init; } = DefaultCandidates;
+
+    /// <summary>The default <see cref="Candidates"/>: a few hundred bytes per row, and far more than the Qwen2.5 default top_k 20.</summary>
+    public const int DefaultCandidates = 64;
+
+    /// <summary>The fewest <see cref="Candidates"/>: top_logprobs asks for up to 20 alternatives (OpenAI's limit).</summary>
+    public const int MinCandidates = 20;
+
     /// <summary>Replace an existing output directory.</summary>
     public bool Force { get; init; }
 

@@ -8,13 +8,15 @@ using Qwen.OnnxExport.Onnx;
 
 namespace Qwen.OnnxExport;
 
-/// <summary>Exports a Qwen2.5 checkpoint (or a random preset) to a model directory: model.onnx, model.onnx.data, manifest.json, tokenizer files.</summary>
+/// <summary>Exports a Qwen2.5 checkpoint (or a random preset) to a model directory: model.onnx, model.onnx.data, candidates.onnx, manifest.json, tokenizer files.</summary>
 public static class ModelExporter
 {
     /// <summary>The manifest's format version: the engine accepts this one.</summary>
     public const int FormatVersion = 1;
 
     private const string DataFile = "model.onnx.data";
+
+    private const string CandidatesFile = "candidates.onnx";
 
     private static readonly string[] TokenizerFiles = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json"];
 
@@ -65,6 +67,10 @@ public static class ModelExporter
             {
                 throw new ExportException($"--int4-block-size must be 16, 32, 64, 128 or 256 (given {options.Int4BlockSize})");
             }
+            if (options.Candidates < ExportOptions.MinCandidates || options.Candidates > config.VocabSize)
+            {
+                throw new ExportException($"--candidates must be in [{ExportOptions.MinCandidates}, {config.VocabSize}] (the vocabulary; at least {ExportOptions.MinCandidates} because top_logprobs asks for up to {ExportOptions.MinCandidates}) (given {options.Candidates})");
+            }
             var hasTokenizer = File.Exists(Path.Combine(input, "tokenizer.json")) || (File.Exists(Path.Combine(input, "vocab.json")) && File.Exists(Path.Combine(input, "merges.txt")));
             if (!hasTokenizer || !File.Exists(Path.Combine(input, "tokenizer_config.json")))
             {
@@ -86,6 +92,7 @@ public static class ModelExporter
                 using var model = new FileStream(Path.Combine(temp, "model.onnx"), FileMode.CreateNew, FileAccess.Write);
                 onnx.WriteModel(model, "qwen2");
             }
+            WriteCandidates(Path.Combine(temp, CandidatesFile), config.VocabSize, options.Candidates);
             foreach (var f in TokenizerFiles.Where(f => File.Exists(Path.Combine(input, f))))
             {
                 File.Copy(Path.Combine(input, f), Path.Combine(temp, f));
@@ -151,6 +158,15 @@ public static class ModelExporter
         }
     }
 
+    /// <summary>Writes candidates.onnx (<see cref="CandidatesGraph"/>): a few constants, no external data.</summary>
+    private static void WriteCandidates(string path, int vocab, int k)
+    {
+        var onnx = new OnnxModelBuilder(null, DataFile);
+        CandidatesGraph.Build(onnx, vocab, k);
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        onnx.WriteModel(file, "candidates");
+    }
+
     private static void WriteManifest(string path, QwenConfig c, ExportOptions o, int maxSeqLen, string sha)
     {
         var manifest = new JsonObject
@@ -182,6 +198,23 @@ public static class ModelExporter
                 ["logits"] = IoNames.Logits,
                 ["present_key"] = IoNames.PresentKeyPattern,
                 ["present_value"] = IoNames.PresentValuePattern,
+            },
+            ["candidates"] = new JsonObject
+            {
+                ["onnx_file"] = CandidatesFile,
+                ["k"] = o.Candidates,
+                ["inputs"] = new JsonObject
+                {
+                    ["logits"] = IoNames.CandidateLogits,
+                    ["rows"] = IoNames.Rows,
+                },
+                ["outputs"] = new JsonObject
+                {
+                    ["top_values"] = IoNames.TopValues,
+                    ["top_ids"] = IoNames.TopIds,
+                    ["log_sum_exp"] = IoNames.LogSumExp,
+                    ["row_logits"] = IoNames.RowLogits,
+                },
             },
             ["source"] = new JsonObject
             {

@@ -20,6 +20,19 @@ internal static class IoNames
     /// <summary>Per-layer present value output.</summary>
     public const string PresentValuePattern = "present.{layer}.value";
 
+    /// <summary>candidates.onnx: float32 [batch, vocab], the decoder's logits.</summary>
+    public const string CandidateLogits = "logits";
+    /// <summary>candidates.onnx: int64 [rows], the rows whose full logits are wanted (may be empty).</summary>
+    public const string Rows = "rows";
+    /// <summary>candidates.onnx: float32 [batch, K], each row's K highest logits, best first (equal values: lower id first).</summary>
+    public const string TopValues = "top_values";
+    /// <summary>candidates.onnx: int64 [batch, K], the token ids of <see cref="TopValues"/>.</summary>
+    public const string TopIds = "top_ids";
+    /// <summary>candidates.onnx: float32 [batch], log(sum(exp(logits))) of each whole row.</summary>
+    public const string LogSumExp = "log_sum_exp";
+    /// <summary>candidates.onnx: float32 [rows, vocab], the listed rows of the logits.</summary>
+    public const string RowLogits = "row_logits";
+
     /// <summary>The past key input of <paramref name="layer"/>.</summary>
     public static string PastKey(int layer) => PastKeyPattern.Replace("{layer}", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 

@@ -92,6 +92,14 @@ internal sealed class OnnxModelBuilder(SafeFileHandle? externalData, string exte
         return name;
     }
 
+    /// <summary>Adds a scalar float32 stored inside the graph.</summary>
+    public string FloatConstant(string name, float value)
+    {
+        var t = new ProtoWriter().Int(TensorDataType, (int)OnnxType.Float).String(TensorName, name).Bytes(TensorRawData, BitConverter.GetBytes(value));
+        _initializers.Add(t.ToArray());
+        return name;
+    }
+
     /// <summary>Adds a node; attribute values are long, float or long[]. Returns its first output.</summary>
     public string Node(string opType, string[] inputs, string[] outputs, string domain = "", params (string Name, object Value)[] attributes)
     {

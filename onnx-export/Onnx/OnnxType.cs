@@ -17,4 +17,7 @@ internal enum OnnxType
 
     /// <summary>float16.</summary>
     Float16 = 10,
+
+    /// <summary>float64.</summary>
+    Double = 11,
 }

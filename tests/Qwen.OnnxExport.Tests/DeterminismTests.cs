@@ -15,7 +15,7 @@ public sealed class DeterminismTests : IDisposable
         var a = Build(7);
         var b = Build(7);
         var c = Build(8);
-        foreach (var file in new[] { "model.onnx", "model.onnx.data", "manifest.json", "source/model.safetensors", "source/config.json" })
+        foreach (var file in new[] { "model.onnx", "model.onnx.data", "candidates.onnx", "manifest.json", "source/model.safetensors", "source/config.json" })
         {
             Assert.Equal(TestCheckpoint.Hash(Path.Combine(a, file)), TestCheckpoint.Hash(Path.Combine(b, file)));
         }

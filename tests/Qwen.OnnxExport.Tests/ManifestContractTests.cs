@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Qwen.OnnxExport.Tests;
 
@@ -33,5 +34,33 @@ public sealed class ManifestContractTests
             Assert.True(outputs.ContainsKey(m.GetProperty("outputs").GetProperty("present_value").GetString()!.Replace("{layer}", $"{l}", StringComparison.Ordinal)));
         }
         Assert.Equal(3 + (2 * m.GetProperty("num_hidden_layers").GetInt32()), inputs.Count);
+    }
+
+    [Fact]
+    public void Manifest_Candidates_NameTheCandidatesSessionsInputsAndOutputs()
+    {
+        var dir = TinyModel.Directory();
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json")));
+        var m = manifest.RootElement;
+        var c = m.GetProperty("candidates");
+        var k = c.GetProperty("k").GetInt32();
+        var vocab = m.GetProperty("vocab_size").GetInt32();
+        Assert.Equal(ExportOptions.DefaultCandidates, k);
+        using var session = new InferenceSession(Path.Combine(dir, c.GetProperty("onnx_file").GetString()!));
+        string Input(string key) => c.GetProperty("inputs").GetProperty(key).GetString()!;
+        string Output(string key) => c.GetProperty("outputs").GetProperty(key).GetString()!;
+        Is(session.InputMetadata[Input("logits")], typeof(float), [-1, vocab]);
+        Is(session.InputMetadata[Input("rows")], typeof(long), [-1]);
+        Is(session.OutputMetadata[Output("top_values")], typeof(float), [-1, k]);
+        Is(session.OutputMetadata[Output("top_ids")], typeof(long), [-1, k]);
+        Is(session.OutputMetadata[Output("log_sum_exp")], typeof(float), [-1]);
+        Is(session.OutputMetadata[Output("row_logits")], typeof(float), [-1, vocab]);
+        Assert.Equal((2, 4), (session.InputMetadata.Count, session.OutputMetadata.Count));
+    }
+
+    private static void Is(NodeMetadata value, Type elementType, int[] dimensions)
+    {
+        Assert.Equal(elementType, value.ElementType);
+        Assert.Equal(dimensions, value.Dimensions);
     }
 }

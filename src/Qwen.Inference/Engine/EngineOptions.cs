@@ -1,3 +1,5 @@
+using Qwen.Inference.Sampling;
+
 namespace Qwen.Inference.Engine;
 
 /// <summary>Engine settings: the KV cache budget, the scheduler's limits and the execution provider.</summary>
@@ -46,6 +48,25 @@ public sealed record EngineOptions
     /// each step then replays stale inputs on the CPU too, as it would on a GPU.
     /// </summary>
     public bool CopyInputsAtBind { get; init; }
+
+    /// <summary>
+    /// Sample decode rows from the model's candidates graph (each row's top K logits and log-sum-exp; a row's full logits
+    /// only when its settings or the sampler need them) instead of reading every full row. Null: on for CUDA when the model
+    /// has a candidates graph, off for the CPU (there the logits are in host memory already; measured in src/Qwen.Inference/README.md).
+    /// </summary>
+    public bool? SampleFromCandidates { get; init; }
+
+    /// <summary>
+    /// Decode batches of at least this many running rows are sampled on several threads (one sampler each); smaller ones on
+    /// the engine loop thread. Measured in src/Qwen.Inference/README.md; tests set it low to take the parallel path.
+    /// </summary>
+    internal int ParallelSamplingMinRows { get; init; } = 8;
+
+    /// <summary>
+    /// Whether a row with these settings may be sampled from K candidates (false: its full logits come with the decode).
+    /// <see cref="Sampler.MayUseCandidates"/>; tests replace it to send rows through the fallback that fetches full rows after.
+    /// </summary>
+    internal Func<SamplingParams, int, bool> MayUseCandidates { get; init; } = Sampler.MayUseCandidates;
 
     /// <summary>File to cache the optimized graph in (reused on the next start); null disables it.</summary>
     public string? OptimizedModelPath { get; init; }

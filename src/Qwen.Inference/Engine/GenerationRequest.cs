@@ -14,8 +14,8 @@ public sealed record GenerationRequest(
     IReadOnlyList<int> StopTokenIds)
 {
     /// <summary>
-    /// Restricts every sampled token, stop tokens included (grammar-constrained decoding); null: unconstrained. Called on
-    /// the engine loop thread only. When it allows no token at all the sequence ends with <see cref="FinishReason.Stop"/>
+    /// Restricts every sampled token, stop tokens included (grammar-constrained decoding); null: unconstrained. Called by
+    /// the engine, never concurrently, but not always on the same thread (see <see cref="ITokenConstraint"/>). When it allows no token at all the sequence ends with <see cref="FinishReason.Stop"/>
     /// and the first of <see cref="StopTokenIds"/> as its last token, so a constrained request needs at least one stop id.
     /// </summary>
     public ITokenConstraint? Constraint { get; init; }

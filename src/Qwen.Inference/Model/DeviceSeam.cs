@@ -9,8 +9,9 @@ namespace Qwen.Inference.Model;
 /// <summary>
 /// The one place where CPU and CUDA differ: which execution provider the session uses, how big the KV cache is (on CUDA
 /// sized from the device's free memory), where it lives (64-byte-aligned host memory, or device memory from the session's
-/// CUDA allocator) and when host inputs are read.
-/// Inputs and logits stay in host memory on both. On CUDA, ONNX Runtime copies a host input to the device when it is
+/// CUDA allocator), where the decode logits the candidates graph reads live (the same memory) and when host inputs are
+/// read. Inputs, prefill logits and the candidates graph's outputs stay in host memory on both. On CUDA, ONNX Runtime
+/// copies a host input to the device when it is
 /// bound (<see cref="BindInput"/>), not at Run; on CPU it reads the bound memory at Run. With
 /// <see cref="EngineOptions.CopyInputsAtBind"/> the CPU copies at bind time too, so CPU tests see what a device sees.
 /// Engine loop thread only. Must be disposed after the OrtValues over its memory and the bindings it bound.
@@ -30,7 +31,7 @@ internal sealed class DeviceSeam : IDisposable
             throw new ArgumentException($"execution provider must be 'cpu' or 'cuda' (given '{options.ExecutionProvider}')", nameof(options));
         }
         DeviceId = options.CudaDeviceId;
-        CopyInputsAtBind = options.CopyInputsAtBind;
+        CopyInputsAtBind = options.CopyInputsAtBind && !IsCuda; // CUDA copies at bind by itself
         KvMemory = IsCuda ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, DeviceId, OrtMemType.Default) : OrtMemoryInfo.DefaultInstance;
     }
 
@@ -41,8 +42,22 @@ internal sealed class DeviceSeam : IDisposable
     /// <summary>Whether host inputs are copied when bound (as on a device) rather than read at Run.</summary>
     public bool CopyInputsAtBind { get; }
 
-    /// <summary>Where the KV cache lives.</summary>
+    /// <summary>Where the KV cache lives, and the decode logits the candidates graph reads (<see cref="AllocateLogits"/>).</summary>
     public OrtMemoryInfo KvMemory { get; }
+
+    /// <summary>
+    /// Whether the decode logits may be read straight from host memory after a Run: on the CPU, unless copy-at-bind mode
+    /// makes it behave as a device. Otherwise a full row is read through the candidates graph, as it must be on CUDA, so
+    /// the CPU tests in that mode run the device's path.
+    /// </summary>
+    public bool LogitsOnHost => !IsCuda && !CopyInputsAtBind;
+
+    /// <summary>
+    /// Whether decode rows are sampled from the candidates graph unless <see cref="EngineOptions.SampleFromCandidates"/>
+    /// says otherwise: on CUDA, where it saves copying B × vocab logits to the host every step; not on the CPU, where the
+    /// logits are in host memory already (measured in src/Qwen.Inference/README.md).
+    /// </summary>
+    public bool CandidatesByDefault => IsCuda;
 
     /// <summary>Adds the execution provider to the session options.</summary>
     public void Configure(SessionOptions session)
@@ -135,6 +150,13 @@ internal sealed class DeviceSeam : IDisposable
         _host.Add((IntPtr)p);
         return (IntPtr)p;
     }
+
+    /// <summary>
+    /// Allocates the decode logits [max_num_seqs, vocab] float32 where the candidates graph reads them, in
+    /// <see cref="KvMemory"/>: device memory on CUDA (only the candidates and the rows asked for cross to the host), host
+    /// memory on the CPU. Lives as long as this seam.
+    /// </summary>
+    public IntPtr AllocateLogits(long bytes, InferenceSession session) => AllocateKv(bytes, session);
 
     /// <summary>
     /// ONNX Runtime's C# allocator takes a 32-bit size (<c>OrtAllocator.Allocate(uint)</c> is still its only allocating

@@ -27,4 +27,27 @@ public interface IModelRunner : IDisposable
     /// is overwritten before it is ever read). Writes logits [B, vocab] into <paramref name="logits"/>.
     /// </summary>
     void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits);
+
+    /// <summary>
+    /// Candidates per row that <see cref="DecodeCandidates"/> writes (K); 0 when this runner samples full rows only (the
+    /// model has no candidates graph, or <see cref="Engine.EngineOptions.SampleFromCandidates"/> turned them off).
+    /// </summary>
+    int CandidateCount => 0;
+
+    /// <summary>
+    /// Like <see cref="Decode"/>, but writes for each row b of [0, B) its <see cref="CandidateCount"/> best logits, best
+    /// first (equal values: lower id first), into <paramref name="topValues"/> [B, K], their ids into <paramref name="topIds"/>
+    /// [B, K] and the log-sum-exp of the whole row into <paramref name="logSumExp"/> [B]; and the full logits of the rows
+    /// listed in <paramref name="fullRows"/> (each in [0, B)), in that order, into <paramref name="fullLogits"/> [rows, vocab].
+    /// </summary>
+    void DecodeCandidates(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, ReadOnlySpan<int> fullRows, Span<float> topValues, Span<int> topIds, Span<float> logSumExp, Span<float> fullLogits)
+        => throw new NotSupportedException("this runner has no candidates (CandidateCount is 0)");
+
+    /// <summary>
+    /// Writes the full logits of <paramref name="rows"/> (each in [0, B)) of the last <see cref="DecodeCandidates"/>, in that
+    /// order, into <paramref name="logits"/> [rows, vocab]: the rows the sampler could not decide from their candidates.
+    /// Valid until the next Prefill or Decode.
+    /// </summary>
+    void ReadLogits(ReadOnlySpan<int> rows, Span<float> logits)
+        => throw new NotSupportedException("this runner has no candidates (CandidateCount is 0)");
 }

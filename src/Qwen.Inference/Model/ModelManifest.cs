@@ -39,6 +39,9 @@ public sealed record ModelManifest
     /// <summary>Output names.</summary>
     [JsonPropertyName("outputs")] public Dictionary<string, string> Outputs { get; init; } = [];
 
+    /// <summary>The candidates graph; null in manifests written before it existed (the engine then samples full rows).</summary>
+    [JsonPropertyName("candidates")] public CandidatesManifest? Candidates { get; init; }
+
     /// <summary>Source checkpoint facts (sha256, random preset).</summary>
     [JsonPropertyName("source")] public JsonElement Source { get; init; }
 
@@ -96,7 +99,30 @@ public sealed record ModelManifest
                 throw new InvalidDataException($"{path}: outputs.{key} is missing");
             }
         }
+        if (m.Candidates is { } c)
+        {
+            CheckCandidates(path, modelDirectory, c, m.VocabSize);
+        }
         return m;
+    }
+
+    private static void CheckCandidates(string path, string modelDirectory, CandidatesManifest c, int vocab)
+    {
+        if (c.K < 1 || c.K > vocab)
+        {
+            throw new InvalidDataException($"{path}: candidates.k must be in [1, {vocab}] (given {c.K}; 0 means it is missing)");
+        }
+        if (string.IsNullOrEmpty(c.OnnxFile) || !File.Exists(Path.Combine(modelDirectory, c.OnnxFile)))
+        {
+            throw new FileNotFoundException($"{path}: candidates.onnx_file '{c.OnnxFile}' not found in {modelDirectory}", Path.Combine(modelDirectory, c.OnnxFile ?? ""));
+        }
+        foreach (var (group, names, keys) in new[] { ("inputs", c.Inputs, new[] { "logits", "rows" }), ("outputs", c.Outputs, ["top_values", "top_ids", "log_sum_exp", "row_logits"]) })
+        {
+            foreach (var key in keys.Where(k => names is null || !names.ContainsKey(k)))
+            {
+                throw new InvalidDataException($"{path}: candidates.{group}.{key} is missing");
+            }
+        }
     }
 
     /// <summary>Expands a per-layer name pattern such as <c>past_key_values.{layer}.key</c>.</summary>

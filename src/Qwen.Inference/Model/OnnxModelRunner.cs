@@ -29,6 +29,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     private readonly float* _logits; // [max_num_seqs, vocab]
     private readonly OrtValue _totalValue;
     private readonly OrtValue[] _decodeIds, _decodeSeqLens, _decodeLogits; // per B-1
+    private readonly CandidatesSession? _candidates;
+    private readonly OrtValue[] _candidateLogits; // per B-1: [B, vocab] views of the decode logits the candidates graph reads
+    private int _candidateBatch;                  // B of the last DecodeCandidates (0: none yet)
 
     private OnnxModelRunner(string modelDirectory, EngineOptions options)
     {
@@ -93,6 +96,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
             _decodeLogits[b - 1] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [b, VocabSize], (IntPtr)_logits, (long)b * VocabSize * sizeof(float));
         }
         _decodeBindings = new OrtIoBinding?[MaxNumSeqs];
+        (_candidates, _candidateLogits) = CreateCandidates(modelDirectory, options);
     }
 
     /// <inheritdoc/>
@@ -109,6 +113,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
 
     /// <summary>The KV cache as allocated: slots, tokens per slot and bytes (from MaxNumSeqs, KvCacheBytes or, on CUDA, the device's free memory).</summary>
     public KvCacheLayout KvCache { get; }
+
+    /// <inheritdoc/>
+    public int CandidateCount => _candidates?.K ?? 0;
 
     /// <summary>The manifest of the loaded model.</summary>
     public ModelManifest Manifest => _manifest;
@@ -153,25 +160,41 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     /// <inheritdoc/>
     public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits)
     {
-        var b = tokens.Length;
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(b, MaxNumSeqs, nameof(tokens));
-        var total = 0;
-        for (var i = 0; i < b; i++)
-        {
-            _ids[i] = tokens[i];
-            _seqLens[i] = pastLengths[i];
-            total = Math.Max(total, pastLengths[i] + 1);
-        }
-        *_total = total;
-        var binding = _decodeBindings[b - 1];
-        if (binding is null)
-        {
-            binding = _decodeBindings[b - 1] = _session.CreateIoBinding();
-            BindCache(binding, _decodeLogits[b - 1], l => (_prefixK[l, b - 1], _prefixV[l, b - 1]));
-        }
-        BindStepInputs(binding, _decodeIds[b - 1], _decodeSeqLens[b - 1]);
-        _session.RunWithBinding(_runOptions, binding);
+        var b = RunDecode(tokens, pastLengths, _decodeLogits);
         new ReadOnlySpan<float>(_logits, b * VocabSize).CopyTo(logits);
+    }
+
+    /// <inheritdoc/>
+    public void DecodeCandidates(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, ReadOnlySpan<int> fullRows, Span<float> topValues, Span<int> topIds, Span<float> logSumExp, Span<float> fullLogits)
+    {
+        var candidates = _candidates ?? throw new NotSupportedException("this runner has no candidates (CandidateCount is 0)");
+        CheckRows(fullRows, tokens.Length);
+        _candidateBatch = 0;
+        var b = RunDecode(tokens, pastLengths, _candidateLogits);
+        candidates.Run(_candidateLogits[b - 1], b, fullRows, topValues, topIds, logSumExp, fullLogits);
+        _candidateBatch = b;
+    }
+
+    /// <inheritdoc/>
+    public void ReadLogits(ReadOnlySpan<int> rows, Span<float> logits)
+    {
+        var b = _candidateBatch;
+        if (_candidates is null || b == 0)
+        {
+            throw new InvalidOperationException("ReadLogits reads rows of the last DecodeCandidates, and there was none");
+        }
+        CheckRows(rows, b);
+        if (!_device.LogitsOnHost)
+        {
+            // The logits are still where the decoder wrote them (device memory on CUDA) until its next Run.
+            _candidates.Run(_candidateLogits[b - 1], b, rows, default, default, default, logits);
+            return;
+        }
+        var all = _candidateLogits[b - 1].GetTensorDataAsSpan<float>();
+        for (var i = 0; i < rows.Length; i++)
+        {
+            all.Slice(rows[i] * VocabSize, VocabSize).CopyTo(logits.Slice(i * VocabSize, VocabSize));
+        }
     }
 
     /// <inheritdoc/>
@@ -189,6 +212,11 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         {
             v.Dispose();
         }
+        _candidates?.Dispose();
+        foreach (var v in _candidateLogits)
+        {
+            v.Dispose();
+        }
         _session.Dispose();
         _runOptions.Dispose();
         _device.Dispose();
@@ -196,6 +224,63 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         NativeMemory.AlignedFree(_seqLens);
         NativeMemory.AlignedFree(_total);
         NativeMemory.AlignedFree(_logits);
+    }
+
+    /// <summary>
+    /// One decode Run over slots [0, B) writing the logits into <paramref name="logitsViews"/>[B-1]; returns B. The logits
+    /// output is bound every step: host memory for <see cref="Decode"/>, where the candidates graph reads for the other.
+    /// </summary>
+    private int RunDecode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, OrtValue[] logitsViews)
+    {
+        var b = tokens.Length;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(b, MaxNumSeqs, nameof(tokens));
+        var total = 0;
+        for (var i = 0; i < b; i++)
+        {
+            _ids[i] = tokens[i];
+            _seqLens[i] = pastLengths[i];
+            total = Math.Max(total, pastLengths[i] + 1);
+        }
+        *_total = total;
+        var binding = _decodeBindings[b - 1];
+        if (binding is null)
+        {
+            binding = _decodeBindings[b - 1] = _session.CreateIoBinding();
+            BindCache(binding, _decodeLogits[b - 1], l => (_prefixK[l, b - 1], _prefixV[l, b - 1]));
+        }
+        BindStepInputs(binding, _decodeIds[b - 1], _decodeSeqLens[b - 1]);
+        binding.BindOutput(_manifest.Outputs["logits"], logitsViews[b - 1]);
+        _session.RunWithBinding(_runOptions, binding);
+        return b;
+    }
+
+    /// <summary>
+    /// The candidates graph over a [max_num_seqs, vocab] logits buffer the seam allocates (device memory on CUDA), when the
+    /// model has one and <see cref="EngineOptions.SampleFromCandidates"/> (or the seam's default) asks for it.
+    /// </summary>
+    private (CandidatesSession?, OrtValue[]) CreateCandidates(string modelDirectory, EngineOptions options)
+    {
+        if (_manifest.Candidates is not { } manifest || !(options.SampleFromCandidates ?? _device.CandidatesByDefault))
+        {
+            return (null, []);
+        }
+        var session = new CandidatesSession(modelDirectory, manifest, VocabSize, MaxNumSeqs, _device);
+        var buffer = _device.AllocateLogits((long)MaxNumSeqs * VocabSize * sizeof(float), _session);
+        var views = new OrtValue[MaxNumSeqs];
+        for (var b = 1; b <= MaxNumSeqs; b++)
+        {
+            views[b - 1] = OrtValue.CreateTensorValueWithData(_device.KvMemory, TensorElementType.Float, [b, VocabSize], buffer, (long)b * VocabSize * sizeof(float));
+        }
+        return (session, views);
+    }
+
+    private static void CheckRows(ReadOnlySpan<int> rows, int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows.Length, batch, nameof(rows));
+        foreach (var r in rows)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)r, (uint)batch, nameof(rows));
+        }
     }
 
     /// <summary>Binds what stays put between steps: the logits buffer and each layer's KV view, as past and present.</summary>

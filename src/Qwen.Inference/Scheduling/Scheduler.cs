@@ -16,16 +16,27 @@ namespace Qwen.Inference.Scheduling;
 ///    so running streams stall for at most one chunk per token however long an arriving prompt is.
 /// 4. Sequences that finish (stop token, max_tokens, context full: prompt plus output reached MaxModelLen, or a token
 ///    constraint that allows nothing) leave at once and free their slot.
+/// A decode step's rows are sampled first (from their candidates when the runner has them, fetching the full rows the
+/// sampler asks for in one call; on the sampler pool's workers when there are many), then emitted in row order here.
 /// Engine loop thread only. <c>ended</c> is told of every sequence whose output is completed, exactly once.
 /// </summary>
 internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Action<Sequence>? ended = null)
 {
     private readonly LinkedList<Sequence> _waiting = new();
     private readonly Sequence?[] _slots = new Sequence?[runner.MaxNumSeqs];
-    private readonly Sampler _sampler = new(runner.VocabSize);
-    private readonly float[] _logits = new float[(long)runner.MaxNumSeqs * runner.VocabSize];
+    private readonly SamplerPool _samplers = new(runner.VocabSize, options.ParallelSamplingMinRows);
+    private readonly float[] _logits = new float[(long)runner.MaxNumSeqs * runner.VocabSize]; // [rows, vocab] full rows of the step
     private readonly int[] _tokens = new int[runner.MaxNumSeqs];
     private readonly int[] _pasts = new int[runner.MaxNumSeqs];
+    private readonly int _k = runner.CandidateCount; // 0: every row is sampled from its full logits
+    private readonly float[] _topValues = new float[runner.MaxNumSeqs * runner.CandidateCount]; // [B, K]
+    private readonly int[] _topIds = new int[runner.MaxNumSeqs * runner.CandidateCount];        // [B, K]
+    private readonly float[] _logSumExp = new float[runner.MaxNumSeqs];                         // [B]
+    private readonly int[] _running = new int[runner.MaxNumSeqs];  // rows of the decode step that have a decoding sequence
+    private readonly int[] _fullRows = new int[runner.MaxNumSeqs]; // rows whose full logits are in _logits, in that order
+    private readonly int[] _fullRowOf = new int[runner.MaxNumSeqs]; // row -> its index in _logits, or -1
+    private readonly CandidateOutcome[] _outcomes = new CandidateOutcome[runner.MaxNumSeqs];
+    private readonly SampledToken[] _sampled = new SampledToken[runner.MaxNumSeqs];
     private long _arrivals;
     private bool _lastWasPrefill;
 
@@ -192,11 +203,19 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             _tokens[i] = s is { IsPrefilling: false } ? s.NextInput : 0;
             _pasts[i] = s?.CacheLength ?? 0;
         }
-        var logits = _logits.AsSpan(0, batch * runner.VocabSize);
+        var running = 0;
+        for (var i = 0; i < batch; i++)
+        {
+            if (_slots[i] is { IsPrefilling: false })
+            {
+                _running[running++] = i;
+            }
+        }
+        int listed;
         try
         {
             var t = Stopwatch.GetTimestamp();
-            runner.Decode(_tokens.AsSpan(0, batch), _pasts.AsSpan(0, batch), logits);
+            listed = RunDecode(batch, running);
             RunTime += Stopwatch.GetElapsedTime(t);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -210,22 +229,129 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             }
             return;
         }
-        for (var i = 0; i < batch; i++)
+        for (var j = 0; j < running; j++)
         {
-            if (_slots[i] is { IsPrefilling: false } s)
+            _slots[_running[j]]!.CacheLength++;
+        }
+        _samplers.ForEach(_running, 0, running, SampleRow);
+        SampleFullRowsOfUndecided(running, listed);
+        for (var j = 0; j < running; j++)
+        {
+            if (_slots[_running[j]] is { } s)
             {
-                s.CacheLength++;
-                Emit(s, logits.Slice(i * runner.VocabSize, runner.VocabSize));
+                Finish(s, _outcomes[_running[j]] == CandidateOutcome.Sampled, _sampled[_running[j]]);
             }
         }
     }
 
+    /// <summary>
+    /// The decode Run. Without candidates: every row's full logits, row b at b. With them: each row's candidates, and up
+    /// front the full rows of the sequences whose settings can never be sampled from candidates alone. Returns the rows of
+    /// full logits written into <see cref="_logits"/>.
+    /// </summary>
+    private int RunDecode(int batch, int running)
+    {
+        if (_k == 0)
+        {
+            runner.Decode(_tokens.AsSpan(0, batch), _pasts.AsSpan(0, batch), _logits.AsSpan(0, batch * runner.VocabSize));
+            for (var i = 0; i < batch; i++)
+            {
+                _fullRowOf[i] = i;
+            }
+            return batch;
+        }
+        var listed = 0;
+        for (var j = 0; j < running; j++)
+        {
+            var row = _running[j];
+            _fullRowOf[row] = -1;
+            if (!options.MayUseCandidates(_slots[row]!.Sampling.Parameters, _k))
+            {
+                _fullRowOf[row] = listed;
+                _fullRows[listed++] = row;
+            }
+        }
+        runner.DecodeCandidates(
+            _tokens.AsSpan(0, batch),
+            _pasts.AsSpan(0, batch),
+            _fullRows.AsSpan(0, listed),
+            _topValues.AsSpan(0, batch * _k),
+            _topIds.AsSpan(0, batch * _k),
+            _logSumExp.AsSpan(0, batch),
+            _logits.AsSpan(0, listed * runner.VocabSize));
+        return listed;
+    }
+
+    /// <summary>
+    /// Fetches, in one call, the full rows of the sequences the sampler could not decide from their candidates, and samples
+    /// them after the <paramref name="start"/> rows already in <see cref="_logits"/>. A failed fetch ends those sequences only.
+    /// </summary>
+    private void SampleFullRowsOfUndecided(int running, int start)
+    {
+        var undecided = 0;
+        for (var j = 0; j < running; j++)
+        {
+            var row = _running[j];
+            if (_outcomes[row] == CandidateOutcome.NeedsFullRow)
+            {
+                _fullRowOf[row] = start + undecided;
+                _fullRows[start + undecided++] = row;
+            }
+        }
+        if (undecided == 0)
+        {
+            return;
+        }
+        try
+        {
+            var t = Stopwatch.GetTimestamp();
+            runner.ReadLogits(_fullRows.AsSpan(start, undecided), _logits.AsSpan(start * runner.VocabSize, undecided * runner.VocabSize));
+            RunTime += Stopwatch.GetElapsedTime(t);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            for (var j = start; j < start + undecided; j++)
+            {
+                Release(_slots[_fullRows[j]]!, new InvalidOperationException($"reading full logits failed: {e.Message}", e));
+            }
+            return;
+        }
+        _samplers.ForEach(_fullRows, start, undecided, SampleRow);
+    }
+
+    /// <summary>
+    /// Samples one decode row into <see cref="_outcomes"/> and <see cref="_sampled"/>: from its full logits when they are
+    /// here, else from its candidates (which may answer <see cref="CandidateOutcome.NeedsFullRow"/>). Runs on a sampling
+    /// worker: it touches only this row's sequence (its sampling state and constraint) and this row's slots of the arrays.
+    /// </summary>
+    private void SampleRow(Sampler sampler, int row)
+    {
+        var s = _slots[row]!;
+        var noneAllowed = NoneAllowedId(s);
+        if (_fullRowOf[row] >= 0)
+        {
+            var logits = _logits.AsSpan(_fullRowOf[row] * runner.VocabSize, runner.VocabSize);
+            var allowed = sampler.TrySample(logits, s.Sampling, s.Request.Constraint, noneAllowed, out _sampled[row]);
+            _outcomes[row] = allowed ? CandidateOutcome.Sampled : CandidateOutcome.NoneAllowed;
+            return;
+        }
+        var candidates = new CandidateRow(_topValues.AsSpan(row * _k, _k), _topIds.AsSpan(row * _k, _k), _logSumExp[row]);
+        _outcomes[row] = sampler.TrySampleCandidates(candidates, s.Sampling, s.Request.Constraint, noneAllowed, out _sampled[row]);
+    }
+
     /// <summary>Samples the sequence's next token from its logits row and hands it to the caller; ends the sequence when it is done.</summary>
     private void Emit(Sequence s, Span<float> row)
+        => Finish(s, _samplers.First.TrySample(row, s.Sampling, s.Request.Constraint, NoneAllowedId(s), out var sampled), sampled);
+
+    /// <summary>The token reported when the constraint allows none: the first stop id (a constrained request has one).</summary>
+    private static int NoneAllowedId(Sequence s) => s.Request.StopTokenIds.Count > 0 ? s.Request.StopTokenIds[0] : 0;
+
+    /// <summary>Hands a sampled token to the caller and ends the sequence when it is done. Engine loop thread only.</summary>
+    private void Finish(Sequence s, bool allowed, SampledToken sampled)
     {
         var stops = s.Request.StopTokenIds;
         FinishReason? finish = null;
-        if (!_sampler.TrySample(row, s.Sampling, s.Request.Constraint, stops.Count > 0 ? stops[0] : 0, out var sampled))
+        if (!allowed)
         {
             // The constraint allows no token (its grammar is complete or stuck): end as if the first stop id was sampled.
             finish = FinishReason.Stop;

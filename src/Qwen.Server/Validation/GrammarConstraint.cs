@@ -5,7 +5,7 @@ namespace Qwen.Server.Validation;
 
 /// <summary>
 /// A Qwen.Tokenization grammar seen as the engine's constraint hook: the two layers never reference each other, so the
-/// host joins them. One per generated sequence; engine loop thread only.
+/// host joins them. One per generated sequence; called by the engine from one thread at a time (not always the same one).
 /// </summary>
 internal sealed class GrammarConstraint(TokenGrammar grammar) : ITokenConstraint
 {

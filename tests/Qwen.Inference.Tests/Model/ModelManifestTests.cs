@@ -18,6 +18,7 @@ public sealed class ModelManifestTests : IDisposable
         edit(json);
         File.WriteAllText(Path.Combine(_dir, "manifest.json"), json.ToJsonString());
         File.WriteAllBytes(Path.Combine(_dir, "model.onnx"), []);
+        File.WriteAllBytes(Path.Combine(_dir, "candidates.onnx"), []);
         return _dir;
     }
 
@@ -26,6 +27,50 @@ public sealed class ModelManifestTests : IDisposable
     {
         var m = ModelManifest.Load(EngineBatchingTests.TinyModel);
         Assert.Equal((2, 2, 16, 151_936, "fp32"), (m.NumLayers, m.NumKvHeads, m.HeadDim, m.VocabSize, m.Precision));
+    }
+
+    [Fact]
+    public void Load_TheTinyModel_ReadsItsCandidates()
+    {
+        var c = ModelManifest.Load(EngineBatchingTests.TinyModel).Candidates!;
+        Assert.Equal(("candidates.onnx", 64), (c.OnnxFile, c.K));
+        Assert.Equal(["logits", "rows"], c.Inputs.Keys.Order());
+        Assert.Equal(["log_sum_exp", "row_logits", "top_ids", "top_values"], c.Outputs.Keys.Order());
+    }
+
+    [Fact]
+    public void Load_NoCandidates_LoadsWithoutThem()
+    {
+        var dir = Write(j => j.Remove("candidates"));
+        Assert.Null(ModelManifest.Load(dir).Candidates);
+    }
+
+    [Fact]
+    public void Load_CandidatesGraphMissing_FileNotFoundNamingIt()
+    {
+        var dir = Write(j => j["candidates"]!["onnx_file"] = "missing.onnx");
+        var e = Assert.Throws<FileNotFoundException>(() => ModelManifest.Load(dir));
+        Assert.Contains("candidates.onnx_file 'missing.onnx'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(151_937)]
+    public void Load_CandidatesKOutOfRange_InvalidDataNamingIt(int k)
+    {
+        var dir = Write(j => j["candidates"]!["k"] = k);
+        var e = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(dir));
+        Assert.Contains($"candidates.k must be in [1, 151936] (given {k}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("inputs", "rows")]
+    [InlineData("outputs", "log_sum_exp")]
+    public void Load_CandidatesNameMissing_InvalidDataNamingIt(string group, string key)
+    {
+        var dir = Write(j => j["candidates"]![group]!.AsObject().Remove(key));
+        var e = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(dir));
+        Assert.Contains($"candidates.{group}.{key} is missing", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

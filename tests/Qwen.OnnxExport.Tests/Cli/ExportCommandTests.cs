@@ -62,6 +62,12 @@ public sealed class ExportCommandTests : IDisposable
         Assert.False(Directory.Exists(r.Output));
     }
 
+    [Theory]
+    [InlineData(19)]
+    [InlineData(151_937)]
+    public void CandidatesOutsideTwentyToVocab_FailsNamingTheRange(int k)
+        => AssertFailed(Run("--input", Source, "--candidates", $"{k}", "--output", Temp("out")), $"--candidates must be in [20, 151936]", $"(given {k})");
+
     [Fact]
     public void MissingInputDirectory_Fails() => AssertFailed(Run("--input", "/nonexistent/qwen", "--output", Temp("out")), "input directory not found");
 
