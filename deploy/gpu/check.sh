@@ -4,18 +4,20 @@
 #   1. unpack the bundle (server, bench with the exporter, .NET runtime, ICU) unless already unpacked;
 #   2. export the $PRESET random preset at fp16 (the candidate) and fp32 (the CPU reference), same seed;
 #   3. `Qwen.Bench parity`: fp16 on $EP against fp32 on the CPU, once per slot count in $PARITY_SEQS;
-#   4. the server on $EP (fp16, $SEQS slots) under `Qwen.Bench load` at each concurrency in $LEVELS, GPU memory sampled;
-#   5. a short summary (also in $OUT/summary.txt).
+#   4. `Qwen.Bench engine` on $EP in process at $ENGINE_STREAMS streams, full logits rows against the candidates graph;
+#   5. the server on $EP (fp16, $SEQS slots) under `Qwen.Bench load` at each concurrency in $LEVELS, GPU memory sampled;
+#   6. a short summary (also in $OUT/summary.txt).
 # Exit 0 when every parity run passed and the load sweep had no errors.
 # Environment (default): OUT (required), EP (cuda; cpu runs the same flow without a GPU: EP=cpu PRESET=tiny LEVELS=1,2),
 #   PRESET (qwen2.5-0.5b), SEED (1), PROMPTS (12), TOKENS (32), PARITY_SEQS (64,1), PARITY_FLAGS (--copy-inputs-at-bind
 #   on cpu, none on cuda), SEQS (128), MAX_MODEL_LEN (2048), LEVELS (1,8,32,64,128), PROMPT_TOKENS (128),
-#   MAX_TOKENS (128), WORK (/tmp/qwen-gpu), PORT (8000), SERVER_FLAGS (none).
+#   MAX_TOKENS (128), WORK (/tmp/qwen-gpu), PORT (8000), SERVER_FLAGS (none), ENGINE_STREAMS (1,8,64).
 set -u
 : "${OUT:?set OUT to the folder to bring back}"
 EP=${EP:-cuda} PRESET=${PRESET:-qwen2.5-0.5b} SEED=${SEED:-1} PROMPTS=${PROMPTS:-12} TOKENS=${TOKENS:-32}
 PARITY_SEQS=${PARITY_SEQS:-64,1} SEQS=${SEQS:-128} MAX_MODEL_LEN=${MAX_MODEL_LEN:-2048} LEVELS=${LEVELS:-1,8,32,64,128}
 PROMPT_TOKENS=${PROMPT_TOKENS:-128} MAX_TOKENS=${MAX_TOKENS:-128} WORK=${WORK:-/tmp/qwen-gpu} PORT=${PORT:-8000}
+ENGINE_STREAMS=${ENGINE_STREAMS:-1,8,64}
 # On the CPU, copy-at-bind mode makes host inputs behave as on a device (src/Qwen.Inference/README.md, "IoBinding").
 if [ "$EP" = cpu ]; then PARITY_FLAGS=${PARITY_FLAGS---copy-inputs-at-bind}; else PARITY_FLAGS=${PARITY_FLAGS-}; fi
 mkdir -p "$OUT" "$WORK" && OUT=$(cd "$OUT" && pwd)
@@ -66,6 +68,15 @@ for slots in ${PARITY_SEQS//,/ }; do
   cat "$OUT/parity-$slots.txt"
   say "parity on $EP, $slots slots: $(grep '^parity ' "$OUT/parity-$slots.txt" || echo "no verdict (exit $rc): $(tail -1 "$OUT/parity-$slots.txt")")"
   [ $rc -eq 0 ] || failed=1
+done
+
+for mode in off on; do
+  step "engine bench on $EP, candidates $mode"
+  # In process, no HTTP: decode tok/s at 1, 8 and 64 streams with full logits rows (off) against the candidates graph
+  # (on); --steps yes also times runner steps alone and checks every row's candidates against its full logits.
+  timeout 240 dotnet "$app/Qwen.Bench.dll" engine --model-dir "$m16" --precision fp16 --ep "$EP" --streams "$ENGINE_STREAMS" \
+    --quick yes --steps yes --candidates "$mode" > "$OUT/engine-candidates-$mode.txt" 2>&1 || say "engine bench, candidates $mode: exit $?"
+  say "engine, candidates $mode: $(grep -E '^decode:' "$OUT/engine-candidates-$mode.txt" || tail -1 "$OUT/engine-candidates-$mode.txt")"
 done
 
 step "server on $EP: fp16, $SEQS slots, max-model-len $MAX_MODEL_LEN"
