@@ -9,10 +9,11 @@ namespace Qwen.Bench;
 
 /// <summary>
 /// Engine throughput on a random preset: `engine --preset qwen2.5-0.5b --precision int4|fp32 [--candidates on|off]
-/// [--streams 1,4,8] [--ep cpu|cuda] [--parallel-rows N] [--sampling yes]`. Prints prefill tokens/s (512-token prompt),
+/// [--streams 1,4,8] [--ep cpu|cuda] [--parallel-rows N] [--candidate-rows N] [--sampling yes]`. Prints prefill tokens/s (512-token prompt),
 /// decode tokens/s at each stream count, the stall of 8 running streams while a 2,000-token prompt is admitted (two chunk
 /// sizes; not with --quick yes), peak memory and the share of step time spent outside ONNX Runtime's Run. --candidates
-/// samples decode rows from the candidates graph (default: the engine's, on for CUDA only); --parallel-rows sets the
+/// samples decode rows from the candidates graph (default: the engine's, on for CUDA only) in steps of at least
+/// --candidate-rows running rows (default the engine's, 8); --parallel-rows sets the
 /// batch from which rows are sampled on several threads; --sampling yes first times a step's sampling alone, serial
 /// against parallel; --steps yes first times decode steps in the runner alone, full rows against candidates.
 /// </summary>
@@ -39,7 +40,11 @@ internal static class EngineBench
             ExecutionProvider = a.Get("ep", "cpu"),
             SampleFromCandidates = a.Get("candidates", "auto") switch { "on" => true, "off" => false, "auto" => null, var other => throw new ArgumentException($"--candidates must be on, off or auto (given '{other}')") },
         };
-        options = options with { ParallelSamplingMinRows = a.Int("parallel-rows", options.ParallelSamplingMinRows) };
+        options = options with
+        {
+            ParallelSamplingMinRows = a.Int("parallel-rows", options.ParallelSamplingMinRows),
+            CandidatesMinRows = a.Int("candidate-rows", options.CandidatesMinRows),
+        };
         if (a.Get("sampling", "no") == "yes")
         {
             ParallelSampling(streams);
@@ -51,7 +56,7 @@ internal static class EngineBench
 
         await using (var engine = InferenceEngine.CreateFromModelDirectory(dir, options))
         {
-            Console.WriteLine($"{options.ExecutionProvider}, candidates per row {engine.Runner.CandidateCount} (0: full rows), rows sampled in parallel from {options.ParallelSamplingMinRows}");
+            Console.WriteLine($"{options.ExecutionProvider}, candidates per row {engine.Runner.CandidateCount} (0: full rows), candidates from {options.CandidatesMinRows} running rows, rows sampled in parallel from {options.ParallelSamplingMinRows}");
             await Generate(engine, Prompt(1, 16), 4); // warm-up
             var sw = Stopwatch.StartNew();
             await Generate(engine, Prompt(2, 512), 1);

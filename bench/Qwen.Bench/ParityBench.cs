@@ -12,7 +12,7 @@ namespace Qwen.Bench;
 /// <code>
 /// parity [--model DIR --reference DIR | --preset tiny --precision fp16 --seed 1234]
 ///        [--execution-provider cpu|cuda] [--copy-inputs-at-bind] [--prompts 12] [--tokens 32] [--max-num-seqs 8]
-///        [--prefill-chunk-size 64] [--tolerance 0.05] [--threads 0] [--out parity.json]
+///        [--prefill-chunk-size 64] [--tolerance 0.05] [--alternatives-tolerance 0.1] [--threads 0] [--out parity.json]
 /// </code>
 /// Without --model both sides are random presets built on first use (the candidate at --precision, the reference at
 /// fp32, same seed). The reference always runs on the CPU with one slot. Prints a table per scenario and one verdict
@@ -38,6 +38,7 @@ internal static class ParityBench
         var tokens = a.Int("tokens", 32);
         var slots = a.Int("max-num-seqs", 8);
         var tolerance = a.Double("tolerance") ?? 0.05;
+        var alternativesTolerance = a.Double("alternatives-tolerance") ?? 0.1;
         var threads = a.Int("threads", 0);
         var provider = a.Get("execution-provider", "cpu");
 
@@ -62,15 +63,15 @@ internal static class ParityBench
         await using (var candidate = InferenceEngine.CreateFromModelDirectory(model, candidateOptions))
         await using (var reference = InferenceEngine.CreateFromModelDirectory(referenceDir, referenceOptions))
         {
-            report = await ParityCheck.RunAsync(candidate, reference, prompts, tokens, tolerance, seed);
+            report = await ParityCheck.RunAsync(candidate, reference, prompts, tokens, tolerance, alternativesTolerance, seed);
         }
 
-        Console.WriteLine("| scenario | requests | tokens equal | first divergences (request:position) | max abs Δlogprob |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| scenario | requests | tokens equal | first divergences (request:position) | max abs Δlogprob | alternatives |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var s in report.Scenarios)
         {
             var divergences = s.Divergences.Count == 0 ? "none" : string.Join(' ', s.Divergences.Take(12).Select(d => $"{d.Request}:{d.Position}")) + (s.Divergences.Count > 12 ? $" (+{s.Divergences.Count - 12})" : "");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {s.Name} | {s.Requests} | {s.TokensEqual}/{s.TokensTotal} | {divergences} | {s.MaxAbsLogprobDiff:F4} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {s.Name} | {s.Requests} | {s.TokensEqual}/{s.TokensTotal} | {divergences} | {s.MaxAbsLogprobDiff:F4} | {s.MaxAbsAlternativeLogprobDiff:F4} |"));
         }
         Console.WriteLine(report.Summary);
 
@@ -88,6 +89,8 @@ internal static class ParityBench
                 tokens_total = report.TokensTotal,
                 max_abs_logprob_diff = report.MaxAbsLogprobDiff,
                 tolerance,
+                max_abs_alternative_logprob_diff = report.MaxAbsAlternativeLogprobDiff,
+                alternatives_tolerance = alternativesTolerance,
                 scenarios = report.Scenarios,
             };
             await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

@@ -7,7 +7,8 @@ namespace Qwen.Bench.Parity;
 /// <param name="TokensTotal">Output tokens the requests asked for.</param>
 /// <param name="Divergences">Every request that left the reference, with the position where it did.</param>
 /// <param name="MaxAbsLogprobDiff">
-/// Largest |Δlogprob| over the positions before each request's divergence: the chosen token's and those of the
-/// alternatives both sides reported. NaN when the candidate produced one.
+/// Largest |Δlogprob| of the chosen token over the positions before each request's divergence. NaN when the candidate
+/// produced one.
 /// </param>
-internal sealed record ScenarioResult(string Name, int Requests, int TokensEqual, int TokensTotal, IReadOnlyList<TokenDivergence> Divergences, double MaxAbsLogprobDiff);
+/// <param name="MaxAbsAlternativeLogprobDiff">The same over the alternatives both sides reported, matched by id.</param>
+internal sealed record ScenarioResult(string Name, int Requests, int TokensEqual, int TokensTotal, IReadOnlyList<TokenDivergence> Divergences, double MaxAbsLogprobDiff, double MaxAbsAlternativeLogprobDiff);

@@ -245,13 +245,14 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     }
 
     /// <summary>
-    /// The decode Run. Without candidates: every row's full logits, row b at b. With them: each row's candidates, and up
-    /// front the full rows of the sequences whose settings can never be sampled from candidates alone. Returns the rows of
+    /// The decode Run. Without candidates (or with fewer running rows than CandidatesMinRows): every row's full logits, row b
+    /// at b. With them: each row's candidates, and up front the full rows of the sequences whose settings can never be
+    /// sampled from candidates alone. Returns the rows of
     /// full logits written into <see cref="_logits"/>.
     /// </summary>
     private int RunDecode(int batch, int running)
     {
-        if (_k == 0)
+        if (_k == 0 || running < options.CandidatesMinRows)
         {
             runner.Decode(_tokens.AsSpan(0, batch), _pasts.AsSpan(0, batch), _logits.AsSpan(0, batch * runner.VocabSize));
             for (var i = 0; i < batch; i++)

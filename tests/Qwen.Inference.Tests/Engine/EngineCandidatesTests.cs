@@ -15,7 +15,7 @@ public sealed class EngineCandidatesTests : IDisposable
 {
     private const int Stop = 151_643;
 
-    private static readonly EngineOptions Options = new() { MaxNumSeqs = 8, MaxModelLen = 96, MaxWaiting = 16, PrefillChunkSize = 16, IntraOpThreads = 1, ParallelSamplingMinRows = 2 };
+    private static readonly EngineOptions Options = new() { MaxNumSeqs = 8, MaxModelLen = 96, MaxWaiting = 16, PrefillChunkSize = 16, IntraOpThreads = 1, ParallelSamplingMinRows = 2, CandidatesMinRows = 1 };
 
     private readonly string _oldModel = Directory.CreateTempSubdirectory("qwen-old-manifest-").FullName;
 
@@ -48,7 +48,9 @@ public sealed class EngineCandidatesTests : IDisposable
         // replaced to send some rows (or all) that way, mixed with listed ones, whatever the sampler's rules are today.
         var someAfter = on with { MayUseCandidates = (p, k) => p.Seed is null or 1 or 4 or 6 || Sampler.MayUseCandidates(p, k) };
         var allAfter = on with { MayUseCandidates = (_, _) => true };
-        foreach (var (options, name) in new[] { (on, "on"), (on with { CopyInputsAtBind = true }, "on, copy at bind"), (someAfter, "some rows after"), (allAfter with { CopyInputsAtBind = true }, "all rows after, copy at bind") })
+        // From 4 running rows only: steps switch between full rows and candidates as requests join and end.
+        var fromFour = on with { CandidatesMinRows = 4, CopyInputsAtBind = true };
+        foreach (var (options, name) in new[] { (on, "on"), (on with { CopyInputsAtBind = true }, "on, copy at bind"), (someAfter, "some rows after"), (allAfter with { CopyInputsAtBind = true }, "all rows after, copy at bind"), (fromFour, "from 4 rows, copy at bind") })
         {
             var run = await RunAll(EngineBatchingTests.TinyModel, options);
             for (var r = 0; r < off.Length; r++)

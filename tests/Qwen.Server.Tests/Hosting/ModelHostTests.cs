@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Qwen.Inference.KvCache;
+using Qwen.OnnxExport;
 using Qwen.Server.Hosting;
 using Qwen.Server.Tests.Deploy;
 
@@ -36,7 +37,7 @@ public sealed class ModelHostTests
             {
             }
             Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny) into {cache}, first run only");
-            Assert.True(File.Exists(Path.Combine(cache, "tiny-fp32-seed1234-v1", "manifest.json")));
+            Assert.True(File.Exists(Path.Combine(RandomModelCache.DirectoryFor("tiny", "fp32", 1234, cache), "manifest.json")));
 
             var second = new CapturingLogger();
             await using (var host = ModelHost.Load(options, second, Scripted))
