@@ -101,7 +101,7 @@ internal static class LoadBench
         if (a.Get("out", "") is { Length: > 0 } outPath)
         {
             var json = new { url, model, mode = rateMode ? "rate" : "concurrency", poisson = rateMode ? poisson : (bool?)null, prompt_tokens = promptTokens.ToString(), max_tokens = maxTokens.ToString(), http_overhead = overhead, levels };
-            await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DictionaryKeyPolicy = null, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+            await BenchJson.WriteAsync(outPath, json);
         }
         if (a.Get("chart", "") is { Length: > 0 } chartPath)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Qwen.Bench.Parity;
 using Qwen.Inference.Engine;
 using Qwen.OnnxExport;
@@ -93,7 +92,7 @@ internal static class ParityBench
                 alternatives_tolerance = alternativesTolerance,
                 scenarios = report.Scenarios,
             };
-            await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+            await BenchJson.WriteAsync(outPath, json);
         }
         return report.Passed ? 0 : 1;
     }

@@ -19,9 +19,9 @@ try
 {
     return await run(args[1..]);
 }
-catch (Exception e) when (e is HttpRequestException or IOException or ArgumentException or FormatException)
+catch (Exception e) when (e is HttpRequestException or IOException or ArgumentException or FormatException or InvalidOperationException)
 {
-    // A server that is not there, a bad option or an unreadable file: one line, not a stack trace.
+    // A server that is not there, a bad option, an unreadable file or an execution provider this build lacks: one line, not a stack trace.
     Console.Error.WriteLine($"Qwen.Bench {args[0]}: {e.Message}");
     return 1;
 }

@@ -53,7 +53,17 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         var optimized = OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, so);
         _session = new InferenceSession(optimized.LoadPath, so);
         optimized.Commit(); // only now has ONNX Runtime written the optimized file: a crash before leaves no valid stamp
-        KvCache = _device.ResolveKvCache(_manifest, options); // after the session: on CUDA it takes what the weights left free
+        try
+        {
+            KvCache = _device.ResolveKvCache(_manifest, options); // after the session: on CUDA it takes what the weights left free
+        }
+        catch
+        {
+            // A budget that holds no slot is a startup error: the loaded weights go with it, not with the process.
+            _session.Dispose();
+            _device.Dispose();
+            throw;
+        }
         MaxNumSeqs = KvCache.Slots;
         MaxModelLen = KvCache.TokensPerSlot;
 
