@@ -26,7 +26,10 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
     [Fact]
     public async Task Run_Fp16AgainstFp32CopiedAtBind_PassesWithSmallLogprobDifference()
     {
-        var report = await Check(InferenceEngine.CreateFromModelDirectory(Model("fp16"), Candidate));
+        // One slot: every decode runs at batch 1 whatever the arrival timing, so the fp16 rounding is the same on every run.
+        // With two slots the batch shapes follow the timing, and this test failed once here (on a loaded machine, never again
+        // in later runs); one slot takes timing out of it. The batched scenarios are checked at fp32 below and on the GPU.
+        var report = await Check(InferenceEngine.CreateFromModelDirectory(Model("fp16"), Candidate with { MaxNumSeqs = 1 }));
 
         Assert.True(report.Passed, report.Summary);
         Assert.Equal(report.TokensTotal, report.TokensEqual);
