@@ -27,8 +27,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
         catch (Exception e) when (!context.Response.HasStarted)
         {
-            // A generation request has mapped its error already (and logged that status): answer with the same one.
-            await RespondAsync(context, context.Features.Get<RequestRecord>()?.Error ?? ErrorMapper.Map(e, context), e).ConfigureAwait(false);
+            await RespondAsync(context, ErrorMapper.Map(e, context), e).ConfigureAwait(false);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Qwen.Server.Errors;
 
 namespace Qwen.Server.Observability;
 
@@ -10,7 +9,7 @@ namespace Qwen.Server.Observability;
 /// or output text) and the per-request metrics: qwen_requests_finished_total{finish_reason} per started choice (stop,
 /// length, tool_calls, cancelled when the client went away, error when a server-side error or shutdown ended it),
 /// generated tokens, time to first token, inter-token and end-to-end latency. Error responses are counted where they are
-/// sent (<see cref="ErrorMapper.Respond"/>), not here. Owned by one request; not thread-safe.
+/// sent (Errors.ErrorMapper), not here. Owned by one request; not thread-safe.
 /// </summary>
 internal sealed class RequestRecord
 {
@@ -47,11 +46,14 @@ internal sealed class RequestRecord
     /// <summary>Milliseconds from arrival to the first generated token of any choice.</summary>
     public double? TimeToFirstTokenMs { get; private set; }
 
-    /// <summary>The error response the request ended with, if any.</summary>
-    public ApiException? Error { get; private set; }
+    /// <summary>The status of the error response the request ended with, if any.</summary>
+    public int? ErrorStatus { get; private set; }
+
+    /// <summary>The error's code (or type when it has no code), as the log line's error field.</summary>
+    public string? ErrorCode { get; private set; }
 
     /// <summary>Whether the client disconnected before the response was complete.</summary>
-    public bool ClientGone { get; private set; }
+    public bool ClientGone { get; set; }
 
     /// <summary>Tokens generated over all choices so far.</summary>
     public int CompletionTokens => _completion.Sum();
@@ -106,21 +108,12 @@ internal sealed class RequestRecord
     /// <summary>Choice <paramref name="choice"/> finished with <paramref name="reason"/> (stop, length or tool_calls).</summary>
     public void Finish(int choice, string reason) => _finish[choice] = reason;
 
-    /// <summary>
-    /// The request failed with <paramref name="e"/>: a client that went away is recorded as gone (no response is owed),
-    /// anything else as the error response it maps to.
-    /// </summary>
-    public ApiException? Fail(Exception e, HttpContext context)
+    /// <summary>The request ended with an error response: its status, its code (or type) and the failure behind it.</summary>
+    public void Fail(int status, string code, Exception e)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        if (context.RequestAborted.IsCancellationRequested)
-        {
-            ClientGone = true;
-            return null;
-        }
+        ErrorStatus = status;
+        ErrorCode = code;
         Exception = e;
-        Error = ErrorMapper.Map(e, context);
-        return Error;
     }
 
     /// <summary>Writes the log line and the metrics; later calls do nothing.</summary>
@@ -132,7 +125,7 @@ internal sealed class RequestRecord
             return;
         }
         _written = true;
-        ClientGone |= Error is null && context.RequestAborted.IsCancellationRequested;
+        ClientGone |= ErrorStatus is null && context.RequestAborted.IsCancellationRequested;
         var elapsed = Stopwatch.GetElapsedTime(_start);
         var unfinished = ClientGone ? "cancelled" : "error";
         var finish = _finish.Select(f => f ?? unfinished).ToArray();
@@ -145,7 +138,7 @@ internal sealed class RequestRecord
                 ServerMetrics.Finished.WithLabels(f).Inc();
             }
         }
-        var status = Error?.Status ?? (ClientGone ? ClientClosedStatus : 200);
+        var status = ErrorStatus ?? (ClientGone ? ClientClosedStatus : 200);
         var level = status == 500 ? LogLevel.Error : status >= 500 ? LogLevel.Warning : LogLevel.Information; // 503: shutdown or overload, expected
         log.Log(
             level,
@@ -161,6 +154,6 @@ internal sealed class RequestRecord
             Math.Round(elapsed.TotalMilliseconds, 1),
             string.Join(",", finish),
             Stream,
-            Error?.Code ?? Error?.Type);
+            ErrorCode);
     }
 }

@@ -12,7 +12,7 @@ namespace Qwen.Server.Validation;
 /// </summary>
 internal static class ChatRequestValidator
 {
-    public static ChatRequest Validate(JsonElement root, ModelHost model, ServerOptions options)
+    public static GenerationPlan Validate(JsonElement root, ModelHost model, ServerOptions options)
     {
         RequestValidator.CheckModel(root, model);
         var problems = new RequestProblems();
@@ -28,24 +28,13 @@ internal static class ChatRequestValidator
             body.Problem("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
         }
         var parallel = body.Bool("parallel_tool_calls") ?? true;
-        var (settings, maxTokens) = RequestValidator.Common(body, model, options, chat: true);
+        var fields = RequestValidator.Common(body, model, options, chat: true, logprobs ? top ?? 0 : null, plan.BannedTokenIds);
         problems.ThrowIfAny();
 
         JsonElement? tools = body.TryGet("tools", out var t) ? t : null;
         var prompt = model.Template.Render(root.GetProperty("messages"), tools, addGenerationPrompt: true) + plan.PromptPrefix;
         var ids = model.Tokenizer.Encode(prompt);
-        settings = RequestValidator.Fit(settings, maxTokens, ids.Length, model, chat: true);
-        if (plan.BannedTokenIds.Count > 0)
-        {
-            var bias = new Dictionary<int, float>(settings.Sampling.LogitBias ?? new Dictionary<int, float>());
-            foreach (var id in plan.BannedTokenIds)
-            {
-                bias[id] = float.NegativeInfinity;
-            }
-            settings = settings with { Sampling = settings.Sampling with { LogitBias = bias } };
-        }
-        settings = settings with { TopLogprobs = logprobs ? top ?? 0 : null, Grammar = Grammar(model, plan, toolNames, parallel, jsonObject) };
-        return new ChatRequest(ids, settings, plan, parallel);
+        return RequestValidator.Plan(fields, ids, model, chat: true, Grammar(model, plan, toolNames, parallel, jsonObject), plan, parallel);
     }
 
     /// <summary>

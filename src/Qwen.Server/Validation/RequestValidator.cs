@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Qwen.Inference.Engine;
 using Qwen.Inference.Sampling;
 using Qwen.Server.Errors;
 using Qwen.Server.Hosting;
@@ -39,8 +40,12 @@ internal static class RequestValidator
         }
     }
 
-    /// <summary>Reads the shared fields; problems go to the collector. Returns the settings and the requested max tokens (null: what fits).</summary>
-    public static (GenerationSettings Settings, int? MaxTokens) Common(FieldReader body, ModelHost model, ServerOptions options, bool chat)
+    /// <summary>
+    /// Reads the fields chat and text completions share; problems go to the collector. The sampling settings are built
+    /// here once: <paramref name="topLogprobs"/> (null: no logprobs) and <paramref name="bannedTokenIds"/> (logit −∞,
+    /// over any logit_bias) come from the endpoint's own fields.
+    /// </summary>
+    public static SharedFields Common(FieldReader body, ModelHost model, ServerOptions options, bool chat, int? topLogprobs, IReadOnlyList<int> bannedTokenIds)
     {
         var limit = options.MaxTokensLimit > 0 ? options.MaxTokensLimit : model.Engine.MaxModelLen;
         var maxTokens = (chat ? body.Int("max_completion_tokens", 1, limit) : null) ?? body.Int("max_tokens", 1, limit);
@@ -61,27 +66,33 @@ internal static class RequestValidator
             RepetitionPenalty = body.Number("repetition_penalty", 0.01, 10) ?? defaults.RepetitionPenalty ?? 1f,
             PresencePenalty = body.Number("presence_penalty", -2, 2) ?? 0f,
             FrequencyPenalty = body.Number("frequency_penalty", -2, 2) ?? 0f,
-            LogitBias = LogitBias(body, vocab),
+            LogitBias = LogitBias(body, vocab, bannedTokenIds),
             Seed = Seed(body),
+            TopLogprobs = topLogprobs,
         };
         body.String("user");
         var n = body.Int("n", 1, MaxChoices) ?? 1;
-        var settings = new GenerationSettings(sampling, 0, Stops(body), n, stream, includeUsage, null, body.Bool("ignore_eos") ?? false);
-        return (settings, maxTokens);
+        return new SharedFields(sampling, maxTokens, Stops(body), n, stream, includeUsage, body.Bool("ignore_eos") ?? false);
     }
 
-    /// <summary>Checks that the prompt, plus max_tokens when given, fits the model; sets MaxTokens (unset: all the room left).</summary>
-    public static GenerationSettings Fit(GenerationSettings settings, int? maxTokens, int promptTokens, ModelHost model, bool chat)
+    /// <summary>
+    /// The plan for <paramref name="prompt"/>, once it is tokenized: checks that the prompt, plus max_tokens when given,
+    /// fits the model (unset max_tokens: all the room left). A grammar ends only at a stop token, so a constrained
+    /// request keeps the model's stop ids even with ignore_eos.
+    /// </summary>
+    public static GenerationPlan Plan(SharedFields fields, int[] prompt, ModelHost model, bool chat, Func<ITokenConstraint>? grammar, ToolChoicePlan toolChoice, bool parallelToolCalls)
     {
-        var room = model.Engine.MaxModelLen - promptTokens;
-        if (room < 1 || (maxTokens is { } m && m > room))
+        var room = model.Engine.MaxModelLen - prompt.Length;
+        if (room < 1 || (fields.MaxTokens is { } m && m > room))
         {
             throw ApiException.BadRequest(
-                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {promptTokens + (maxTokens ?? 1)} tokens ({promptTokens} in the {(chat ? "messages" : "prompt")}, {maxTokens ?? 1} in the completion). Please reduce the length of the {(chat ? "messages" : "prompt")} or completion.",
+                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {prompt.Length + (fields.MaxTokens ?? 1)} tokens ({prompt.Length} in the {(chat ? "messages" : "prompt")}, {fields.MaxTokens ?? 1} in the completion). Please reduce the length of the {(chat ? "messages" : "prompt")} or completion.",
                 chat ? "messages" : "prompt",
                 "context_length_exceeded");
         }
-        return settings with { MaxTokens = maxTokens ?? room };
+        var stopIds = fields.IgnoreEos && grammar is null ? [] : model.Defaults.EosTokenIds;
+        var request = new GenerationRequest(prompt, fields.Sampling, fields.MaxTokens ?? room, stopIds);
+        return new GenerationPlan(request, fields.N, fields.Stops, grammar, toolChoice, parallelToolCalls, fields.Stream, fields.IncludeUsage);
     }
 
     private static ulong? Seed(FieldReader body)
@@ -98,7 +109,22 @@ internal static class RequestValidator
         return unchecked((ulong)seed);
     }
 
-    private static Dictionary<int, float>? LogitBias(FieldReader body, int vocab)
+    /// <summary>logit_bias, with <paramref name="banned"/> set to −∞ over it; null when both are empty.</summary>
+    private static Dictionary<int, float>? LogitBias(FieldReader body, int vocab, IReadOnlyList<int> banned)
+    {
+        var result = Bias(body, vocab);
+        if (banned.Count > 0)
+        {
+            result ??= [];
+            foreach (var id in banned)
+            {
+                result[id] = float.NegativeInfinity;
+            }
+        }
+        return result;
+    }
+
+    private static Dictionary<int, float>? Bias(FieldReader body, int vocab)
     {
         if (!body.TryGet("logit_bias", out var lb))
         {

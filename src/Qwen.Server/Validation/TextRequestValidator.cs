@@ -20,10 +20,9 @@ internal static class TextRequestValidator
         var prompt = Prompt(body, model);
         var echo = body.Bool("echo") ?? false;
         var logprobs = body.Int("logprobs", 0, MaxLogprobs);
-        var (settings, maxTokens) = RequestValidator.Common(body, model, options, chat: false);
+        var fields = RequestValidator.Common(body, model, options, chat: false, logprobs, []);
         problems.ThrowIfAny();
-        settings = RequestValidator.Fit(settings, maxTokens, prompt.Length, model, chat: false) with { TopLogprobs = logprobs };
-        return new TextRequest(prompt, settings, echo);
+        return new TextRequest(RequestValidator.Plan(fields, prompt, model, chat: false, null, ToolChoicePlan.PlainText, parallelToolCalls: true), echo);
     }
 
     private static int[] Prompt(FieldReader body, ModelHost model)

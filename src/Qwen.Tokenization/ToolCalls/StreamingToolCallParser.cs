@@ -36,6 +36,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
     private bool _escaped;
     private int _calls; // calls with a header emitted
     private int _completed; // calls whose arguments are complete
+    private int _closed; // calls whose block's close tag was read
     private int _runIndex = -1; // -1: _run holds content
     private bool _finished;
 
@@ -46,6 +47,12 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
     /// open): the finish reason becomes <c>tool_calls</c>, and with <c>parallel_tool_calls</c> false generation may stop.
     /// </summary>
     public bool HasToolCalls => _completed > 0;
+
+    /// <summary>
+    /// Calls whose block has been closed by its <c>&lt;/tool_call&gt;</c> (a close tag inside an arguments string does not
+    /// count): with <c>parallel_tool_calls</c> false a choice ends once the first call's block is closed.
+    /// </summary>
+    public int CallsClosed => _closed;
 
     /// <summary>Consumes a text delta and returns the deltas it produces (possibly none).</summary>
     public IReadOnlyList<AssistantDelta> Push(string text)
@@ -112,6 +119,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
                 {
                     _state = State.Content;
                     _afterCall = true;
+                    _closed++;
                 }
                 break;
         }
@@ -166,6 +174,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
                 var index = BeginCall(name);
                 Arguments(index, arguments);
                 _completed++;
+                _closed++;
                 _afterCall = true;
             }
             else

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Qwen.Tokenization.ToolCalls;
 
 /// <summary>
@@ -14,20 +12,11 @@ public static class ToolCallParser
     {
         ArgumentNullException.ThrowIfNull(text);
         var parser = new StreamingToolCallParser(newId);
-        var content = new StringBuilder();
-        var calls = new List<(string Id, string Name, StringBuilder Arguments)>();
+        var message = new AssistantMessageBuilder();
         foreach (var d in parser.Push(text).Concat(parser.Finish()))
         {
-            content.Append(d.Content);
-            if (d.ToolCall is { } t)
-            {
-                if (t.Id is not null)
-                {
-                    calls.Add((t.Id, t.Name!, new StringBuilder()));
-                }
-                calls[t.Index].Arguments.Append(t.Arguments);
-            }
+            message.Add(d.Content, d.ToolCall);
         }
-        return new ParsedAssistantMessage(content.Length == 0 ? null : content.ToString(), calls.Select(c => new ToolCall(c.Id, c.Name, c.Arguments.ToString())).ToList());
+        return message.Build();
     }
 }

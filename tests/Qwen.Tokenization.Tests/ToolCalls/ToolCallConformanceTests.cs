@@ -99,6 +99,32 @@ public sealed class ToolCallConformanceTests
         Assert.Equal([new AssistantDelta("Done", null)], parser.Push("Done"));
     }
 
+    [Theory]
+    // text pushed one character at a time; after each prefix, how many call blocks a reader of the markup sees closed
+    [InlineData("stray </tool_call> then <tool_call>\n{\"name\": \"f\", \"arguments\": {\"t\": \"</tool_call>\"}}\n</tool_call>", 1)]
+    [InlineData("<tool_call>{\"arguments\": {}, \"name\": \"f\"}</tool_call><tool_call>{\"name\": \"g\"}</tool_call>", 2)]
+    [InlineData("<tool_call>not json</tool_call>", 0)]
+    [InlineData("<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n</tool_ca", 0)]
+    public void CallsClosed_CountsCallBlocksAtTheirOwnCloseTagOnly(string text, int closed)
+    {
+        var parser = new StreamingToolCallParser(Ids());
+        var seen = new List<int>();
+        foreach (var c in text)
+        {
+            parser.Push(c.ToString());
+            seen.Add(parser.CallsClosed);
+        }
+        Assert.Equal(closed, parser.CallsClosed);
+        // It grows only when a block's own close tag completes: the text read so far then ends with </tool_call>.
+        for (var i = 1; i < seen.Count; i++)
+        {
+            if (seen[i] != seen[i - 1])
+            {
+                Assert.EndsWith("</tool_call>", text[..(i + 1)], StringComparison.Ordinal);
+            }
+        }
+    }
+
     [Fact]
     public void Push_ContentBeforeCall_EmittedAtOnceExceptTrailingWhitespaceAndTagPrefix()
     {

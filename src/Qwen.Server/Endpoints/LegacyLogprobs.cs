@@ -1,7 +1,8 @@
+using Qwen.Inference.Engine;
 using Qwen.Server.Protocol;
 using Qwen.Tokenization.Tokenizer;
 
-namespace Qwen.Server.Streaming;
+namespace Qwen.Server.Endpoints;
 
 /// <summary>
 /// Legacy (text completion) logprobs of one choice: parallel lists of tokens, token_logprobs, top_logprobs and
@@ -10,7 +11,7 @@ namespace Qwen.Server.Streaming;
 /// graph returns logits for the last position only, so the prompt's own log-probabilities are never computed.
 /// Streamed chunks and the whole answer use the same running offset, so their lists concatenate to the same thing.
 /// </summary>
-internal sealed class LegacyLogprobs(int generatedStart)
+internal sealed class LegacyLogprobs(QwenTokenizer tokenizer, int generatedStart)
 {
     private int _offset = generatedStart;
 
@@ -26,15 +27,15 @@ internal sealed class LegacyLogprobs(int generatedStart)
     public static CompletionLogprobs Concat(CompletionLogprobs a, CompletionLogprobs b)
         => new([.. a.Tokens, .. b.Tokens], [.. a.TokenLogprobs, .. b.TokenLogprobs], [.. a.TopLogprobs, .. b.TopLogprobs], [.. a.TextOffset, .. b.TextOffset]);
 
-    /// <summary>The next generated tokens' lists; advances the offset.</summary>
-    public CompletionLogprobs Next(IReadOnlyList<ChatCompletionTokenLogprob> tokens)
+    /// <summary>The next generated tokens' lists; advances the offset. Alternatives are keyed by their text (the first of equal texts wins).</summary>
+    public CompletionLogprobs Next(IReadOnlyList<GeneratedToken> tokens)
     {
-        var offsets = Offsets(tokens.Select(t => t.Token), ref _offset);
+        var texts = tokens.Select(t => tokenizer.Decode([t.TokenId])).ToList();
         return new CompletionLogprobs(
-            [.. tokens.Select(t => t.Token)],
-            [.. tokens.Select(t => (float?)t.Logprob)],
-            [.. tokens.Select(t => (Dictionary<string, float>?)t.TopLogprobs.GroupBy(a => a.Token).ToDictionary(g => g.Key, g => g.First().Logprob))],
-            offsets);
+            texts,
+            [.. tokens.Select(t => (float?)(t.Logprob ?? 0))],
+            [.. tokens.Select(t => (Dictionary<string, float>?)(t.TopLogprobs ?? []).GroupBy(a => tokenizer.Decode([a.TokenId])).ToDictionary(g => g.Key, g => g.First().Logprob))],
+            Offsets(texts, ref _offset));
     }
 
     /// <summary>Each token's start in the text, counting on from <paramref name="offset"/>, which ends past the last.</summary>

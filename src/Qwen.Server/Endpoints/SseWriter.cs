@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Qwen.Server.Protocol;
 
-namespace Qwen.Server.Streaming;
+namespace Qwen.Server.Endpoints;
 
 /// <summary>Writes server-sent events: <c>data: &lt;json&gt;\n\n</c>, flushed one by one, and the final <c>data: [DONE]</c>.</summary>
 internal sealed class SseWriter(HttpResponse response)

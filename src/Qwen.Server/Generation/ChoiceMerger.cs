@@ -1,27 +1,27 @@
 using System.Threading.Channels;
 
-namespace Qwen.Server.Streaming;
+namespace Qwen.Server.Generation;
 
-/// <summary>Runs the n choices of a request side by side and yields their events as they come, tagged with the choice index.</summary>
+/// <summary>Runs the n choices of a request side by side and yields their events as they come.</summary>
 internal static class ChoiceMerger
 {
-    public static async IAsyncEnumerable<(int Index, ChoiceEvent Event)> MergeAsync(IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    public static async IAsyncEnumerable<ChoiceEvent> MergeAsync(IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         if (choices.Count == 1)
         {
             await foreach (var e in choices[0].WithCancellation(ct).ConfigureAwait(false))
             {
-                yield return (0, e);
+                yield return e;
             }
             yield break;
         }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var channel = Channel.CreateUnbounded<(int, ChoiceEvent)>();
-        var pumps = choices.Select(async (choice, i) =>
+        var channel = Channel.CreateUnbounded<ChoiceEvent>();
+        var pumps = choices.Select(async choice =>
         {
             await foreach (var e in choice.WithCancellation(stop.Token).ConfigureAwait(false))
             {
-                await channel.Writer.WriteAsync((i, e), stop.Token).ConfigureAwait(false);
+                await channel.Writer.WriteAsync(e, stop.Token).ConfigureAwait(false);
             }
         }).ToArray();
         _ = Task.WhenAll(pumps).ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);

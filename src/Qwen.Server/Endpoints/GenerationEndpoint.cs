@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Qwen.Server.Errors;
+using Qwen.Server.Generation;
+using Qwen.Server.Hosting;
+using Qwen.Server.Observability;
+using Qwen.Server.Protocol;
+using Qwen.Server.Validation;
+
+namespace Qwen.Server.Endpoints;
+
+/// <summary>
+/// The one skeleton every generation endpoint runs; the endpoint brings only its validator and its
+/// <see cref="IGenerationMapper"/>. It reads and validates the body, runs the <see cref="GenerationPipeline"/>, and writes
+/// a stream (the mapper's opening chunks, one chunk per event, the usage chunk when asked, [DONE]) or the whole answer.
+/// The request's id and <see cref="RequestRecord"/> (always written, in a finally) and a token cancelled by a client
+/// disconnect or by the server stopping live here, and so does the rule for failures, mapped once by
+/// <see cref="ErrorMapper"/>: before the response started the answer is the JSON error; after an SSE stream started it is
+/// one <c>data:</c> event with the same body, then <c>[DONE]</c>; a client that went away gets nothing.
+/// </summary>
+internal static class GenerationEndpoint
+{
+    /// <summary>The fingerprint of this build's serving configuration.</summary>
+    public const string SystemFingerprint = "fp_qwen_server_1";
+
+    /// <summary>Runs one request of <paramref name="kind"/>; <paramref name="prepare"/> validates the body and makes the request's mapper.</summary>
+    public static async Task RunAsync(HttpContext context, string kind, string idPrefix, ModelHost model, IHostApplicationLifetime lifetime, ILogger log, Func<JsonElement, ResponseHeader, (GenerationPlan Plan, IGenerationMapper Mapper)> prepare)
+    {
+        var header = new ResponseHeader(NewId(idPrefix), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Name);
+        var record = RequestRecord.Begin(context, kind, header.Id);
+        record.Model = model.Name;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        SseWriter? sse = null;
+        try
+        {
+            using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
+            var (plan, mapper) = prepare(body.RootElement, header);
+            record.Stream = plan.Stream;
+            var pipeline = GenerationPipeline.Start(model, plan, record, cts);
+            if (plan.Stream)
+            {
+                sse = new SseWriter(context.Response);
+                await StreamAsync(sse, plan, pipeline, mapper, cts.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                var choices = await pipeline.CompleteAsync(cts.Token).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(mapper.Whole(choices, Usage(pipeline)), WireJson.Options, cts.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && (sse is { Started: true } || !context.Response.HasStarted))
+        {
+            var api = ErrorMapper.Map(e, context);
+            record.Fail(api.Status, api.Code ?? api.Type, e);
+            if (sse is { Started: true })
+            {
+                await sse.WriteAsync(ErrorMapper.Respond(api), CancellationToken.None).ConfigureAwait(false);
+                await sse.DoneAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await ErrorMapper.WriteAsync(context, api).ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            record.ClientGone = true; // nobody to tell
+        }
+        finally
+        {
+            record.Write(log, context);
+        }
+    }
+
+    private static async Task StreamAsync(SseWriter sse, GenerationPlan plan, GenerationPipeline pipeline, IGenerationMapper mapper, CancellationToken ct)
+    {
+        foreach (var chunk in mapper.Opening())
+        {
+            await sse.WriteAsync(chunk, ct).ConfigureAwait(false);
+        }
+        await foreach (var e in pipeline.EventsAsync(ct).ConfigureAwait(false))
+        {
+            await sse.WriteAsync(mapper.Chunk(e), ct).ConfigureAwait(false);
+        }
+        if (plan.IncludeUsage)
+        {
+            await sse.WriteAsync(mapper.UsageChunk(Usage(pipeline)), ct).ConfigureAwait(false);
+        }
+        await sse.DoneAsync(ct).ConfigureAwait(false);
+    }
+
+    private static string NewId(string prefix) => prefix + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 29);
+
+    /// <summary>Usage as OpenAI and vLLM count it: the prompt once, completion tokens summed over the choices.</summary>
+    private static Usage Usage(GenerationPipeline pipeline) => new(pipeline.PromptTokens, pipeline.CompletionTokens, pipeline.PromptTokens + pipeline.CompletionTokens);
+}
