@@ -47,6 +47,34 @@ public sealed class ChatPromptTests(ScriptedServerFixture server) : IClassFixtur
         Assert.Contains("{\"name\": \"f\", \"arguments\": {\"b\": 1, \"a\": \"é\"}}", server.Model.Tokenizer.Decode(openAi), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("tools_no_system", true)]
+    [InlineData("empty_arguments", true)]
+    [InlineData("no_generation_prompt", false)]
+    public async Task Tokenize_GoldenMessagesAndTools_TokensOfTheOfficialRendering(string name, bool addGenerationPrompt)
+    {
+        var golden = TemplateGolden.Load(name);
+        // The server requires tool_call_id on tool messages (OpenAI does); the template does not write it.
+        var messages = golden.Messages.GetRawText().Replace("{\"role\": \"tool\", \"content\"", "{\"role\": \"tool\", \"tool_call_id\": \"call_1\", \"content\"", StringComparison.Ordinal);
+        var tokens = await Tokens($$"""{"messages":{{messages}},"tools":{{golden.Tools.GetRawText()}},"add_generation_prompt":{{(addGenerationPrompt ? "true" : "false")}}}""");
+        Assert.Equal(server.Model.Tokenizer.Encode(golden.Rendered), tokens);
+    }
+
+    [Theory]
+    [InlineData("""[{"type":"function"}]""", "tools[0].function")]
+    [InlineData("""[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}]""", "tools[1].function.name")]
+    [InlineData("""{}""", "tools")]
+    [InlineData("""[5]""", "tools[0]")]
+    public async Task BadTools_ChatAndTokenize_SameProblem(string tools, string param)
+    {
+        var chat = await Send("/v1/chat/completions", $$"""{"messages":[{"role":"user","content":"hi"}],"tools":{{tools}}}""");
+        var tokenize = await Send("/tokenize", $$"""{"messages":[{"role":"user","content":"hi"}],"tools":{{tools}}}""");
+        Assert.Equal(400, chat.Status);
+        Assert.Equal(param, chat.Body.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(chat.Status, tokenize.Status);
+        Assert.Equal(chat.Body.GetRawText(), tokenize.Body.GetRawText());
+    }
+
     private async Task<int[]> Tokens(string body)
     {
         var (status, root) = await Send("/tokenize", body);
