@@ -28,18 +28,18 @@ public static class TokenizeEndpoint
         var fields = new FieldReader(root, null, problems);
         var prompt = fields.String("prompt");
         var addGenerationPrompt = fields.Bool("add_generation_prompt") ?? true;
-        var hasMessages = fields.TryGet("messages", out var messages);
+        var hasMessages = fields.TryGet("messages", out _);
+        ChatPrompt? chat = null;
         if (prompt is null && !hasMessages && !fields.TryGet("prompt", out _))
         {
             fields.Problem("prompt", "give 'prompt' or 'messages'");
         }
         else if (prompt is null && hasMessages)
         {
-            MessagesValidator.Check(fields);
+            chat = ChatPrompt.Read(fields);
         }
         problems.ThrowIfAny();
-        var text = prompt ?? model.Template.Render(messages, fields.TryGet("tools", out var t) ? t : null, addGenerationPrompt);
-        var ids = model.Tokenizer.Encode(text);
+        var ids = prompt is not null ? model.Tokenizer.Encode(prompt) : chat!.Encode(model, addGenerationPrompt);
         return TypedResults.Json(new TokenizeResponse(ids.Length, model.Engine.MaxModelLen, ids), WireJson.Options);
     }
 

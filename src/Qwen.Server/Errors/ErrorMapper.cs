@@ -5,7 +5,6 @@ using Qwen.Inference.Engine;
 using Qwen.Server.Hosting;
 using Qwen.Server.Observability;
 using Qwen.Server.Protocol;
-using Qwen.Tokenization.Chat;
 
 namespace Qwen.Server.Errors;
 
@@ -26,7 +25,6 @@ public static class ErrorMapper
     public static ApiException Map(Exception e, bool shuttingDown) => e switch
     {
         ApiException api => api,
-        ChatFormatException chat => ApiException.BadRequest(chat.Message, chat.Param),
         PromptTooLongException tooLong => ApiException.BadRequest(tooLong.Message, "messages", "context_length_exceeded"),
         EngineOverloadedException overloaded => ApiException.QueueFull(overloaded.Message),
         BadHttpRequestException { StatusCode: 413 } => ApiException.TooLarge(),

@@ -17,8 +17,8 @@ internal static class ChatRequestValidator
         RequestValidator.CheckModel(root, model);
         var problems = new RequestProblems();
         var body = new FieldReader(root, null, problems);
-        MessagesValidator.Check(body);
-        var toolNames = ToolNames(body);
+        var chat = ChatPrompt.Read(body);
+        var toolNames = chat.ToolNames;
         var plan = ToolChoicePlan.Decide(body, toolNames, model.ToolCallTokenId);
         var jsonObject = ResponseFormat(body);
         var logprobs = body.Bool("logprobs") ?? false;
@@ -31,9 +31,7 @@ internal static class ChatRequestValidator
         var fields = RequestValidator.Common(body, model, options, chat: true, logprobs ? top ?? 0 : null, plan.BannedTokenIds);
         problems.ThrowIfAny();
 
-        JsonElement? tools = body.TryGet("tools", out var t) ? t : null;
-        var prompt = model.Template.Render(root.GetProperty("messages"), tools, addGenerationPrompt: true) + plan.PromptPrefix;
-        var ids = model.Tokenizer.Encode(prompt);
+        var ids = chat.Encode(model, addGenerationPrompt: true, plan.PromptPrefix);
         return RequestValidator.Plan(fields, ids, model, chat: true, Grammar(model, plan, toolNames, parallel, jsonObject), plan, parallel);
     }
 
@@ -41,7 +39,7 @@ internal static class ChatRequestValidator
     /// Forced tool calls and json_object are grammar-constrained, so they always come out well-formed (the arguments'
     /// JSON schema is not enforced). A forced call wins over json_object: its arguments are a JSON object anyway.
     /// </summary>
-    private static Func<ITokenConstraint>? Grammar(ModelHost model, ToolChoicePlan plan, List<string> toolNames, bool parallel, bool jsonObject)
+    private static Func<ITokenConstraint>? Grammar(ModelHost model, ToolChoicePlan plan, IReadOnlyList<string> toolNames, bool parallel, bool jsonObject)
     {
         var stops = model.Defaults.EosTokenIds;
         return plan.Mode switch
@@ -51,62 +49,6 @@ internal static class ChatRequestValidator
             _ when jsonObject => () => new GrammarConstraint(TokenGrammar.JsonObject(model.TokenBytes, stops)),
             _ => null,
         };
-    }
-
-    private static List<string> ToolNames(FieldReader body)
-    {
-        var names = new List<string>();
-        if (!body.TryGet("tools", out var array))
-        {
-            return names;
-        }
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            body.WrongType("tools", "an array", array);
-            return names;
-        }
-        var i = 0;
-        foreach (var tool in array.EnumerateArray())
-        {
-            var at = $"tools[{i++}]";
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                body.Problems.Add(at, $"'{at}' must be an object (given {FieldReader.Describe(tool)})");
-                continue;
-            }
-            var t = new FieldReader(tool, at, body.Problems);
-            var type = t.String("type");
-            if (type != "function" && (type is not null || !t.TryGet("type", out _)))
-            {
-                t.Problem("type", $"'{at}.type' must be 'function'" + (type is null ? "" : $" (given '{FieldReader.Shorten(type)}')"));
-            }
-            if (t.Object("function") is not { } f)
-            {
-                if (!t.TryGet("function", out _))
-                {
-                    t.Problem("function", $"'{at}.function' is required");
-                }
-                continue;
-            }
-            f.String("description");
-            if (f.TryGet("parameters", out var p) && p.ValueKind != JsonValueKind.Object)
-            {
-                f.WrongType("parameters", "a JSON Schema object", p);
-            }
-            if (f.String("name") is { Length: > 0 } name)
-            {
-                if (names.Contains(name))
-                {
-                    f.Problem("name", $"'{at}.function.name' repeats '{FieldReader.Shorten(name)}': function names must be unique");
-                }
-                names.Add(name);
-            }
-            else if (!f.TryGet("name", out var n) || n.ValueKind == JsonValueKind.String)
-            {
-                f.Problem("name", $"'{at}.function.name' is required");
-            }
-        }
-        return names;
     }
 
     /// <summary>Checks response_format; true for json_object.</summary>

@@ -1,69 +1,80 @@
 using System.Text.Json;
+using Qwen.Tokenization.Chat;
 
 namespace Qwen.Server.Validation;
 
 /// <summary>
-/// Checks <c>messages</c> against OpenAI's rules before anything is rendered, recording every problem under its path
-/// (messages[2].content): each message an object with a known role; content required (a string or a list of text parts)
-/// except on an assistant message that carries tool_calls; name and tool_call_id strings; tool_calls only on assistant
-/// messages, each with a function name and arguments. The chat template's renderer checks what it needs as well; this is
-/// the API's contract, checked in full so one 400 lists every problem.
+/// Reads <c>messages</c> into the chat template's typed messages, checking OpenAI's rules as it goes and recording every
+/// problem under its path (messages[2].content): each message an object with a known role; content required (a string or
+/// a list of text parts, joined with "\n") except on an assistant message that carries tool_calls; name and tool_call_id
+/// strings; tool_calls only on assistant messages, each with a function name and arguments. This is the only check:
+/// the renderer takes what is read here and cannot fail, so one 400 lists every problem.
 /// </summary>
 internal static class MessagesValidator
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
 
-    public static void Check(FieldReader body)
+    /// <summary>The messages, or null when they had a problem (recorded in <paramref name="body"/>'s collector).</summary>
+    public static List<ChatMessage>? Read(FieldReader body)
     {
         if (!body.TryGet("messages", out var messages))
         {
             body.Problem("messages", "'messages' is required");
-            return;
+            return null;
         }
         if (messages.ValueKind != JsonValueKind.Array)
         {
             body.WrongType("messages", "an array of messages", messages);
-            return;
+            return null;
         }
         if (messages.GetArrayLength() == 0)
         {
             body.Problem("messages", "'messages' must not be empty");
-            return;
+            return null;
         }
+        var before = body.Problems.Count;
+        var list = new List<ChatMessage>(messages.GetArrayLength());
         var i = 0;
         foreach (var message in messages.EnumerateArray())
         {
-            Message(message, $"messages[{i++}]", body.Problems);
+            if (Message(message, $"messages[{i++}]", body.Problems) is { } m)
+            {
+                list.Add(m);
+            }
         }
+        return body.Problems.Count == before ? list : null;
     }
 
-    private static void Message(JsonElement message, string at, RequestProblems problems)
+    private static ChatMessage? Message(JsonElement message, string at, RequestProblems problems)
     {
         if (message.ValueKind != JsonValueKind.Object)
         {
             problems.Add(at, $"'{at}' must be an object (given {FieldReader.Describe(message)})");
-            return;
+            return null;
         }
         var m = new FieldReader(message, at, problems);
         var role = m.String("role");
+        var chatRole = Role(role);
         if (role is null && !m.TryGet("role", out _))
         {
             m.Problem("role", $"'{at}.role' is required");
         }
-        else if (role is not null && !Roles.Contains(role))
+        else if (role is not null && chatRole is null)
         {
             m.Problem("role", $"'{at}.role' must be one of {string.Join(", ", Roles)} (given '{FieldReader.Shorten(role)}')");
         }
         m.String("name");
         var hasToolCalls = m.TryGet("tool_calls", out var toolCalls);
+        string? text = "";
         if (m.TryGet("content", out var content))
         {
-            Content(content, m);
+            text = Content(content, m);
         }
         else if (!(role == "assistant" && hasToolCalls))
         {
             m.Problem("content", $"'{at}.content' is required" + (role == "assistant" ? " unless 'tool_calls' is given" : ""));
         }
+        var calls = new List<ChatToolCall>();
         if (hasToolCalls)
         {
             if (role is not null && role != "assistant")
@@ -79,7 +90,10 @@ internal static class MessagesValidator
                 var j = 0;
                 foreach (var call in toolCalls.EnumerateArray())
                 {
-                    ToolCall(call, $"{at}.tool_calls[{j++}]", problems);
+                    if (ToolCall(call, $"{at}.tool_calls[{j++}]", problems) is { } c)
+                    {
+                        calls.Add(c);
+                    }
                 }
             }
         }
@@ -87,20 +101,32 @@ internal static class MessagesValidator
         {
             m.Problem("tool_call_id", $"'{at}.tool_call_id' is required on tool messages");
         }
+        return chatRole is { } r && text is not null ? new ChatMessage(r, text, calls) : null;
     }
 
-    private static void Content(JsonElement content, FieldReader m)
+    private static ChatRole? Role(string? role) => role switch
+    {
+        "system" => ChatRole.System,
+        "user" => ChatRole.User,
+        "assistant" => ChatRole.Assistant,
+        "tool" => ChatRole.Tool,
+        _ => null,
+    };
+
+    /// <summary>The content's text (text parts joined with "\n", as vLLM does), or null when it has a problem.</summary>
+    private static string? Content(JsonElement content, FieldReader m)
     {
         var at = m.Param("content");
         if (content.ValueKind == JsonValueKind.String)
         {
-            return;
+            return content.GetString()!;
         }
         if (content.ValueKind != JsonValueKind.Array)
         {
             m.WrongType("content", "a string or an array of text parts", content);
-            return;
+            return null;
         }
+        var texts = new List<string>();
         var i = 0;
         foreach (var part in content.EnumerateArray())
         {
@@ -123,19 +149,24 @@ internal static class MessagesValidator
             {
                 p.Problem("type", $"'{pat}.type' must be 'text' (given '{FieldReader.Shorten(type)}'; this server reads text only)");
             }
-            if (p.String("text") is null && !p.TryGet("text", out _))
+            if (p.String("text") is { } text)
+            {
+                texts.Add(text);
+            }
+            else if (!p.TryGet("text", out _))
             {
                 p.Problem("text", $"'{pat}.text' is required");
             }
         }
+        return string.Join('\n', texts);
     }
 
-    private static void ToolCall(JsonElement call, string at, RequestProblems problems)
+    private static ChatToolCall? ToolCall(JsonElement call, string at, RequestProblems problems)
     {
         if (call.ValueKind != JsonValueKind.Object)
         {
             problems.Add(at, $"'{at}' must be an object (given {FieldReader.Describe(call)})");
-            return;
+            return null;
         }
         var c = new FieldReader(call, at, problems);
         c.String("id");
@@ -149,20 +180,25 @@ internal static class MessagesValidator
             {
                 c.Problem("function", $"'{at}.function' is required");
             }
-            return;
+            return null;
         }
-        if (f.String("name") is null && !f.TryGet("name", out _))
+        var name = f.String("name");
+        if (name is null && !f.TryGet("name", out _))
         {
             f.Problem("name", $"'{at}.function.name' is required");
         }
-        // OpenAI sends arguments as a JSON string; an object is accepted too (the template renders either).
+        // OpenAI sends arguments as a JSON string, passed on as given; an object is accepted too, passed on as its raw
+        // text. The template writes either as the value it holds (ChatToolCall.Arguments).
         if (!f.TryGet("arguments", out var args))
         {
             f.Problem("arguments", $"'{at}.function.arguments' is required");
+            return null;
         }
-        else if (args.ValueKind is not (JsonValueKind.String or JsonValueKind.Object))
+        if (args.ValueKind is not (JsonValueKind.String or JsonValueKind.Object))
         {
             f.WrongType("arguments", "a JSON string", args);
+            return null;
         }
+        return name is null ? null : new ChatToolCall(name, args.ValueKind == JsonValueKind.String ? args.GetString()! : args.GetRawText());
     }
 }

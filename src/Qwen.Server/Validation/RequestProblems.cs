@@ -10,6 +10,9 @@ internal sealed class RequestProblems
 {
     private readonly List<(string? Param, string Message)> _problems = [];
 
+    /// <summary>How many problems were found so far (a reader compares counts to know whether its part had any).</summary>
+    public int Count => _problems.Count;
+
     /// <summary>Records a problem with <paramref name="param"/> (its full path, e.g. messages[2].content).</summary>
     public void Add(string? param, string message) => _problems.Add((param, message));
 

@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Qwen.Tokenization.Chat;
 
 /// <summary>
-/// Renders OpenAI chat messages and tools into the exact prompt text the model's own chat template produces. Thread-safe.
+/// Renders typed chat messages and tools into the exact prompt text the model's own chat template produces. Thread-safe.
 /// A renderer specialised for the Qwen2.5 family: it accepts a template only if it is the Qwen2.5 template with one
 /// variable part, the default system prompt (which Qwen2.5-Math changes), and refuses anything else at load.
 /// </summary>
@@ -69,47 +69,38 @@ public sealed partial class ChatTemplate
     }
 
     /// <summary>
-    /// Renders <paramref name="messages"/> (the OpenAI <c>messages</c> array as sent) and <paramref name="tools"/> (the OpenAI
-    /// <c>tools</c> array as sent, or null). Throws <see cref="ChatFormatException"/> naming the message index and field.
+    /// Renders <paramref name="messages"/> and <paramref name="tools"/> (empty: no tools block) as the template does. The
+    /// input is typed and checked by the caller (the server's validation), so rendering cannot fail on its content.
     /// </summary>
-    public string Render(JsonElement messages, JsonElement? tools, bool addGenerationPrompt)
+    public string Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatTool> tools, bool addGenerationPrompt)
     {
-        var list = ChatMessage.ParseAll(messages);
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(tools);
         var sb = new StringBuilder();
-        var hasTools = tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0;
-        if (tools is { } toolsElement && toolsElement.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null or JsonValueKind.Undefined))
+        var firstIsSystem = messages.Count > 0 && messages[0].Role == ChatRole.System;
+        sb.Append("<|im_start|>system\n").Append(firstIsSystem ? messages[0].Content : DefaultSystemPrompt);
+        if (tools.Count > 0)
         {
-            throw new ChatFormatException("'tools' must be an array", "tools");
-        }
-        var firstIsSystem = list.Count > 0 && list[0].Role == "system";
-        if (hasTools)
-        {
-            sb.Append("<|im_start|>system\n").Append(firstIsSystem ? list[0].Content : DefaultSystemPrompt).Append(ToolsPreamble);
-            var i = 0;
-            foreach (var tool in tools!.Value.EnumerateArray())
+            sb.Append(ToolsPreamble);
+            foreach (var tool in tools)
             {
-                if (tool.ValueKind != JsonValueKind.Object)
-                {
-                    throw new ChatFormatException($"tools[{i}] must be an object", $"tools[{i}]");
-                }
-                sb.Append('\n').Append(PythonJson.Dumps(tool));
-                i++;
+                sb.Append('\n').Append(PythonJson.Dumps(tool.Definition));
             }
             sb.Append(ToolsPostamble);
         }
         else
         {
-            sb.Append("<|im_start|>system\n").Append(firstIsSystem ? list[0].Content : DefaultSystemPrompt).Append("<|im_end|>\n");
+            sb.Append("<|im_end|>\n");
         }
 
-        for (var i = 0; i < list.Count; i++)
+        for (var i = 0; i < messages.Count; i++)
         {
-            var m = list[i];
-            if (m.Role == "user" || (m.Role == "system" && i > 0) || (m.Role == "assistant" && m.ToolCalls.Count == 0))
+            var m = messages[i];
+            if (m.Role == ChatRole.User || (m.Role == ChatRole.System && i > 0) || (m.Role == ChatRole.Assistant && m.ToolCalls.Count == 0))
             {
-                sb.Append("<|im_start|>").Append(m.Role).Append('\n').Append(m.Content).Append("<|im_end|>\n");
+                sb.Append("<|im_start|>").Append(RoleName(m.Role)).Append('\n').Append(m.Content).Append("<|im_end|>\n");
             }
-            else if (m.Role == "assistant")
+            else if (m.Role == ChatRole.Assistant)
             {
                 sb.Append("<|im_start|>assistant");
                 if (m.Content.Length > 0)
@@ -118,21 +109,25 @@ public sealed partial class ChatTemplate
                 }
                 foreach (var call in m.ToolCalls)
                 {
-                    sb.Append("\n<tool_call>\n{\"name\": \"").Append(call.Name).Append("\", \"arguments\": ").Append(call.ArgumentsJson).Append("}\n</tool_call>");
+                    sb.Append("\n<tool_call>\n{\"name\": \"").Append(call.Name).Append("\", \"arguments\": ").Append(ArgumentsJson(call.Arguments)).Append("}\n</tool_call>");
                 }
                 sb.Append("<|im_end|>\n");
             }
-            else if (m.Role == "tool")
+            else if (m.Role == ChatRole.Tool)
             {
-                if (i == 0 || list[i - 1].Role != "tool")
+                if (i == 0 || messages[i - 1].Role != ChatRole.Tool)
                 {
                     sb.Append("<|im_start|>user");
                 }
                 sb.Append("\n<tool_response>\n").Append(m.Content).Append("\n</tool_response>");
-                if (i == list.Count - 1 || list[i + 1].Role != "tool")
+                if (i == messages.Count - 1 || messages[i + 1].Role != ChatRole.Tool)
                 {
                     sb.Append("<|im_end|>\n");
                 }
+            }
+            else if (m.Role != ChatRole.System)
+            {
+                throw new ArgumentOutOfRangeException(nameof(messages), m.Role, $"messages[{i}] has a role that is not a {nameof(ChatRole)}");
             }
         }
         if (addGenerationPrompt)
@@ -140,6 +135,32 @@ public sealed partial class ChatTemplate
             sb.Append("<|im_start|>assistant\n");
         }
         return sb.ToString();
+    }
+
+    private static string RoleName(ChatRole role) => role switch
+    {
+        ChatRole.System => "system",
+        ChatRole.User => "user",
+        _ => "assistant",
+    };
+
+    /// <summary>
+    /// The template's <c>tojson</c> of a call's arguments. OpenAI sends them as a JSON string: the value it holds is written
+    /// (key order kept, a repeated key as json.loads leaves it), or the string itself when it is not JSON.
+    /// </summary>
+    private static string ArgumentsJson(string arguments)
+    {
+        try
+        {
+            using var parsed = JsonDocument.Parse(arguments);
+            return PythonJson.Dumps(parsed.RootElement);
+        }
+        catch (JsonException)
+        {
+            var sb = new StringBuilder();
+            PythonJson.WriteString(sb, arguments);
+            return sb.ToString();
+        }
     }
 
     /// <summary>The 1-based line and column of the first character where <paramref name="a"/> and <paramref name="b"/> differ.</summary>
