@@ -54,9 +54,9 @@ internal static class EngineBench
             RunnerSteps(dir, options, streams);
         }
 
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(dir, options))
+        await using (var engine = InferenceEngine.Load(dir, options))
         {
-            Console.WriteLine($"{options.ExecutionProvider}, candidates per row {engine.Runner.CandidateCount} (0: full rows), candidates from {options.CandidatesMinRows} running rows, rows sampled in parallel from {options.ParallelSamplingMinRows}");
+            Console.WriteLine($"{options.ExecutionProvider}, candidates per row {engine.Info.CandidateCount} (0: full rows), candidates from {options.CandidatesMinRows} running rows, rows sampled in parallel from {options.ParallelSamplingMinRows}");
             await Generate(engine, Prompt(1, 16), 4); // warm-up
             var sw = Stopwatch.StartNew();
             await Generate(engine, Prompt(2, 512), 1);
@@ -77,7 +77,7 @@ internal static class EngineBench
         foreach (var chunk in a.Get("quick", "no") == "yes" ? [] : new[] { 256, 2048 })
         {
             // 9 slots: the 8 streams keep theirs while the long prompt takes the ninth.
-            await using var engine = InferenceEngine.CreateFromModelDirectory(dir, options with { MaxNumSeqs = StallStreams + 1, PrefillChunkSize = chunk });
+            await using var engine = InferenceEngine.Load(dir, options with { MaxNumSeqs = StallStreams + 1, PrefillChunkSize = chunk });
             var (stall, prefillMs) = await Stall(engine);
             Console.WriteLine($"chunk {chunk}: 8 running streams' longest gap while a 2,000-token prompt is admitted: {stall:F0} ms (its time to first token {prefillMs:F0} ms)");
         }

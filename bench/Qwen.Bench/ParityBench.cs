@@ -59,8 +59,8 @@ internal static class ParityBench
         Console.WriteLine($"reference {referenceDir} on cpu, one request at a time; {prompts} prompts, {tokens} new tokens each, greedy, top {ParityCheck.TopLogprobs} logprobs compared by id");
 
         ParityReport report;
-        await using (var candidate = InferenceEngine.CreateFromModelDirectory(model, candidateOptions))
-        await using (var reference = InferenceEngine.CreateFromModelDirectory(referenceDir, referenceOptions))
+        await using (var candidate = InferenceEngine.Load(model, candidateOptions))
+        await using (var reference = InferenceEngine.Load(referenceDir, referenceOptions))
         {
             report = await ParityCheck.RunAsync(candidate, reference, prompts, tokens, tolerance, alternativesTolerance, seed);
         }

@@ -18,7 +18,7 @@ internal sealed record HttpOverhead(int Runs, int MaxTokens, IReadOnlyList<doubl
     {
         ArgumentNullException.ThrowIfNull(client);
         // The same settings as a default server (one sequence running), so the decode step costs the same on both sides.
-        await using var engine = InferenceEngine.CreateFromModelDirectory(modelDir, new EngineOptions { MaxNumSeqs = maxNumSeqs, MaxModelLen = maxModelLen, IntraOpThreads = threads });
+        await using var engine = InferenceEngine.Load(modelDir, new EngineOptions { MaxNumSeqs = maxNumSeqs, MaxModelLen = maxModelLen, IntraOpThreads = threads });
         // The server fills what the request leaves out from generation_config.json (top_p, top_k, repetition_penalty):
         // drive the engine with the same sampling, so the two sides differ only by the HTTP layer.
         using var config = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(modelDir, "generation_config.json")));

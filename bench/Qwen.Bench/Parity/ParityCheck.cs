@@ -69,12 +69,12 @@ internal static class ParityCheck
         {
             throw new ArgumentException($"prompts of at least {MinPromptLength} tokens plus {tokens} new tokens must fit max-model-len (candidate {candidate.MaxModelLen}, reference {reference.MaxModelLen})", nameof(tokens));
         }
-        var batch = BatchRequests(prompts, candidate.Runner.MaxNumSeqs);
-        if (candidate.Options.MaxWaiting < batch - candidate.Runner.MaxNumSeqs)
+        var batch = BatchRequests(prompts, candidate.Info.Slots);
+        if (candidate.Options.MaxWaiting < batch - candidate.Info.Slots)
         {
-            throw new ArgumentException($"the candidate's MaxWaiting must be at least {batch - candidate.Runner.MaxNumSeqs} for {batch} requests at once on {candidate.Runner.MaxNumSeqs} slots (given {candidate.Options.MaxWaiting})", nameof(candidate));
+            throw new ArgumentException($"the candidate's MaxWaiting must be at least {batch - candidate.Info.Slots} for {batch} requests at once on {candidate.Info.Slots} slots (given {candidate.Options.MaxWaiting})", nameof(candidate));
         }
-        var ids = Prompts(prompts, maxLength, Math.Min(candidate.Runner.VocabSize, reference.Runner.VocabSize), seed);
+        var ids = Prompts(prompts, maxLength, Math.Min(candidate.Info.VocabSize, reference.Info.VocabSize), seed);
 
         var expected = new GeneratedToken[ids.Length][];
         for (var p = 0; p < ids.Length; p++)

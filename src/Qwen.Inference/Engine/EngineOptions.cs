@@ -30,8 +30,11 @@ public sealed record EngineOptions
     /// <summary>Requests that may wait for a slot; beyond it <see cref="EngineOverloadedException"/>.</summary>
     public int MaxWaiting { get; init; } = 64;
 
-    /// <summary>Prompt tokens prefilled per engine step; longer prompts are prefilled in chunks between decode steps.</summary>
-    public int PrefillChunkSize { get; init; } = 512;
+    /// <summary>
+    /// Prompt tokens prefilled per engine step; longer prompts are prefilled in chunks between decode steps. 256 bounds the
+    /// stall of 8 running streams to one chunk (0.70 s at int4 on the CPU, bench/README.md "Chunk size trade-off").
+    /// </summary>
+    public int PrefillChunkSize { get; init; } = 256;
 
     /// <summary>ONNX Runtime intra-op threads; 0: one per core available to the process (Environment.ProcessorCount).</summary>
     public int IntraOpThreads { get; init; }

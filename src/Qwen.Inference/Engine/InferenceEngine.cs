@@ -25,28 +25,47 @@ public sealed class InferenceEngine : IAsyncDisposable
     public InferenceEngine(IModelRunner runner, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(runner);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.PrefillChunkSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxWaiting, 0);
+        CheckOptions(options);
         Runner = runner;
+        Info = runner.Info;
         Options = options;
         _scheduler = new Scheduler(runner, options, _ => Interlocked.Decrement(ref _inFlight));
         _loop = new Thread(Loop) { IsBackground = true, Name = "qwen-engine-loop" };
         _loop.Start();
     }
 
-    /// <summary>The runner this engine drives.</summary>
-    public IModelRunner Runner { get; }
+    /// <summary>The runner this engine drives; engine loop thread only, so callers outside the engine read <see cref="Info"/>.</summary>
+    internal IModelRunner Runner { get; }
+
+    /// <summary>What the loaded model is and holds (vocabulary, slots, precision, KV cache, device), as its runner described itself at start.</summary>
+    public ModelInfo Info { get; }
 
     /// <summary>The settings the engine was started with.</summary>
     public EngineOptions Options { get; }
 
     /// <summary>The longest sequence (prompt plus output) one request may reach.</summary>
-    public int MaxModelLen => Runner.MaxModelLen;
+    public int MaxModelLen => Info.MaxModelLen;
 
-    /// <summary>Loads an exported model directory with ONNX Runtime and starts an engine over it.</summary>
-    public static InferenceEngine CreateFromModelDirectory(string modelDirectory, EngineOptions options)
-        => new(OnnxModelRunner.Create(modelDirectory, options), options);
+    /// <summary>
+    /// Loads the exported model in <paramref name="modelDirectory"/> and starts an engine over it: with ONNX Runtime, or with
+    /// <paramref name="runnerFactory"/> when given (tests pass scripted runners). Failures reading the manifest or loading the
+    /// model propagate with their own message (the manifest's path and the rule it breaks); the options are checked first.
+    /// </summary>
+    public static InferenceEngine Load(string modelDirectory, EngineOptions options, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(modelDirectory);
+        CheckOptions(options); // before the model load: a bad option should not cost one
+        var runner = (runnerFactory ?? OnnxModelRunner.Create)(modelDirectory, options);
+        try
+        {
+            return new InferenceEngine(runner, options);
+        }
+        catch
+        {
+            runner.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Queues <paramref name="request"/> and streams its tokens. Throws <see cref="PromptTooLongException"/> (can never fit)
@@ -169,6 +188,13 @@ public sealed class InferenceEngine : IAsyncDisposable
         {
             // The engine was disposed meanwhile: its loop already ended every sequence it was given.
         }
+    }
+
+    private static void CheckOptions(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PrefillChunkSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxWaiting, 0);
     }
 
     private void Loop()

@@ -1,3 +1,5 @@
+using Qwen.Inference.Engine;
+
 namespace Qwen.Inference.Model;
 
 /// <summary>
@@ -14,6 +16,12 @@ public interface IModelRunner : IDisposable
 
     /// <summary>Tokens one slot can hold (prompt plus output).</summary>
     int MaxModelLen { get; }
+
+    /// <summary>
+    /// The runner describing itself for the host (sizes, precision, KV cache, device). By default a runner with no model
+    /// behind it: precision <c>scripted</c>, no KV cache bytes, on the CPU; the ONNX runner states its manifest and cache.
+    /// </summary>
+    ModelInfo Info => new(VocabSize, MaxModelLen, MaxNumSeqs, "scripted", 0, "cpu", null, CandidateCount);
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to slot <paramref name="slot"/>, whose cache already holds

@@ -31,6 +31,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     private readonly OrtValue[] _decodeIds, _decodeSeqLens, _decodeLogits; // per B-1
     private readonly CandidatesSession? _candidates;
     private readonly OrtValue[] _candidateLogits; // per B-1: [B, vocab] views of the decode logits the candidates graph reads
+    private readonly string _executionProvider;
     private int _candidateBatch;                  // B of the last DecodeCandidates (0: none yet)
 
     private OnnxModelRunner(string modelDirectory, EngineOptions options)
@@ -38,6 +39,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         _manifest = ModelManifest.Load(modelDirectory);
         VocabSize = _manifest.VocabSize;
         _device = new DeviceSeam(options);
+        _executionProvider = options.ExecutionProvider;
 
         using var so = new SessionOptions
         {
@@ -129,6 +131,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
 
     /// <summary>The manifest of the loaded model.</summary>
     public ModelManifest Manifest => _manifest;
+
+    /// <summary>The manifest's precision, the KV cache as allocated, the execution provider and, on CUDA, the memory reading that sized the cache.</summary>
+    public ModelInfo Info => new(VocabSize, MaxModelLen, MaxNumSeqs, _manifest.Precision, KvCache.TotalBytes, _executionProvider, KvCache.Device, CandidateCount);
 
     /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache (sized by <see cref="KvCacheLayout.Resolve"/>, or on CUDA <see cref="KvCacheLayout.FromDeviceMemory"/>).</summary>
     public static OnnxModelRunner Create(string modelDirectory, EngineOptions options)

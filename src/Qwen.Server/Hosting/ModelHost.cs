@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Qwen.Inference.Engine;
 using Qwen.Inference.KvCache;
 using Qwen.Inference.Model;
-using Qwen.OnnxExport;
 using Qwen.Tokenization.Chat;
 using Qwen.Tokenization.Constraints;
 using Qwen.Tokenization.Tokenizer;
@@ -11,8 +10,9 @@ namespace Qwen.Server.Hosting;
 
 /// <summary>
 /// The one model this process serves: tokenizer, chat template, generation defaults and the engine. Singleton; must be disposed.
-/// Loading checks the cheap files first (manifest, tokenizer, chat template, generation config) and only then loads the ONNX
-/// model, so a refused template costs no model load; any failure is a <see cref="StartupException"/> naming the setting and file.
+/// Loading checks the cheap files first (tokenizer, chat template, generation config) and only then loads the model through
+/// <see cref="InferenceEngine.Load"/> (which reads the manifest), so a refused template costs no model load; any failure is a
+/// <see cref="StartupException"/> naming the setting and file. The host knows the engine only through <see cref="ModelInfo"/>.
 /// </summary>
 public sealed class ModelHost : IAsyncDisposable
 {
@@ -21,7 +21,7 @@ public sealed class ModelHost : IAsyncDisposable
 
     private readonly Lazy<TokenBytes> _tokenBytes;
 
-    private ModelHost(string directory, string name, bool isDemo, QwenTokenizer tokenizer, ChatTemplate template, GenerationDefaults defaults, InferenceEngine engine, long kvBytes)
+    private ModelHost(string directory, string name, bool isDemo, QwenTokenizer tokenizer, ChatTemplate template, GenerationDefaults defaults, InferenceEngine engine)
     {
         Directory = directory;
         Name = name;
@@ -30,7 +30,6 @@ public sealed class ModelHost : IAsyncDisposable
         Template = template;
         Defaults = defaults;
         Engine = engine;
-        KvCacheBytes = kvBytes;
         Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         ToolCallTokenId = tokenizer.GetTokenId("<tool_call>");
         _tokenBytes = new Lazy<TokenBytes>(() => TokenBytes.FromTokenizer(tokenizer)); // ~0.35 s, only once a grammar is needed
@@ -58,7 +57,7 @@ public sealed class ModelHost : IAsyncDisposable
     public InferenceEngine Engine { get; }
 
     /// <summary>KV cache size in bytes.</summary>
-    public long KvCacheBytes { get; }
+    public long KvCacheBytes => Engine.Info.KvCacheBytes;
 
     /// <summary>Unix time the model was loaded.</summary>
     public long Created { get; }
@@ -72,24 +71,23 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>Where the demo model is built when <see cref="ServerOptions.ModelCacheDir"/> is unset.</summary>
     public static string DefaultCacheDir => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "qwen-server", "models");
 
-    /// <summary>Loads the configured model, or builds the demo model on first run; throws <see cref="StartupException"/> naming the setting and file.</summary>
-    public static ModelHost Load(ServerOptions options, ILogger logger, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
+    /// <summary>
+    /// Loads the configured model, or the demo model from <paramref name="buildDemoModel"/> (preset, cache directory, logger:
+    /// the built model directory; the composition root's, so only it knows the exporter); throws <see cref="StartupException"/>
+    /// naming the setting and file. <paramref name="runnerFactory"/> replaces the ONNX runner (tests use scripted runners).
+    /// </summary>
+    public static ModelHost Load(ServerOptions options, ILogger logger, Func<string, string, ILogger, string> buildDemoModel, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(buildDemoModel);
         var isDemo = options.Model is null;
         string dir;
         string what;
         if (options.Model is null)
         {
             var cache = Path.GetFullPath(options.ModelCacheDir ?? DefaultCacheDir);
-            if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(options.DemoPreset, "fp32", DemoSeed, cache), "manifest.json")))
-            {
-                logger.LogInformation(
-                    "Building the demo model (preset {Preset}) into {Directory}, first run only{Duration}",
-                    options.DemoPreset, cache, options.DemoPreset == "qwen2.5-0.5b" ? " (about a minute)" : "");
-            }
-            dir = Step($"the demo model (preset {options.DemoPreset}) in {ServerOptions.Setting(nameof(ServerOptions.ModelCacheDir)).Label} '{cache}'", () => RandomModelCache.GetOrCreate(options.DemoPreset, "fp32", DemoSeed, cache));
+            dir = Step($"the demo model (preset {options.DemoPreset}) in {ServerOptions.Setting(nameof(ServerOptions.ModelCacheDir)).Label} '{cache}'", () => buildDemoModel(options.DemoPreset, cache, logger));
             what = $"the demo model '{dir}'";
         }
         else
@@ -102,7 +100,7 @@ public sealed class ModelHost : IAsyncDisposable
             }
         }
 
-        var manifest = Step(what, () => ModelManifest.Load(dir));
+        // The manifest is the engine's to read (InferenceEngine.Load reports a bad one); these are the cheap checks before it.
         var tokenizer = Step(what, () => QwenTokenizer.FromDirectory(dir));
         var template = Step(what, () => ChatTemplate.FromDirectory(dir));
         var defaults = Step(what, () => GenerationDefaults.Load(dir));
@@ -120,18 +118,15 @@ public sealed class ModelHost : IAsyncDisposable
             CudaDeviceId = options.CudaDeviceId,
             OptimizedModelPath = options.OptimizedModelCache,
         };
-        var runner = Step(what, () => (runnerFactory ?? OnnxModelRunner.Create)(dir, engineOptions));
-        var engine = new InferenceEngine(runner, engineOptions);
-        var precision = runner is OnnxModelRunner ? manifest.Precision : "scripted";
-        var kvCache = (runner as OnnxModelRunner)?.KvCache;
-        var kvBytes = kvCache?.TotalBytes ?? 0;
+        var engine = Step(what, () => InferenceEngine.Load(dir, engineOptions, runnerFactory));
+        var info = engine.Info;
         var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
         logger.LogInformation(
             "Serving {Model} from {Directory} ({Precision}) on {ExecutionProvider}: KV cache {Slots} slots x {Tokens} tokens = {Total} tokens, {Megabytes:F0} MiB",
-            name, dir, precision, options.ExecutionProvider, runner.MaxNumSeqs, runner.MaxModelLen, (long)runner.MaxNumSeqs * runner.MaxModelLen, kvBytes / 1048576.0);
-        if (kvCache?.Device is { } device)
+            name, dir, info.Precision, info.ExecutionProvider, info.Slots, info.MaxModelLen, (long)info.Slots * info.MaxModelLen, info.KvCacheBytes / 1048576.0);
+        if (info.DeviceMemory is { } device)
         {
-            LogDeviceMemory(logger, device, kvCache.Slots, options.MaxNumSeqs);
+            LogDeviceMemory(logger, device, info.Slots, options.MaxNumSeqs);
         }
         if (isDemo)
         {
@@ -141,7 +136,7 @@ public sealed class ModelHost : IAsyncDisposable
                 "Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
                 options.DemoPreset, ExportHint.Template());
         }
-        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, kvBytes);
+        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine);
     }
 
     /// <inheritdoc/>
@@ -167,7 +162,7 @@ public sealed class ModelHost : IAsyncDisposable
         return $"it is a Hugging Face checkpoint (config.json, *.safetensors); export it to ONNX first: {ExportHint.Command(dir, output)}   then start with --model {ExportHint.Quote(output)}";
     }
 
-    // Every failure reading the operator's files (or loading them into ONNX Runtime) becomes one line naming what was loaded.
+    // Every failure reading the operator's files (or loading the model into the engine) becomes one line naming what was loaded.
     private static T Step<T>(string what, Func<T> step)
     {
         try

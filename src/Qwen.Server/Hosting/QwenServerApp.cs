@@ -1,6 +1,7 @@
 using Prometheus;
 using Qwen.Inference.Engine;
 using Qwen.Inference.Model;
+using Qwen.OnnxExport;
 using Qwen.Server.Endpoints;
 using Qwen.Server.Errors;
 using Qwen.Server.Observability;
@@ -9,7 +10,10 @@ using Serilog.Formatting.Compact;
 
 namespace Qwen.Server.Hosting;
 
-/// <summary>Builds the web application: settings, logging, the model, middleware and endpoints. Program.cs and the tests share it.</summary>
+/// <summary>
+/// Builds the web application: settings, logging, the model, middleware and endpoints. Program.cs and the tests share it.
+/// The composition root: the one file of the server that knows the exporter (to build the demo model, <see cref="BuildDemoModel"/>).
+/// </summary>
 public static class QwenServerApp
 {
     /// <summary>The address used when neither --urls nor ASPNETCORE_URLS says otherwise.</summary>
@@ -48,7 +52,7 @@ public static class QwenServerApp
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(sp => ModelHost.Load(options, sp.GetRequiredService<ILogger<ModelHost>>(), runnerFactory));
+        builder.Services.AddSingleton(sp => ModelHost.Load(options, sp.GetRequiredService<ILogger<ModelHost>>(), BuildDemoModel, runnerFactory));
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(s => s.SwaggerDoc("v1", new() { Title = "Qwen.Server", Version = "v1", Description = "OpenAI-compatible API for Qwen2.5 models exported to ONNX." }));
         builder.Services.AddQwenApi();
@@ -82,6 +86,21 @@ public static class QwenServerApp
         app.MapMetrics("/metrics");
         app.MapFallback((HttpContext c) => throw ApiException.UnknownRoute(c.Request.Method, c.Request.Path));
         return app;
+    }
+
+    /// <summary>
+    /// Builds the random-weight demo model of <paramref name="preset"/> into <paramref name="cacheDirectory"/> with the exporter,
+    /// or reuses the one built there before; returns its directory. Logs the build, which only the first run pays.
+    /// </summary>
+    internal static string BuildDemoModel(string preset, string cacheDirectory, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(preset, "fp32", ModelHost.DemoSeed, cacheDirectory), "manifest.json")))
+        {
+            logger.LogInformation(
+                "Building the demo model (preset {Preset}) into {Directory}, first run only{Duration}",
+                preset, cacheDirectory, preset == "qwen2.5-0.5b" ? " (about a minute)" : "");
+        }
+        return RandomModelCache.GetOrCreate(preset, "fp32", ModelHost.DemoSeed, cacheDirectory);
     }
 
     /// <summary>Whether <paramref name="e"/> is Kestrel failing to listen on a configured address (in use, not permitted).</summary>

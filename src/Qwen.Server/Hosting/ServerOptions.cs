@@ -1,4 +1,5 @@
 using System.Globalization;
+using Qwen.Inference.Engine;
 
 namespace Qwen.Server.Hosting;
 
@@ -8,6 +9,10 @@ namespace Qwen.Server.Hosting;
 /// </summary>
 public sealed record ServerOptions
 {
+    // The engine's defaults are the server's for every setting both have, so the two cannot disagree (a test checks
+    // the README's defaults against them too).
+    private static readonly EngineOptions EngineDefaults = new();
+
     /// <summary>The settings: key, flag, environment variable, default and meaning. The README's settings table is exactly this list (a test compares them).</summary>
     public static IReadOnlyList<ServerSetting> Settings { get; } =
     [
@@ -45,7 +50,7 @@ public sealed record ServerOptions
     public string? ApiKeys { get; init; }
 
     /// <summary>KV cache slots.</summary>
-    public int MaxNumSeqs { get; init; } = 8;
+    public int MaxNumSeqs { get; init; } = EngineDefaults.MaxNumSeqs;
 
     /// <summary>KV cache budget as written (2GiB, 512MiB, bytes); null leaves the slot count to <see cref="MaxNumSeqs"/>.</summary>
     public string? KvCacheMemory { get; init; }
@@ -54,25 +59,25 @@ public sealed record ServerOptions
     public long? KvCacheMemoryBytes => ByteSize.TryParse(KvCacheMemory, out var bytes) ? bytes : null;
 
     /// <summary>On cuda without <see cref="KvCacheMemory"/>: the fraction of the GPU's memory this process may take; ignored on cpu.</summary>
-    public double GpuMemoryUtilization { get; init; } = 0.9;
+    public double GpuMemoryUtilization { get; init; } = EngineDefaults.GpuMemoryUtilization;
 
     /// <summary>Tokens per slot.</summary>
-    public int MaxModelLen { get; init; } = 4096;
+    public int MaxModelLen { get; init; } = EngineDefaults.MaxModelLen;
 
     /// <summary>Waiting queue bound.</summary>
-    public int MaxWaiting { get; init; } = 64;
+    public int MaxWaiting { get; init; } = EngineDefaults.MaxWaiting;
 
     /// <summary>Prompt tokens per prefill step.</summary>
-    public int PrefillChunkSize { get; init; } = 256;
+    public int PrefillChunkSize { get; init; } = EngineDefaults.PrefillChunkSize;
 
     /// <summary>ONNX Runtime intra-op threads (0: one per core).</summary>
-    public int Threads { get; init; }
+    public int Threads { get; init; } = EngineDefaults.IntraOpThreads;
 
     /// <summary>cpu or cuda.</summary>
-    public string ExecutionProvider { get; init; } = "cpu";
+    public string ExecutionProvider { get; init; } = EngineDefaults.ExecutionProvider;
 
     /// <summary>GPU index.</summary>
-    public int CudaDeviceId { get; init; }
+    public int CudaDeviceId { get; init; } = EngineDefaults.CudaDeviceId;
 
     /// <summary>Optimized graph cache file.</summary>
     public string? OptimizedModelCache { get; init; }

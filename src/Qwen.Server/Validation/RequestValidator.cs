@@ -56,7 +56,7 @@ internal static class RequestValidator
             body.Problem("stream_options", "'stream_options' is only allowed when 'stream' is true"); // as OpenAI and vLLM
         }
         var defaults = model.Defaults;
-        var vocab = model.Engine.Runner.VocabSize;
+        var vocab = model.Engine.Info.VocabSize;
         var sampling = new SamplingParams
         {
             Temperature = body.Number("temperature", 0, 2) ?? defaults.Temperature ?? 1f,

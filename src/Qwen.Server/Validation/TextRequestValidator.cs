@@ -47,7 +47,7 @@ internal static class TextRequestValidator
         }
         if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0 && p.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
         {
-            var vocab = model.Engine.Runner.VocabSize;
+            var vocab = model.Engine.Info.VocabSize;
             var ids = new List<int>();
             foreach (var e in p.EnumerateArray())
             {

@@ -29,7 +29,7 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
         // One slot: every decode runs at batch 1 whatever the arrival timing, so the fp16 rounding is the same on every run.
         // With two slots the batch shapes follow the timing, and this test failed once here (on a loaded machine, never again
         // in later runs); one slot takes timing out of it. The batched scenarios are checked at fp32 below and on the GPU.
-        var report = await Check(InferenceEngine.CreateFromModelDirectory(Model("fp16"), Candidate with { MaxNumSeqs = 1 }));
+        var report = await Check(InferenceEngine.Load(Model("fp16"), Candidate with { MaxNumSeqs = 1 }));
 
         Assert.True(report.Passed, report.Summary);
         Assert.Equal(report.TokensTotal, report.TokensEqual);
@@ -41,7 +41,7 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
     [Fact]
     public async Task Run_Fp32AgainstFp32CopiedAtBind_PassesWithIdenticalTokens()
     {
-        var report = await Check(InferenceEngine.CreateFromModelDirectory(Model("fp32"), Candidate));
+        var report = await Check(InferenceEngine.Load(Model("fp32"), Candidate));
 
         Assert.True(report.Passed, report.Summary);
         Assert.All(report.Scenarios, s => Assert.Empty(s.Divergences));
@@ -54,7 +54,7 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
     [Fact]
     public async Task Run_CandidateWithOtherWeights_FailsWithDivergences()
     {
-        var report = await Check(InferenceEngine.CreateFromModelDirectory(Model("fp32", seed: 99), Candidate));
+        var report = await Check(InferenceEngine.Load(Model("fp32", seed: 99), Candidate));
 
         Assert.False(report.Passed);
         Assert.All(report.Scenarios, s => Assert.NotEmpty(s.Divergences));
@@ -98,7 +98,7 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
     private async Task<ParityReport> Check(InferenceEngine candidate)
     {
         await using (candidate)
-        await using (var reference = InferenceEngine.CreateFromModelDirectory(Model("fp32"), Reference))
+        await using (var reference = InferenceEngine.Load(Model("fp32"), Reference))
         {
             var report = await ParityCheck.RunAsync(candidate, reference, Prompts, Tokens, Tolerance, AlternativesTolerance, seed: 5);
             foreach (var s in report.Scenarios)

@@ -27,7 +27,7 @@ public sealed class EngineBatchingTests
 
         // Alone: one request at a time.
         var alone = new List<int[]>();
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(TinyModel, Options))
+        await using (var engine = InferenceEngine.Load(TinyModel, Options))
         {
             for (var i = 0; i < prompts.Length; i++)
             {
@@ -36,7 +36,7 @@ public sealed class EngineBatchingTests
         }
 
         // Together, several arrival patterns: all at once (more than the slots), staggered, and with a cancelled neighbour.
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(TinyModel, Options))
+        await using (var engine = InferenceEngine.Load(TinyModel, Options))
         {
             var all = await Task.WhenAll(prompts.Select((p, i) => Collect(engine, Greedy(p, lengths[i]), CancellationToken.None)));
             for (var i = 0; i < prompts.Length; i++)
@@ -69,14 +69,14 @@ public sealed class EngineBatchingTests
         int[] lengths = [9, 4, 14, 6, 11, 7];
         GenerationRequest Request(int i) => Greedy(prompts[i], lengths[i]) with { Sampling = new SamplingParams { TopLogprobs = 3 } };
         var alone = new List<GeneratedToken[]>();
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(TinyModel, Options))
+        await using (var engine = InferenceEngine.Load(TinyModel, Options))
         {
             for (var i = 0; i < prompts.Length; i++)
             {
                 alone.Add(await CollectTokens(engine, Request(i)));
             }
         }
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(TinyModel, Options with { CopyInputsAtBind = true }))
+        await using (var engine = InferenceEngine.Load(TinyModel, Options with { CopyInputsAtBind = true }))
         {
             var together = await Task.WhenAll(prompts.Select((_, i) => CollectTokens(engine, Request(i))));
             var staggered = await Task.WhenAll(prompts.Select(async (_, i) =>
@@ -106,7 +106,7 @@ public sealed class EngineBatchingTests
     [Fact]
     public async Task Generate_MaxTokensAndStopToken_FinishReasonsAndCountsRight()
     {
-        await using var engine = InferenceEngine.CreateFromModelDirectory(TinyModel, Options);
+        await using var engine = InferenceEngine.Load(TinyModel, Options);
         var tokens = new List<GeneratedToken>();
         await foreach (var t in engine.GenerateAsync(Greedy(Prompt(7, 6), 5)))
         {
@@ -131,7 +131,7 @@ public sealed class EngineBatchingTests
     [Fact]
     public async Task Generate_PromptLongerThanContext_RejectedUpFront()
     {
-        await using var engine = InferenceEngine.CreateFromModelDirectory(TinyModel, Options);
+        await using var engine = InferenceEngine.Load(TinyModel, Options);
         var e = Assert.Throws<PromptTooLongException>(() => engine.GenerateAsync(Greedy(Prompt(1, 128), 1)));
         Assert.Equal(128, e.PromptTokens);
     }

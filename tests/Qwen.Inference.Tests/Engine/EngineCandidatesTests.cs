@@ -82,7 +82,7 @@ public sealed class EngineCandidatesTests : IDisposable
 
     private static async Task<GeneratedToken[][]> RunAll(string model, EngineOptions options)
     {
-        await using var engine = InferenceEngine.CreateFromModelDirectory(model, options);
+        await using var engine = InferenceEngine.Load(model, options);
         Assert.Equal(options.SampleFromCandidates == true && File.Exists(Path.Combine(model, "candidates.onnx")) ? 64 : 0, engine.Runner.CandidateCount);
         return await Task.WhenAll(Requests().Select(r => EngineBatchingTests.CollectTokens(engine, r)));
     }

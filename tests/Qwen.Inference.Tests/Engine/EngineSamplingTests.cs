@@ -20,14 +20,14 @@ public sealed class EngineSamplingTests
     private static async Task AssertSameAloneAndBatched(string modelDirectory, Func<int, GenerationRequest> request)
     {
         var alone = new List<int[]>();
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(modelDirectory, Options))
+        await using (var engine = InferenceEngine.Load(modelDirectory, Options))
         {
             for (var i = 0; i < Prompts.Length; i++)
             {
                 alone.Add(await EngineBatchingTests.Collect(engine, request(i), CancellationToken.None));
             }
         }
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(modelDirectory, Options))
+        await using (var engine = InferenceEngine.Load(modelDirectory, Options))
         {
             var together = await Task.WhenAll(Prompts.Select((_, i) => EngineBatchingTests.Collect(engine, request(i), CancellationToken.None)));
             for (var i = 0; i < Prompts.Length; i++)
@@ -76,7 +76,7 @@ public sealed class EngineSamplingTests
             Assert.Equal(stop, c.Accepted[^1]);
         });
 
-        await using var engine = InferenceEngine.CreateFromModelDirectory(EngineBatchingTests.TinyModel, Options);
+        await using var engine = InferenceEngine.Load(EngineBatchingTests.TinyModel, Options);
         var tokens = new List<GeneratedToken>();
         await foreach (var t in engine.GenerateAsync(Request(0)))
         {
@@ -89,7 +89,7 @@ public sealed class EngineSamplingTests
     [Fact]
     public async Task Constraint_WithoutStopIds_RejectedUpFront()
     {
-        await using var engine = InferenceEngine.CreateFromModelDirectory(EngineBatchingTests.TinyModel, Options);
+        await using var engine = InferenceEngine.Load(EngineBatchingTests.TinyModel, Options);
         var request = EngineBatchingTests.Greedy(Prompts[0], 3) with { Constraint = ScriptedConstraint.EvenIds() };
         Assert.Throws<ArgumentException>(() => engine.GenerateAsync(request));
     }
@@ -103,7 +103,7 @@ public sealed class EngineSamplingTests
     [Fact]
     public async Task ContextLeft_CapsMaxTokens_PromptPlusOutputIsMaxModelLen()
     {
-        await using var engine = InferenceEngine.CreateFromModelDirectory(EngineBatchingTests.TinyModel, Options);
+        await using var engine = InferenceEngine.Load(EngineBatchingTests.TinyModel, Options);
         var tokens = new List<GeneratedToken>();
         await foreach (var t in engine.GenerateAsync(EngineBatchingTests.Greedy(EngineBatchingTests.Prompt(3, 120), 50)))
         {

@@ -34,14 +34,14 @@ public sealed class OptimizedModelTests : IDisposable
         var options = new EngineOptions { MaxNumSeqs = 1, MaxModelLen = 64, IntraOpThreads = 1, OptimizedModelPath = cache };
         var request = EngineBatchingTests.Greedy(EngineBatchingTests.Prompt(5, 6), 4);
         int[] first;
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(EngineBatchingTests.TinyModel, options))
+        await using (var engine = InferenceEngine.Load(EngineBatchingTests.TinyModel, options))
         {
             first = await EngineBatchingTests.Collect(engine, request, CancellationToken.None);
         }
         Assert.True(File.Exists(cache));
         Assert.True(File.Exists(cache + ".source"));
         var stamp = File.GetLastWriteTimeUtc(cache);
-        await using (var engine = InferenceEngine.CreateFromModelDirectory(EngineBatchingTests.TinyModel, options))
+        await using (var engine = InferenceEngine.Load(EngineBatchingTests.TinyModel, options))
         {
             Assert.Equal(first, await EngineBatchingTests.Collect(engine, request, CancellationToken.None));
         }

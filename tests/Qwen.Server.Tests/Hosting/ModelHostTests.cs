@@ -15,7 +15,7 @@ public sealed class ModelHostTests
         var dir = TestModels.Variant(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(t => t.Replace("# Tools", "# Tool", StringComparison.Ordinal)) });
         var loaded = false;
         var logger = new CapturingLogger();
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, logger, (_, o) =>
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, logger, QwenServerApp.BuildDemoModel, (_, o) =>
         {
             loaded = true;
             return new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen);
@@ -33,14 +33,14 @@ public sealed class ModelHostTests
         {
             var options = new ServerOptions { ModelCacheDir = cache, MaxModelLen = 256, MaxNumSeqs = 1 };
             var first = new CapturingLogger();
-            await using (ModelHost.Load(options, first, Scripted))
+            await using (ModelHost.Load(options, first, QwenServerApp.BuildDemoModel, Scripted))
             {
             }
             Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny) into {cache}, first run only");
             Assert.True(File.Exists(Path.Combine(RandomModelCache.DirectoryFor("tiny", "fp32", 1234, cache), "manifest.json")));
 
             var second = new CapturingLogger();
-            await using (var host = ModelHost.Load(options, second, Scripted))
+            await using (var host = ModelHost.Load(options, second, QwenServerApp.BuildDemoModel, Scripted))
             {
                 Assert.Equal("qwen2.5-demo-tiny", host.Name);
                 Assert.True(host.IsDemo);
@@ -61,7 +61,7 @@ public sealed class ModelHostTests
         const long slotBytes = 2L * 2 * 2 * 256 * 16 * 4;
         var logger = new CapturingLogger();
         var options = new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, MaxNumSeqs = 8, KvCacheMemory = (3 * slotBytes + 1000).ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        await using (ModelHost.Load(options, logger))
+        await using (ModelHost.Load(options, logger, QwenServerApp.BuildDemoModel))
         {
         }
         Assert.Contains(logger.Entries, l => l.Message.Contains("KV cache 3 slots x 256 tokens = 768 tokens", StringComparison.Ordinal));
@@ -71,7 +71,7 @@ public sealed class ModelHostTests
     public async Task Load_GpuMemoryUtilization_ReachesTheEngine()
     {
         double? given = null;
-        await using (ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, GpuMemoryUtilization = 0.5 }, new CapturingLogger(), (dir, o) =>
+        await using (ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, GpuMemoryUtilization = 0.5 }, new CapturingLogger(), QwenServerApp.BuildDemoModel, (dir, o) =>
         {
             given = o.GpuMemoryUtilization;
             return Scripted(dir, o);
@@ -100,7 +100,7 @@ public sealed class ModelHostTests
         await File.WriteAllTextAsync(Path.Combine(checkpoint, "config.json"), "{}");
         await File.WriteAllTextAsync(Path.Combine(checkpoint, "model.safetensors"), "");
 
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = checkpoint }, new CapturingLogger()));
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = checkpoint }, new CapturingLogger(), QwenServerApp.BuildDemoModel));
         Assert.StartsWith($"Model (--model, QWEN_MODEL) '{checkpoint}' has no manifest.json: it is a Hugging Face checkpoint", e.Message, StringComparison.Ordinal);
         const string Before = "export it to ONNX first: ";
         const string After = "   then start with --model ";
@@ -124,7 +124,7 @@ public sealed class ModelHostTests
     {
         var dir = Directory.CreateTempSubdirectory("qwen-hf-noweights-").FullName;
         File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger()));
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger(), QwenServerApp.BuildDemoModel));
         Assert.Contains("no *.safetensors weights", e.Message, StringComparison.Ordinal);
         Directory.Delete(dir, recursive: true);
     }
