@@ -1,3 +1,4 @@
+using Qwen.Server;
 using Qwen.Server.Hosting;
 
 // Settings come from flags, QWEN_* variables and appsettings.json (see ServerOptions); the model loads before listening.

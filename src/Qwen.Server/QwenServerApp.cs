@@ -4,11 +4,12 @@ using Qwen.Inference.Model;
 using Qwen.OnnxExport;
 using Qwen.Server.Endpoints;
 using Qwen.Server.Errors;
+using Qwen.Server.Hosting;
 using Qwen.Server.Observability;
 using Serilog;
 using Serilog.Formatting.Compact;
 
-namespace Qwen.Server.Hosting;
+namespace Qwen.Server;
 
 /// <summary>
 /// Builds the web application: settings, logging, the model, middleware and endpoints. Program.cs and the tests share it.

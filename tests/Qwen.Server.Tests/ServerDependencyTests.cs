@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Qwen.Server.Tests.Deploy;
 
-namespace Qwen.Server.Tests.Hosting;
+namespace Qwen.Server.Tests;
 
 /// <summary>
 /// The host knows the engine through ModelInfo and one Load call: no server source names ONNX Runtime or its runner, and
@@ -9,7 +9,7 @@ namespace Qwen.Server.Tests.Hosting;
 /// </summary>
 public sealed partial class ServerDependencyTests
 {
-    private const string CompositionRoot = "Hosting/QwenServerApp.cs";
+    private const string CompositionRoot = "QwenServerApp.cs";
 
     [Fact]
     public void ServerSources_OutsideTheCompositionRoot_NameNeitherOnnxRuntimeNorTheExporter()
