@@ -64,7 +64,7 @@ internal static class GenerationEndpoint
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
-            record.ClientGone = true; // nobody to tell
+            // The client went away: nobody to tell. The record logs it as such (499, finish cancelled).
         }
         finally
         {

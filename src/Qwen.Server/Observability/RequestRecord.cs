@@ -53,13 +53,10 @@ internal sealed class RequestRecord
     public string? ErrorCode { get; private set; }
 
     /// <summary>Whether the client disconnected before the response was complete.</summary>
-    public bool ClientGone { get; set; }
+    public bool ClientGone { get; private set; }
 
     /// <summary>Tokens generated over all choices so far.</summary>
     public int CompletionTokens => _completion.Sum();
-
-    /// <summary>The finish reason of choice <paramref name="choice"/>, once it finished.</summary>
-    public string? FinishOf(int choice) => _finish[choice];
 
     private Exception? Exception { get; set; }
 
