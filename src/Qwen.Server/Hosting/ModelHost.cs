@@ -56,9 +56,6 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>The engine.</summary>
     public InferenceEngine Engine { get; }
 
-    /// <summary>KV cache size in bytes.</summary>
-    public long KvCacheBytes => Engine.Info.KvCacheBytes;
-
     /// <summary>Unix time the model was loaded.</summary>
     public long Created { get; }
 
