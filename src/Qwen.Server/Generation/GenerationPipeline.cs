@@ -11,7 +11,8 @@ namespace Qwen.Server.Generation;
 /// The one generation pipeline every endpoint runs: starts the n choices of a validated request (all or none), merges
 /// their events, tells the request's record (tokens, time to first token, finish reasons) and accumulates each choice's
 /// text, tool calls, tokens with their logprobs and finish reason. Endpoints only map what it yields to their wire
-/// objects: <see cref="EventsAsync"/> for a stream, <see cref="CompleteAsync"/> for a whole answer. One per request.
+/// objects: <see cref="EventsAsync"/> for a stream, <see cref="CompleteAsync"/> for a whole answer (only it keeps the
+/// output, so a stream holds nothing per token). One per request.
 /// </summary>
 internal sealed class GenerationPipeline
 {
@@ -63,15 +64,30 @@ internal sealed class GenerationPipeline
     }
 
     /// <summary>The choices' events with something to send, as they come; progress reaches the record only.</summary>
-    public async IAsyncEnumerable<ChoiceEvent> EventsAsync([EnumeratorCancellation] CancellationToken ct)
+    public IAsyncEnumerable<ChoiceEvent> EventsAsync(CancellationToken ct) => Events(accumulate: false, ct);
+
+    /// <summary>Runs every choice to its end and returns what each produced.</summary>
+    public async Task<IReadOnlyList<ChoiceResult>> CompleteAsync(CancellationToken ct)
+    {
+        await foreach (var _ in Events(accumulate: true, ct).ConfigureAwait(false))
+        {
+        }
+        return [.. _messages.Select((m, i) => new ChoiceResult(m.Build(), _tokens[i], _finish[i] ?? "stop"))];
+    }
+
+    // A stream's text and tokens are sent as they come, so only a whole answer keeps them (a long stream holds nothing).
+    private async IAsyncEnumerable<ChoiceEvent> Events(bool accumulate, [EnumeratorCancellation] CancellationToken ct)
     {
         await foreach (var e in ChoiceMerger.MergeAsync(_choices, ct).ConfigureAwait(false))
         {
             var i = e.Choice;
             _record.Observe(i, e.CompletionTokens);
             _counts[i] = e.CompletionTokens;
-            _messages[i].Add(e.Content, e.ToolCall);
-            _tokens[i].AddRange(e.Tokens ?? []);
+            if (accumulate)
+            {
+                _messages[i].Add(e.Content, e.ToolCall);
+                _tokens[i].AddRange(e.Tokens ?? []);
+            }
             if (e.Finish is { } finish)
             {
                 _finish[i] = finish;
@@ -82,14 +98,5 @@ internal sealed class GenerationPipeline
                 yield return e;
             }
         }
-    }
-
-    /// <summary>Runs every choice to its end and returns what each produced.</summary>
-    public async Task<IReadOnlyList<ChoiceResult>> CompleteAsync(CancellationToken ct)
-    {
-        await foreach (var _ in EventsAsync(ct).ConfigureAwait(false))
-        {
-        }
-        return [.. _messages.Select((m, i) => new ChoiceResult(m.Build(), _tokens[i], _finish[i] ?? "stop"))];
     }
 }
