@@ -275,6 +275,16 @@ public sealed class PatternAutomatonTests
     }
 
     [Fact]
+    public void Next_IntoUnsatisfiableBranch_ReturnsDeadInsteadOfADeadState()
+    {
+        var automaton = PatternAutomaton.Compile("^(?:x[]|y)z$");
+        Assert.Equal(-1, automaton.Next(automaton.Start, 'x'));
+        var afterY = automaton.Next(automaton.Start, 'y');
+        Assert.True(automaton.CanFinish(afterY, 1, 1));
+        Assert.True(Accepts(automaton, "yz"));
+    }
+
+    [Fact]
     public void Next_OutOfRangeCodePointOrState_IsDeadOrThrows()
     {
         var automaton = PatternAutomaton.Compile("a");
