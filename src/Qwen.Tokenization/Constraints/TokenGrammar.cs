@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Text;
 using Qwen.Tokenization.Chat;
+using Qwen.Tokenization.Constraints.Schema;
 
 namespace Qwen.Tokenization.Constraints;
 
 /// <summary>
 /// A token constraint for one request: which token ids may come next so the generated text stays a prefix of the
 /// grammar, and the walk as tokens are accepted. The grammar is a sequence of segments (exact literals, one of a set
-/// of strings, a JSON object, an optional repeat) walked byte by byte across token boundaries, so a token may span
+/// of strings, a JSON object, a value of a <see cref="CompiledJsonSchema"/>, free text up to <c>&lt;tool_call&gt;</c>,
+/// an optional repeat) walked byte by byte across token boundaries, so a token may span
 /// segments and <c>&lt;/tool_call&gt;</c> matches as the added token or as ordinary sub-tokens alike. Every allowed
 /// prefix can still be completed, so generation never reaches a dead end; at the end only stop ids are allowed.
 /// The walk is greedy: a segment keeps a byte it can take, else hands it to the next segment if it is complete
@@ -15,12 +17,13 @@ namespace Qwen.Tokenization.Constraints;
 /// </summary>
 public sealed class TokenGrammar
 {
-    /// <summary>What the host writes to open the assistant turn for <see cref="RequiredToolCall"/>.</summary>
+    /// <summary>What the host writes to open the assistant turn for <see cref="RequiredToolCall(TokenBytes, IReadOnlyCollection{string}, bool, IReadOnlyCollection{int})"/>.</summary>
     public const string RequiredToolCallOpening = "<tool_call>\n";
 
     private const string CallEnd = "}\n</tool_call>";
     private const string CallSeparator = "\n<tool_call>\n";
     private static readonly byte[] ToolCallClose = "</tool_call>"u8.ToArray();
+    private static readonly byte[] ToolCallOpen = "<tool_call>"u8.ToArray();
 
     // Walks before the two-byte table pays: the engine checks its sampled token first, and scans every id only when refused.
     private const int PairTableThreshold = 64;
@@ -68,7 +71,9 @@ public sealed class TokenGrammar
         Literal, // Bytes must follow exactly
         OneOf, // one of Names
         JsonObject, // a JSON object (leading and trailing whitespace within the limit)
-        Repeat, // either nothing, or Bytes and then the whole grammar again from its first segment
+        Schema, // one value of a compiled schema (Dfas[Choice] when the segment has one per name, else Dfas[0])
+        FreeText, // any bytes until "<tool_call>" has been written (then the next segment)
+        Repeat, // either nothing, or Bytes and then the grammar again from segment RepeatTo
         End, // nothing more: only a stop id
     }
 
@@ -82,7 +87,7 @@ public sealed class TokenGrammar
     public static TokenGrammar JsonObject(TokenBytes tokens, IReadOnlyCollection<int> stopIds)
         => new(tokens, [Json(guardToolCallClose: false), End()], stopIds);
 
-    /// <summary>The text the host writes to open the assistant turn for <see cref="NamedToolCall"/> of function <paramref name="name"/>.</summary>
+    /// <summary>The text the host writes to open the assistant turn for <see cref="NamedToolCall(TokenBytes, IReadOnlyCollection{int})"/> of function <paramref name="name"/>.</summary>
     public static string NamedToolCallOpening(string name)
         => $"{RequiredToolCallOpening}{{\"name\": \"{EscapeName(name)}\", \"arguments\": ";
 
@@ -118,6 +123,71 @@ public sealed class TokenGrammar
             Json(guardToolCallClose: true),
             Literal(CallEnd),
             parallel ? new(SegmentKind.Repeat, Encoding.UTF8.GetBytes(CallSeparator), [], false) : End(),
+            End(),
+        ];
+        return new(tokens, segments, stopIds);
+    }
+
+    /// <summary>
+    /// The grammar for <c>response_format: {"type": "json_schema"}</c>: one JSON value following <paramref name="schema"/>
+    /// (no whitespace around it; inside, the schema walk's bounded whitespace), then one of <paramref name="stopIds"/>.
+    /// </summary>
+    public static TokenGrammar JsonSchema(TokenBytes tokens, CompiledJsonSchema schema, IReadOnlyCollection<int> stopIds)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        return new(tokens, [SchemaValue([schema], guardToolCallClose: false), End()], stopIds);
+    }
+
+    /// <summary>
+    /// <see cref="NamedToolCall(TokenBytes, IReadOnlyCollection{int})"/> with arguments that follow <paramref name="arguments"/>:
+    /// after <see cref="NamedToolCallOpening"/>, the arguments, <c>}\n&lt;/tool_call&gt;</c>, then a stop id.
+    /// </summary>
+    public static TokenGrammar NamedToolCall(TokenBytes tokens, CompiledJsonSchema arguments, IReadOnlyCollection<int> stopIds)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        return new(tokens, [SchemaValue([arguments], guardToolCallClose: true), Literal(CallEnd), End()], stopIds);
+    }
+
+    /// <summary>
+    /// <see cref="RequiredToolCall(TokenBytes, IReadOnlyCollection{string}, bool, IReadOnlyCollection{int})"/> where the
+    /// arguments after a name follow that function's schema (<see cref="ToolGrammar.Arguments"/>).
+    /// </summary>
+    public static TokenGrammar RequiredToolCall(TokenBytes tokens, IReadOnlyList<ToolGrammar> functions, bool parallel, IReadOnlyCollection<int> stopIds)
+    {
+        var (names, schemas) = SortFunctions(functions);
+        Segment[] segments =
+        [
+            Literal("{\"name\": \""),
+            new(SegmentKind.OneOf, [], names, false),
+            Literal("\", \"arguments\": "),
+            SchemaValue(schemas, guardToolCallClose: true),
+            Literal(CallEnd),
+            parallel ? new(SegmentKind.Repeat, Encoding.UTF8.GetBytes(CallSeparator), [], false) : End(),
+            End(),
+        ];
+        return new(tokens, segments, stopIds);
+    }
+
+    /// <summary>
+    /// The grammar for <c>tool_choice: "auto"</c> when some tool is strict: free text (any non-special tokens; a stop id
+    /// is allowed anywhere in it) until the bytes <c>&lt;tool_call&gt;</c> appear (the added token or sub-tokens); from
+    /// there exactly <c>\n{"name": "</c> one of the names <c>", "arguments": </c> that function's arguments
+    /// <c>}\n&lt;/tool_call&gt;</c> (the text of <see cref="RequiredToolCall(TokenBytes, IReadOnlyList{ToolGrammar}, bool, IReadOnlyCollection{int})"/>),
+    /// then a stop id, or, when <paramref name="parallel"/>, also <c>\n&lt;tool_call&gt;\n</c> and another call.
+    /// Pass a non-strict tool with <see cref="CompiledJsonSchema.AnyObject"/>.
+    /// </summary>
+    public static TokenGrammar AutoToolCalls(TokenBytes tokens, IReadOnlyList<ToolGrammar> functions, bool parallel, IReadOnlyCollection<int> stopIds)
+    {
+        var (names, schemas) = SortFunctions(functions);
+        Segment[] segments =
+        [
+            new(SegmentKind.FreeText, ToolCallOpen, [], false),
+            Literal("\n{\"name\": \""),
+            new(SegmentKind.OneOf, [], names, false),
+            Literal("\", \"arguments\": "),
+            SchemaValue(schemas, guardToolCallClose: true),
+            Literal(CallEnd),
+            parallel ? new(SegmentKind.Repeat, "\n<tool_call>"u8.ToArray(), [], false) { RepeatTo = 1 } : End(),
             End(),
         ];
         return new(tokens, segments, stopIds);
@@ -212,14 +282,37 @@ public sealed class TokenGrammar
 
     private static Segment Json(bool guardToolCallClose) => new(SegmentKind.JsonObject, [], [], guardToolCallClose);
 
+    /// <summary>A schema value: one schema, or one per name of the OneOf segment before it (in its sorted order).</summary>
+    private static Segment SchemaValue(CompiledJsonSchema[] schemas, bool guardToolCallClose)
+        => new(SegmentKind.Schema, [], [], guardToolCallClose) { Dfas = [.. schemas.Select(s => new SchemaDfa(s.Root))] };
+
+    /// <summary>The functions' escaped names sorted by their bytes (the OneOf segment's order), the first of a repeated name kept, and their schemas in that order.</summary>
+    private static (byte[][] Names, CompiledJsonSchema[] Schemas) SortFunctions(IReadOnlyList<ToolGrammar> functions)
+    {
+        ArgumentNullException.ThrowIfNull(functions);
+        if (functions.Count == 0)
+        {
+            throw new ArgumentException("at least one function is required", nameof(functions));
+        }
+        var sorted = functions.Select(f => f is null || f.Name is null || f.Arguments is null
+                ? throw new ArgumentException("a function, its name or its schema is null", nameof(functions))
+                : (Name: Encoding.UTF8.GetBytes(EscapeName(f.Name)), f.Arguments))
+            .DistinctBy(f => Convert.ToHexString(f.Name))
+            .OrderBy(f => f.Name, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)))
+            .ToArray();
+        return ([.. sorted.Select(f => f.Name)], [.. sorted.Select(f => f.Arguments)]);
+    }
+
     private static Segment End() => new(SegmentKind.End, [], [], false);
 
     /// <summary>Recomputes what depends on the cursor only: completeness, the string fast path, and each first byte's successor.</summary>
     private void Refresh()
     {
         _complete = IsCompleteAt(_cursor);
-        var inJson = _segments[_cursor.Segment].Kind == SegmentKind.JsonObject;
-        _inStringBody = inJson && _cursor.Json.IsInStringBody;
+        var segment = _segments[_cursor.Segment];
+        var inJson = segment.Kind is SegmentKind.JsonObject or SegmentKind.Schema;
+        _inStringBody = segment.Kind == SegmentKind.JsonObject ? _cursor.Json.IsInStringBody
+            : segment.Kind == SegmentKind.Schema && DfaOf(segment, _cursor).IsFreeStringBody(_cursor.Schema);
         _guard = inJson ? _cursor.Guard : 0;
         _pairsBuilt = false;
         _walks = 0;
@@ -289,19 +382,35 @@ public sealed class TokenGrammar
                     {
                         return false;
                     }
+                    c.Choice = c.Lo; // sorted, so the name that is exactly the bytes so far is the first of the range
+                    break;
+                case SegmentKind.Schema:
+                    var dfa = DfaOf(seg, c);
+                    var next = dfa.Next(c.Schema, b);
+                    if (next >= 0)
+                    {
+                        c.Schema = next;
+                        return !seg.GuardToolCallClose || Guard(ref c, b);
+                    }
+                    if (!dfa.IsAccepting(c.Schema))
+                    {
+                        return false;
+                    }
+                    break;
+                case SegmentKind.FreeText:
+                    if (c.Pos < seg.Bytes.Length)
+                    {
+                        // '<' occurs only first in "<tool_call>", so a mismatch restarts at 0, or at 1 on '<'.
+                        c.Pos = b == seg.Bytes[c.Pos] ? c.Pos + 1 : b == '<' ? 1 : 0;
+                        return true;
+                    }
                     break;
                 case SegmentKind.JsonObject:
                     var json = c.Json;
                     if (json.Step(b))
                     {
                         c.Json = json;
-                        if (seg.GuardToolCallClose)
-                        {
-                            // '<' occurs only first in "</tool_call>", so a mismatch restarts at 0, or at 1 on '<'.
-                            c.Guard = b == ToolCallClose[c.Guard] ? c.Guard + 1 : b == '<' ? 1 : 0;
-                            return c.Guard < ToolCallClose.Length; // it would end the block inside the arguments
-                        }
-                        return true;
+                        return !seg.GuardToolCallClose || Guard(ref c, b);
                     }
                     if (!c.Json.IsComplete)
                     {
@@ -315,7 +424,7 @@ public sealed class TokenGrammar
                     }
                     if (++c.Pos == seg.Bytes.Length)
                     {
-                        c.Segment = 0;
+                        c.Segment = seg.RepeatTo;
                         Enter(ref c);
                     }
                     return true;
@@ -326,6 +435,16 @@ public sealed class TokenGrammar
             Enter(ref c);
         }
     }
+
+    /// <summary>Tracks the end of the arguments against "&lt;/tool_call&gt;"; false when <paramref name="b"/> would complete it (ending the block inside them).</summary>
+    private static bool Guard(ref Cursor c, byte b)
+    {
+        // '<' occurs only first in "</tool_call>", so a mismatch restarts at 0, or at 1 on '<'.
+        c.Guard = b == ToolCallClose[c.Guard] ? c.Guard + 1 : b == '<' ? 1 : 0;
+        return c.Guard < ToolCallClose.Length;
+    }
+
+    private static SchemaDfa DfaOf(Segment seg, Cursor c) => seg.Dfas[seg.Dfas.Length == 1 ? 0 : c.Choice];
 
     /// <summary>Keeps the names (a sorted range sharing the first Pos bytes) whose next byte is <paramref name="b"/>.</summary>
     private static bool NarrowNames(byte[][] names, ref Cursor c, byte b)
@@ -358,6 +477,7 @@ public sealed class TokenGrammar
         c.Lo = 0;
         c.Hi = seg.Names.Length;
         c.Json = JsonAutomaton.ForObject();
+        c.Schema = seg.Kind == SegmentKind.Schema ? DfaOf(seg, c).Start : 0;
     }
 
     private bool IsCompleteAt(Cursor c)
@@ -365,17 +485,27 @@ public sealed class TokenGrammar
         while (true)
         {
             var seg = _segments[c.Segment];
+            if (seg.Kind == SegmentKind.FreeText && c.Pos < seg.Bytes.Length)
+            {
+                return true; // a stop is allowed anywhere in free text, but not once "<tool_call>" is written
+            }
             var segmentComplete = seg.Kind switch
             {
                 SegmentKind.End => true,
                 SegmentKind.Repeat => c.Pos == 0,
                 SegmentKind.Literal => c.Pos == seg.Bytes.Length,
                 SegmentKind.OneOf => seg.Names[c.Lo].Length == c.Pos,
+                SegmentKind.Schema => DfaOf(seg, c).IsAccepting(c.Schema),
+                SegmentKind.FreeText => true,
                 _ => c.Json.IsComplete,
             };
             if (!segmentComplete || seg.Kind is SegmentKind.End or SegmentKind.Repeat)
             {
                 return segmentComplete;
+            }
+            if (seg.Kind == SegmentKind.OneOf)
+            {
+                c.Choice = c.Lo;
             }
             c.Segment++;
             Enter(ref c);
@@ -383,7 +513,14 @@ public sealed class TokenGrammar
     }
 
     /// <summary>One piece of the grammar; Names are sorted by their bytes so the names sharing a prefix form a range.</summary>
-    private sealed record Segment(SegmentKind Kind, byte[] Bytes, byte[][] Names, bool GuardToolCallClose);
+    private sealed record Segment(SegmentKind Kind, byte[] Bytes, byte[][] Names, bool GuardToolCallClose)
+    {
+        /// <summary>A Schema segment's walks (per request: they fill their caches as the walk goes).</summary>
+        public SchemaDfa[] Dfas { get; init; } = [];
+
+        /// <summary>Where a Repeat segment's loop goes back to.</summary>
+        public int RepeatTo { get; init; }
+    }
 
     /// <summary>Where the walk is: the segment, the position in its literal or names, and the JSON state.</summary>
     private struct Cursor
@@ -394,5 +531,7 @@ public sealed class TokenGrammar
         public int Hi;
         public int Guard; // bytes of "</tool_call>" matched at the end of the text inside the arguments
         public JsonAutomaton Json;
+        public int Schema; // the state of the current Schema segment's walk
+        public int Choice; // which name the last OneOf segment matched (its index in sorted order)
     }
 }

@@ -240,7 +240,8 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [Fact]
     public void Factories_NoNamesOrNoStopIds_Throw()
     {
-        Assert.Throws<ArgumentException>(() => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, [], parallel: false, GrammarDriver.StopIds));
+        Assert.Throws<ArgumentException>(() => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Array.Empty<string>(), parallel: false, GrammarDriver.StopIds));
+        Assert.Throws<ArgumentException>(() => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Array.Empty<ToolGrammar>(), parallel: false, GrammarDriver.StopIds));
         Assert.Throws<ArgumentException>(() => TokenGrammar.JsonObject(GrammarDriver.Tokens, []));
         Assert.Throws<ArgumentOutOfRangeException>(() => TokenGrammar.NamedToolCall(GrammarDriver.Tokens, [GrammarDriver.VocabularySize]));
     }
