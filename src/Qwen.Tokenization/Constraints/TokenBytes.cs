@@ -23,10 +23,14 @@ public sealed class TokenBytes
     /// </summary>
     internal const byte PlainStringContent = 4;
 
+    /// <summary>Token flag: no '&lt;' byte, so in free text before a tool call it cannot start or continue <c>&lt;tool_call&gt;</c>.</summary>
+    internal const byte NoOpenAngle = 8;
+
     private readonly byte[] _data; // all tokens' bytes, back to back
     private readonly int[] _offsets; // token id -> start in _data; _offsets[Count] is the end
     private readonly byte[] _flags;
     private readonly byte[] _first; // first byte, 0 for an empty token
+    private readonly byte[] _codePoints; // characters in a plain-content token (255 means 255 or more)
 
     /// <summary>Builds the table from each token's bytes (null or empty for an unused id) and the ids that are special.</summary>
     public TokenBytes(IReadOnlyList<byte[]?> tokens, IEnumerable<int> specialIds)
@@ -37,6 +41,7 @@ public sealed class TokenBytes
         _offsets = new int[count + 1];
         _flags = new byte[count];
         _first = new byte[count];
+        _codePoints = new byte[count];
         var total = 0;
         for (var id = 0; id < count; id++)
         {
@@ -54,13 +59,14 @@ public sealed class TokenBytes
             }
             bytes.CopyTo(_data, _offsets[id]);
             _first[id] = bytes[0];
-            _flags[id] = (byte)(NonEmpty | (IsPlainStringContent(bytes) ? PlainStringContent : 0));
+            _flags[id] = (byte)(NonEmpty | (IsPlainStringContent(bytes) ? PlainStringContent : 0) | (bytes.AsSpan().Contains((byte)'<') ? 0 : NoOpenAngle));
+            _codePoints[id] = (byte)Math.Min(255, bytes.Count(b => (b & 0xC0) != 0x80));
         }
         foreach (var id in specialIds)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(id, nameof(specialIds));
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(id, count, nameof(specialIds));
-            _flags[id] = (byte)((_flags[id] & NonEmpty) | Special);
+            _flags[id] = (byte)((_flags[id] & (NonEmpty | NoOpenAngle)) | Special);
         }
     }
 
@@ -85,6 +91,9 @@ public sealed class TokenBytes
 
     /// <summary>The token's first byte (meaningful only for a <see cref="NonEmpty"/> token); the id must be below <see cref="Count"/>.</summary>
     internal byte FirstByteOf(int id) => _first[id];
+
+    /// <summary>How many characters the token holds when it is <see cref="PlainStringContent"/> (255 for 255 or more); the id must be below <see cref="Count"/>.</summary>
+    internal int CodePointsOf(int id) => _codePoints[id];
 
     /// <summary>The token's bytes after the first; the id must be below <see cref="Count"/>.</summary>
     internal ReadOnlySpan<byte> RestOf(int id) => _data.AsSpan(_offsets[id] + 1, _offsets[id + 1] - _offsets[id] - 1);

@@ -33,10 +33,13 @@ public sealed class TokenGrammar
     private readonly ulong[] _stop; // bit per token id: a stop id
     private readonly Cursor[] _afterFirstByte = new Cursor[256];
     private readonly bool[] _firstByteAllowed = new bool[256];
+    private readonly ulong[] _firstByteKnown = new ulong[4]; // bit per first byte: its entries above are for the current cursor
     private readonly ulong[] _pairAllowed = new ulong[256 * 256 / 64]; // bit (b1 << 8 | b2): the two bytes may come next
     private Cursor _cursor;
     private bool _complete; // a stop id is allowed now
     private bool _inStringBody; // in a JSON string between characters, where plain-content tokens leave the state unchanged
+    private int _plainRoom; // in a string body: how many characters plain-content tokens may add (-1 elsewhere)
+    private bool _inFreeText; // in free text with no part of "<tool_call>" pending, where tokens without '<' leave the state unchanged
     private int _guard; // bytes of "</tool_call>" just matched in the arguments (0 when not guarded)
     private bool _pairsBuilt;
     private int _walks; // slow-path walks since the cursor moved; past a threshold a full scan is under way
@@ -214,14 +217,18 @@ public sealed class TokenGrammar
             return false; // unknown, empty, or special but not a stop id
         }
         var first = _tokens.FirstByteOf(tokenId);
-        if (!_firstByteAllowed[first])
+        if (!FirstByteAllowed(first))
         {
             return false;
         }
-        if (_inStringBody && (flags & TokenBytes.PlainStringContent) != 0)
+        if (_inFreeText && (flags & TokenBytes.NoOpenAngle) != 0)
+        {
+            return true;
+        }
+        if (_plainRoom >= 0 && (flags & TokenBytes.PlainStringContent) != 0)
         {
             // Plain content has no '<', so it can only complete "</tool_call>" by starting with the rest of it.
-            return _guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard));
+            return _tokens.CodePointsOf(tokenId) <= _plainRoom && (_guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard)));
         }
         var rest = _tokens.RestOf(tokenId);
         if (rest.Length == 0)
@@ -258,7 +265,8 @@ public sealed class TokenGrammar
             _stopped = true;
             return;
         }
-        if (!(_inStringBody && _guard == 0 && (_tokens.FlagsOf(tokenId) & TokenBytes.PlainStringContent) != 0))
+        var flags = _tokens.FlagsOf(tokenId);
+        if (!(_inStringBody && _guard == 0 && (flags & TokenBytes.PlainStringContent) != 0) && !(_inFreeText && (flags & TokenBytes.NoOpenAngle) != 0))
         {
             var first = _tokens.FirstByteOf(tokenId);
             _cursor = _afterFirstByte[first];
@@ -284,7 +292,7 @@ public sealed class TokenGrammar
 
     /// <summary>A schema value: one schema, or one per name of the OneOf segment before it (in its sorted order).</summary>
     private static Segment SchemaValue(CompiledJsonSchema[] schemas, bool guardToolCallClose)
-        => new(SegmentKind.Schema, [], [], guardToolCallClose) { Dfas = [.. schemas.Select(s => new SchemaDfa(s.Root))] };
+        => new(SegmentKind.Schema, [], [], guardToolCallClose) { Dfas = [.. schemas.Select(s => s.NewWalk())] };
 
     /// <summary>The functions' escaped names sorted by their bytes (the OneOf segment's order), the first of a repeated name kept, and their schemas in that order.</summary>
     private static (byte[][] Names, CompiledJsonSchema[] Schemas) SortFunctions(IReadOnlyList<ToolGrammar> functions)
@@ -311,17 +319,27 @@ public sealed class TokenGrammar
         _complete = IsCompleteAt(_cursor);
         var segment = _segments[_cursor.Segment];
         var inJson = segment.Kind is SegmentKind.JsonObject or SegmentKind.Schema;
-        _inStringBody = segment.Kind == SegmentKind.JsonObject ? _cursor.Json.IsInStringBody
-            : segment.Kind == SegmentKind.Schema && DfaOf(segment, _cursor).IsFreeStringBody(_cursor.Schema);
+        var dfa = segment.Kind == SegmentKind.Schema ? DfaOf(segment, _cursor) : null;
+        _inStringBody = segment.Kind == SegmentKind.JsonObject ? _cursor.Json.IsInStringBody : dfa is not null && dfa.IsFreeStringBody(_cursor.Schema);
+        _plainRoom = dfa is not null ? dfa.PlainRoom(_cursor.Schema) : _inStringBody ? int.MaxValue : -1;
         _guard = inJson ? _cursor.Guard : 0;
+        _inFreeText = segment.Kind == SegmentKind.FreeText && _cursor.Pos == 0;
         _pairsBuilt = false;
         _walks = 0;
-        for (var b = 0; b < 256; b++)
+        Array.Clear(_firstByteKnown); // filled on demand: a sampled token that is allowed needs only its own first byte
+    }
+
+    /// <summary>Whether <paramref name="b"/> may come next, stepping the cursor's copy for it on first use at this position.</summary>
+    private bool FirstByteAllowed(int b)
+    {
+        if ((_firstByteKnown[b >> 6] & (1UL << b)) == 0)
         {
             var next = _cursor;
             _firstByteAllowed[b] = Step(ref next, (byte)b);
             _afterFirstByte[b] = next;
+            _firstByteKnown[b >> 6] |= 1UL << b;
         }
+        return _firstByteAllowed[b];
     }
 
     /// <summary>Which second bytes may follow each allowed first byte: 256 steps per allowed first byte, worth it only for a full scan.</summary>
@@ -330,7 +348,7 @@ public sealed class TokenGrammar
         Array.Clear(_pairAllowed);
         for (var b1 = 0; b1 < 256; b1++)
         {
-            if (!_firstByteAllowed[b1])
+            if (!FirstByteAllowed(b1))
             {
                 continue;
             }
@@ -515,7 +533,7 @@ public sealed class TokenGrammar
     /// <summary>One piece of the grammar; Names are sorted by their bytes so the names sharing a prefix form a range.</summary>
     private sealed record Segment(SegmentKind Kind, byte[] Bytes, byte[][] Names, bool GuardToolCallClose)
     {
-        /// <summary>A Schema segment's walks (per request: they fill their caches as the walk goes).</summary>
+        /// <summary>A Schema segment's walks (shared with other grammars of the same schemas; thread-safe).</summary>
         public SchemaDfa[] Dfas { get; init; } = [];
 
         /// <summary>Where a Repeat segment's loop goes back to.</summary>

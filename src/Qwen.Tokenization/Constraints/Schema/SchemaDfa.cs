@@ -7,13 +7,19 @@ namespace Qwen.Tokenization.Constraints.Schema;
 /// more than one where anyOf alternatives, candidate keys or literals share first bytes), interned to an int, with a
 /// 256-entry transition row filled on first use. So a recurring position costs one array read per byte, and the work
 /// of stepping frames is paid once per distinct (state, byte). Every transition keeps only stacks that can still
-/// complete, so no reachable state is a dead end. Not thread-safe: one per <see cref="TokenGrammar"/> (per request);
-/// the <see cref="SchemaNode"/> graph it walks is immutable and shared.
+/// complete, so no reachable state is a dead end.
+/// Thread-safe, and shared by every grammar of one <see cref="CompiledJsonSchema"/> so that requests warm it for each
+/// other: a known transition is a lock-free read (rows and flags are published with volatile writes after they are
+/// complete); a miss computes under one lock. It only grows; past <see cref="MaxStates"/> new grammars take a private
+/// one (see <see cref="CompiledJsonSchema"/>), so one odd schema cannot hold memory without bound.
 /// </summary>
 internal sealed class SchemaDfa
 {
     /// <summary>The deepest nesting of arrays and objects (the root container is depth 1), as <see cref="JsonAutomaton.MaxDepth"/>.</summary>
     public const int MaxDepth = JsonAutomaton.MaxDepth;
+
+    /// <summary>States past which a shared walk stops taking new grammars (each state's row is 1 KiB once used).</summary>
+    public const int MaxStates = 100_000;
 
     private const int Unknown = -2;
     private const byte AcceptingFlag = 1;
@@ -24,47 +30,73 @@ internal sealed class SchemaDfa
     private readonly Dictionary<(SchemaFrame, int), SchemaConfig> _configs = [];
     private readonly Dictionary<StateKey, int> _stateIds = [];
     private readonly List<SchemaConfig[]> _states = [];
-    private readonly List<int[]?> _rows = [];
-    private readonly List<byte> _flags = [];
+    private readonly Lock _gate = new();
+    private int[]?[] _rows = new int[]?[64]; // replaced (copied) under the lock when full; read without it
+    private byte[] _flags = new byte[64];
+    private int[] _room = new int[64]; // characters a plain-content token may add here; -1 where it is not a plain string body
     private readonly Dictionary<(StringPattern, int, int, int), bool> _finish = [];
     private readonly List<SchemaConfig> _buffer = [];
     private readonly SchemaConfig _done;
 
     public SchemaDfa(SchemaNode root)
     {
-        _done = Intern(DoneFrame.Instance, null);
-        Start = AddState([Intern(new PendingFrame(root), null)]);
+        lock (_gate)
+        {
+            _done = Intern(DoneFrame.Instance, null);
+            Start = AddState([Intern(new PendingFrame(root), null)]);
+        }
     }
 
     /// <summary>The state before the first byte.</summary>
     public int Start { get; }
 
     /// <summary>How many states have been built (for the bench).</summary>
-    public int StateCount => _states.Count;
+    public int StateCount => Volatile.Read(ref _stateCount);
+
+    private int _stateCount;
 
     /// <summary>The state after <paramref name="b"/>, or -1 when no completion of the text has it next.</summary>
     public int Next(int state, byte b)
     {
-        var row = _rows[state];
-        if (row is null)
+        var row = Volatile.Read(ref _rows)[state];
+        if (row is not null)
         {
-            row = new int[256];
-            Array.Fill(row, Unknown);
-            _rows[state] = row;
+            var known = Volatile.Read(ref row[b]);
+            if (known != Unknown)
+            {
+                return known;
+            }
         }
-        var next = row[b];
-        if (next == Unknown)
+        lock (_gate)
         {
-            next = row[b] = Compute(state, b);
+            row = _rows[state];
+            if (row is null)
+            {
+                row = new int[256];
+                Array.Fill(row, Unknown);
+                Volatile.Write(ref _rows[state], row);
+            }
+            var next = row[b];
+            if (next == Unknown)
+            {
+                next = Compute(state, b);
+                Volatile.Write(ref row[b], next); // after the state's flags: a reader that sees the id sees them
+            }
+            return next;
         }
-        return next;
     }
 
     /// <summary>Whether the text so far is one whole value of the schema.</summary>
-    public bool IsAccepting(int state) => (_flags[state] & AcceptingFlag) != 0;
+    public bool IsAccepting(int state) => (Volatile.Read(ref _flags)[state] & AcceptingFlag) != 0;
+
+    /// <summary>
+    /// In a string body without a pattern (one stack): how many more characters it takes, so a plain-content token
+    /// (no quote, backslash, control or '&lt;') is allowed iff it has at most that many; -1 elsewhere.
+    /// </summary>
+    public int PlainRoom(int state) => Volatile.Read(ref _room)[state];
 
     /// <summary>Whether the state is inside an unconstrained string between characters, where plain content leaves it unchanged.</summary>
-    public bool IsFreeStringBody(int state) => (_flags[state] & FreeStringFlag) != 0;
+    public bool IsFreeStringBody(int state) => (Volatile.Read(ref _flags)[state] & FreeStringFlag) != 0;
 
     private int Compute(int state, byte b)
     {
@@ -85,14 +117,29 @@ internal sealed class SchemaDfa
     {
         var id = _states.Count;
         _states.Add(configs);
-        _rows.Add(null);
         _stateIds.Add(new StateKey(configs), id);
+        if (id == _rows.Length)
+        {
+            var rows = new int[]?[id * 2];
+            Array.Copy(_rows, rows, id);
+            var grown = new byte[id * 2];
+            Array.Copy(_flags, grown, id);
+            var room = new int[id * 2];
+            Array.Copy(_room, room, id);
+            Volatile.Write(ref _room, room);
+            Volatile.Write(ref _flags, grown);
+            Volatile.Write(ref _rows, rows);
+        }
         var flags = configs.Any(IsAccepting) ? AcceptingFlag : (byte)0;
         if (configs is [{ Top: StringFrame { Lex: StringLex.Body, KeyMask: 0 } s }] && s.Node.Pattern is null && s.Node.Max == int.MaxValue && s.Length >= s.Node.Min)
         {
             flags |= FreeStringFlag;
         }
-        _flags.Add(flags);
+        _room[id] = configs is [{ Top: StringFrame { Lex: StringLex.Body } plain }] && plain.Node.Pattern is null
+            ? plain.Node.Max == int.MaxValue ? int.MaxValue : plain.Node.Max - plain.Length
+            : -1;
+        _flags[id] = flags;
+        Volatile.Write(ref _stateCount, id + 1);
         return id;
     }
 
