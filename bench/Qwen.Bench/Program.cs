@@ -9,6 +9,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["load"] = LoadBench.RunAsync,
     ["sampler"] = SamplerBench.RunAsync,
     ["parity"] = ParityBench.RunAsync,
+    ["grammar"] = GrammarBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {
