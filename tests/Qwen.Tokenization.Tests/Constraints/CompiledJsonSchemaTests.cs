@@ -111,6 +111,18 @@ public sealed class CompiledJsonSchemaTests
         Assert.Equal(4, FirstRefused(schema, "\"abcd\""));
     }
 
+    [Theory]
+    [InlineData(4, false)]
+    [InlineData(5, true)]
+    public void String_MaxLength_MultiCharacterTokenAllowedOnlyIfItFits(int maxLength, bool allowed)
+    {
+        var hello = Assert.Single(GrammarDriver.Tokenizer.Encode("hello"));
+        var grammar = For($$"""{"type": "string", "maxLength": {{maxLength}}}""");
+        grammar.Accept(GrammarDriver.ByteToken((byte)'"'));
+        Assert.Equal(allowed, grammar.IsAllowed(hello));
+        Assert.Equal(allowed, GrammarDriver.AllowedIds(grammar).Contains(hello)); // the same answer in a full scan
+    }
+
     [Fact]
     public void EnumAndConst_CanonicalTextsOnly()
     {

@@ -39,6 +39,42 @@ public sealed class JsonSchemaPropertyTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void SharedCompiledSchema_ConcurrentWalksOnFourThreads_SameTokensAsAloneOnAFreshCompile()
+    {
+        // The server shares one CompiledJsonSchema (and so one lazily built walk) between requests on different threads.
+        const string schema = """
+            {"type": "object", "properties": {"name": {"type": "string", "maxLength": 8}, "n": {"type": "integer", "minimum": -5, "maximum": 500},
+             "kids": {"type": "array", "items": {"$ref": "#"}, "maxItems": 2}, "mood": {"enum": ["ok", "okay", "fine"]}}, "required": ["name"]}
+            """;
+        List<int> Walk(CompiledJsonSchema compiled, int seed)
+        {
+            var grammar = TokenGrammar.JsonSchema(GrammarDriver.Tokens, compiled, GrammarDriver.StopIds);
+            var rng = new Random(seed);
+            var ids = new List<int>();
+            for (var step = 0; step < 400; step++)
+            {
+                var id = step < 120 ? RandomAllowed(grammar, rng) : GrammarDriver.Closing(grammar);
+                grammar.Accept(id);
+                ids.Add(id);
+                if (GrammarDriver.StopIds.Contains(id))
+                {
+                    break;
+                }
+            }
+            return ids;
+        }
+        var alone = Enumerable.Range(0, 8).Select(seed => Walk(SchemaGrammars.Compile(schema), seed)).ToArray();
+        var shared = SchemaGrammars.Compile(schema);
+        var together = new List<int>[8];
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, seed => together[seed] = Walk(shared, seed));
+        for (var seed = 0; seed < 8; seed++)
+        {
+            Assert.Equal(alone[seed], together[seed]);
+            Assert.Contains(alone[seed][^1], GrammarDriver.StopIds);
+        }
+    }
+
     /// <summary>Walks the schema's grammar and validates the text; false when the schema is refused at compile time.</summary>
     private bool WalkAndValidate(JsonObject schemaNode, int seed, int randomSteps, int closingBound)
     {
