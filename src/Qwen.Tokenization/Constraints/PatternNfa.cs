@@ -12,6 +12,7 @@ internal sealed class PatternNfa
 
     private readonly List<List<int>> _epsilon = [];
     private readonly List<List<(int Lo, int Hi, int Target)>> _edges = [];
+    private readonly List<int> _universal = [];
 
     private PatternNfa()
     {
@@ -25,6 +26,9 @@ internal sealed class PatternNfa
 
     /// <summary>The number of states.</summary>
     public int StateCount => _epsilon.Count;
+
+    /// <summary>The loop states of <see cref="PatternNode.AnySuffix"/>: from each, every string is accepted.</summary>
+    public IReadOnlyList<int> UniversalStates => _universal;
 
     /// <summary>The states reached from <paramref name="state"/> without reading a code point.</summary>
     public IReadOnlyList<int> EpsilonFrom(int state) => _epsilon[state];
@@ -59,8 +63,16 @@ internal sealed class PatternNfa
         PatternNodeKind.Set => AddSet(node.Set!),
         PatternNodeKind.Sequence => AddSequence(node.Children),
         PatternNodeKind.Alternation => AddAlternation(node.Children),
+        _ when ReferenceEquals(node, PatternNode.AnySuffix) => AddSuffix(node),
         _ => AddRepeat(node.Children[0], node.Min, node.Max),
     };
+
+    private (int Start, int End) AddSuffix(PatternNode suffix)
+    {
+        var (start, loop) = AddRepeat(suffix.Children[0], suffix.Min, suffix.Max);
+        _universal.Add(loop);
+        return (start, loop);
+    }
 
     private (int Start, int End) AddSet(CodePointSet set)
     {

@@ -53,7 +53,7 @@ internal sealed class PatternParser
             parts.Add(body);
             if (!anchoredEnd)
             {
-                parts.Add(PatternNode.AnyString());
+                parts.Add(PatternNode.AnySuffix);
             }
             choices.Add(PatternNode.Sequence(parts));
             if (parser.AtEnd)
