@@ -72,6 +72,11 @@ internal sealed class PatternDfa
         var closures = new int[]?[nfa.StateCount];
         var mark = new int[nfa.StateCount]; // generation stamp per NFA state, to build sets without clearing
         var generation = 0;
+        var universal = new bool[nfa.StateCount];
+        foreach (var u in nfa.UniversalStates)
+        {
+            universal[u] = true;
+        }
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         var sets = new List<int[]>();
         var rows = new List<List<(int Lo, int Hi, int Target)>>();
@@ -90,6 +95,12 @@ internal sealed class PatternDfa
                         members.Add(c);
                     }
                 }
+            }
+            if (members.Exists(m => universal[m]))
+            {
+                // Every universal state accepts every string, so one canonical set stands for all of them.
+                var canonical = nfa.UniversalStates[0];
+                members = [.. closures[canonical] ??= Closure(nfa, canonical)];
             }
             members.Sort();
             var key = string.Join(',', members);

@@ -12,6 +12,7 @@ internal sealed class PatternNfa
 
     private readonly List<List<int>> _epsilon = [];
     private readonly List<List<(int Lo, int Hi, int Target)>> _edges = [];
+    private readonly List<int> _universal = [];
 
     private PatternNfa()
     {
@@ -25,6 +26,9 @@ internal sealed class PatternNfa
 
     /// <summary>The number of states.</summary>
     public int StateCount => _epsilon.Count;
+
+    /// <summary>The loop states of <see cref="PatternNode.AnySuffix"/>: from each, every string is accepted.</summary>
+    public IReadOnlyList<int> UniversalStates => _universal;
 
     /// <summary>The states reached from <paramref name="state"/> without reading a code point.</summary>
     public IReadOnlyList<int> EpsilonFrom(int state) => _epsilon[state];
@@ -54,48 +58,57 @@ internal sealed class PatternNfa
     }
 
     /// <summary>Adds a fragment matching <paramref name="node"/>, entered at its start and left at its end (which has no edges yet).</summary>
-    private (int Start, int End) Add(PatternNode node)
+    private (int Start, int End) Add(PatternNode node) => node.Kind switch
     {
-        switch (node.Kind)
+        PatternNodeKind.Set => AddSet(node.Set!),
+        PatternNodeKind.Sequence => AddSequence(node.Children),
+        PatternNodeKind.Alternation => AddAlternation(node.Children),
+        _ when ReferenceEquals(node, PatternNode.AnySuffix) => AddSuffix(node),
+        _ => AddRepeat(node.Children[0], node.Min, node.Max),
+    };
+
+    private (int Start, int End) AddSuffix(PatternNode suffix)
+    {
+        var (start, loop) = AddRepeat(suffix.Children[0], suffix.Min, suffix.Max);
+        _universal.Add(loop);
+        return (start, loop);
+    }
+
+    private (int Start, int End) AddSet(CodePointSet set)
+    {
+        var start = NewState();
+        var end = NewState();
+        for (var i = 0; i < set.RangeCount; i++)
         {
-            case PatternNodeKind.Set:
-            {
-                var start = NewState();
-                var end = NewState();
-                var set = node.Set!;
-                for (var i = 0; i < set.RangeCount; i++)
-                {
-                    _edges[start].Add((set.Low(i), set.High(i), end));
-                }
-                return (start, end);
-            }
-            case PatternNodeKind.Sequence:
-            {
-                var start = NewState();
-                var current = start;
-                foreach (var part in node.Children)
-                {
-                    var (s, e) = Add(part);
-                    _epsilon[current].Add(s);
-                    current = e;
-                }
-                return (start, current);
-            }
-            case PatternNodeKind.Alternation:
-            {
-                var start = NewState();
-                var end = NewState();
-                foreach (var choice in node.Children)
-                {
-                    var (s, e) = Add(choice);
-                    _epsilon[start].Add(s);
-                    _epsilon[e].Add(end);
-                }
-                return (start, end);
-            }
-            default:
-                return AddRepeat(node.Children[0], node.Min, node.Max);
+            _edges[start].Add((set.Low(i), set.High(i), end));
         }
+        return (start, end);
+    }
+
+    private (int Start, int End) AddSequence(IReadOnlyList<PatternNode> parts)
+    {
+        var start = NewState();
+        var current = start;
+        foreach (var part in parts)
+        {
+            var (s, e) = Add(part);
+            _epsilon[current].Add(s);
+            current = e;
+        }
+        return (start, current);
+    }
+
+    private (int Start, int End) AddAlternation(IReadOnlyList<PatternNode> choices)
+    {
+        var start = NewState();
+        var end = NewState();
+        foreach (var choice in choices)
+        {
+            var (s, e) = Add(choice);
+            _epsilon[start].Add(s);
+            _epsilon[e].Add(end);
+        }
+        return (start, end);
     }
 
     // body{min,max}: min mandatory copies, then either a loop (unbounded) or max-min optional copies, each able to skip to the end.

@@ -48,6 +48,12 @@ internal sealed class PatternNode
     /// <summary><paramref name="node"/> repeated <paramref name="min"/> to <paramref name="max"/> times (<see cref="Unbounded"/> for no limit).</summary>
     public static PatternNode Repeat(PatternNode node, int min, int max) => new(PatternNodeKind.Repeat, null, [node], min, max);
 
-    /// <summary>Any string of scalar values: the unanchored search's prefix and suffix.</summary>
+    /// <summary>
+    /// Any string of scalar values as the unanchored search's suffix. The parser puts it only last in a top-level
+    /// alternative, so once the NFA reaches its loop every continuation is accepted: the DFA builder relies on that.
+    /// </summary>
+    public static PatternNode AnySuffix { get; } = AnyString();
+
+    /// <summary>Any string of scalar values: the unanchored search's prefix.</summary>
     public static PatternNode AnyString() => Repeat(OneOf(CodePointSet.Any), 0, Unbounded);
 }

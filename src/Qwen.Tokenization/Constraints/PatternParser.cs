@@ -53,7 +53,7 @@ internal sealed class PatternParser
             parts.Add(body);
             if (!anchoredEnd)
             {
-                parts.Add(PatternNode.AnyString());
+                parts.Add(PatternNode.AnySuffix);
             }
             choices.Add(PatternNode.Sequence(parts));
             if (parser.AtEnd)
@@ -340,7 +340,6 @@ internal sealed class PatternParser
             case 'f': return ('\f', null);
             case 'v': return ('\v', null);
             case 'b' when inClass: return ('\b', null);
-            case '-' when inClass: return ('-', null);
             case 'b' or 'B':
                 throw new NotSupportedException($"word boundary assertions (\\b, \\B) are not supported (at {at})");
             case >= '1' and <= '9':

@@ -109,7 +109,7 @@ public sealed class PatternAutomatonTests
 
     [Theory]
     [MemberData(nameof(OracleCases))]
-    public void Compile_AgreesWithRegex(string pattern, string alphabet, string? oracle, bool ecmaScript)
+    public void Compile_OracleCase_AgreesWithRegexSearch(string pattern, string alphabet, string? oracle, bool ecmaScript)
     {
         var automaton = PatternAutomaton.Compile(pattern);
         var regex = new Regex(oracle ?? pattern, ecmaScript ? RegexOptions.ECMAScript : RegexOptions.CultureInvariant);
@@ -218,7 +218,7 @@ public sealed class PatternAutomatonTests
 
     [Theory]
     [MemberData(nameof(OraclePatterns))]
-    public void CanFinish_AgreesWithForwardSearch(string pattern)
+    public void CanFinish_EveryStateSmallBounds_AgreesWithForwardSearch(string pattern)
     {
         AssertCanFinishMatchesSearch(PatternAutomaton.Compile(pattern));
     }
@@ -272,6 +272,24 @@ public sealed class PatternAutomatonTests
         Assert.True(automaton.CanFinish(afterB, 0, int.MaxValue));
         // The documented approximation: an existing completion above the window is answered false, never the reverse.
         Assert.False(automaton.CanFinish(afterB, 5000, 5000));
+    }
+
+    [Fact]
+    public void Compile_UnanchoredMatch_CollapsesIntoOneAcceptEverythingState()
+    {
+        // Without the collapse, the states after a match keep tracking the last 11 letters: over 4,096 states (measured).
+        var automaton = PatternAutomaton.Compile("(a|b)*a(a|b){10}");
+        Assert.InRange(automaton.StateCount, 1024, 1100);
+        var state = automaton.Start;
+        foreach (var c in "abbbbbbbbbb")
+        {
+            state = automaton.Next(state, c);
+        }
+        Assert.True(automaton.IsAccepting(state));
+        foreach (var c in new[] { 'a', 'b', '\n', 0x1F600 })
+        {
+            Assert.Equal(state, automaton.Next(state, c));
+        }
     }
 
     [Fact]
