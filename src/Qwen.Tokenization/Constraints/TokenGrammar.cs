@@ -13,7 +13,8 @@ namespace Qwen.Tokenization.Constraints;
 /// segments and <c>&lt;/tool_call&gt;</c> matches as the added token or as ordinary sub-tokens alike. Every allowed
 /// prefix can still be completed, so generation never reaches a dead end; at the end only stop ids are allowed.
 /// The walk is greedy: a segment keeps a byte it can take, else hands it to the next segment if it is complete
-/// (the grammars built here never need the other choice). Not thread-safe: engine loop thread only.
+/// (the grammars built here never need the other choice). Not thread-safe: engine loop thread only (the schema walks
+/// it shares with other grammars are thread-safe).
 /// </summary>
 public sealed class TokenGrammar
 {
@@ -198,8 +199,10 @@ public sealed class TokenGrammar
 
     /// <summary>
     /// Whether token <paramref name="tokenId"/> may come next. Changes no observable state (it may fill a cache for the
-    /// current position); O(1) for most ids: a first-byte table, a two-byte table built once a full scan is under way,
-    /// and in a JSON string a per-token "plain content" flag decide all but tokens with quotes, escapes or '&lt;'.
+    /// current position); O(1) for most ids: a first-byte table (each entry stepped on first use), a two-byte table
+    /// built once a full scan is under way, in a JSON string a per-token "plain content" flag (with its character count
+    /// against the room a schema's maxLength leaves), and in free text before a tool call a "no '&lt;'" flag decide all
+    /// but tokens with quotes, escapes or '&lt;'; the rest walk their bytes (through the schema's cached DFA, if any).
     /// </summary>
     public bool IsAllowed(int tokenId)
     {
