@@ -15,13 +15,14 @@ namespace Qwen.Server.Validation;
 /// write a JSON object and the close tag.</item>
 /// </list>
 /// Without tools there is no parser (output is plain text). The prefix is appended to the rendered prompt and is also the
-/// first text the parser sees. The grammar itself is chosen in <see cref="ChatRequestValidator"/>.
+/// first text the parser sees. The grammar itself is chosen in <see cref="OutputGrammar"/>.
 /// </summary>
 /// <param name="Mode">none, auto, required or function.</param>
 /// <param name="PromptPrefix">Text that opens the assistant turn after the generation prompt ("" for none and auto).</param>
 /// <param name="BannedTokenIds">Token ids the sampler must never pick.</param>
 /// <param name="ParseToolCalls">Whether the output runs through the tool-call parser.</param>
-internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnlyList<int> BannedTokenIds, bool ParseToolCalls)
+/// <param name="Function">The function a named tool_choice forces; null otherwise.</param>
+internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnlyList<int> BannedTokenIds, bool ParseToolCalls, string? Function = null)
 {
     /// <summary>Plain text, no parser: text completions and chats without tools.</summary>
     public static ToolChoicePlan PlainText { get; } = new("auto", "", [], false);
@@ -86,6 +87,6 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
             f.Value.Problem("name", $"'tool_choice.function.name' names '{FieldReader.Shorten(name)}', which is not in 'tools'");
             return auto;
         }
-        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true);
+        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true, name);
     }
 }

@@ -50,9 +50,15 @@ internal static class ToolsValidator
                 continue;
             }
             f.String("description");
-            if (f.TryGet("parameters", out var p) && p.ValueKind != JsonValueKind.Object)
+            var hasParameters = f.TryGet("parameters", out var p);
+            if (hasParameters && p.ValueKind != JsonValueKind.Object)
             {
                 f.WrongType("parameters", "a JSON Schema object", p);
+            }
+            else if (f.Bool("strict") == true && hasParameters)
+            {
+                // A strict function's arguments always follow its schema, so it must be one the grammar can enforce.
+                OutputFormat.Compile(p, f.Param("parameters"), f.Problems);
             }
             if (f.String("name") is { Length: > 0 } name)
             {
