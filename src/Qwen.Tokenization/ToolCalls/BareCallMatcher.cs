@@ -8,7 +8,7 @@ namespace Qwen.Tokenization.ToolCalls;
 /// whose top-level keys are exactly "name" (a string naming a known tool) and "arguments" (an object, or a string), in
 /// either order, each once. It fails as soon as the text cannot be one (another key, a repeated key, an unknown name,
 /// a value of another kind), so content that only starts with <c>{</c> is held back briefly. Inside the arguments
-/// object it tracks only nesting and strings: the complete object is parsed whole once it closes
+/// object it tracks only nesting and strings (<see cref="JsonNesting"/>): the complete object is parsed whole once it closes
 /// (<see cref="ToolCallBlock.TryParse"/>).
 /// </summary>
 internal sealed class BareCallMatcher(IReadOnlyCollection<string> names)
@@ -18,8 +18,7 @@ internal sealed class BareCallMatcher(IReadOnlyCollection<string> names)
     private Step _step = Step.Key;
     private string _key = string.Empty;
     private bool _escaped;
-    private bool _inString;
-    private int _depth;
+    private JsonNesting _arguments;
 
     private enum Step { Key, KeyLiteral, Colon, Value, StringValue, ObjectValue, AfterValue, Done, Failed }
 
@@ -46,15 +45,14 @@ internal sealed class BareCallMatcher(IReadOnlyCollection<string> names)
             case Step.Value when c == '"':
                 return Literal(c, Step.StringValue);
             case Step.Value when c == '{' && _key == "arguments":
-                _depth = 1;
-                _inString = _escaped = false;
+                _arguments = JsonNesting.Opened();
                 return Next(Step.ObjectValue);
             case Step.Value:
                 return Fail();
             case Step.StringValue:
                 return ReadLiteral(c, ValueRead);
             case Step.ObjectValue:
-                return InObject(c);
+                return _arguments.Push(c) ? Next(Step.AfterValue) : ToolCallHeaderMatcher.Result.Pending;
             default: // AfterValue
                 if (c == ',')
                 {
@@ -116,38 +114,6 @@ internal sealed class BareCallMatcher(IReadOnlyCollection<string> names)
         {
             return Fail();
         }
-    }
-
-    private ToolCallHeaderMatcher.Result InObject(char c)
-    {
-        if (_inString)
-        {
-            if (_escaped)
-            {
-                _escaped = false;
-            }
-            else if (c == '\\')
-            {
-                _escaped = true;
-            }
-            else if (c == '"')
-            {
-                _inString = false;
-            }
-        }
-        else if (c == '"')
-        {
-            _inString = true;
-        }
-        else if (c is '{' or '[')
-        {
-            _depth++;
-        }
-        else if (c is '}' or ']' && --_depth == 0)
-        {
-            return Next(Step.AfterValue);
-        }
-        return ToolCallHeaderMatcher.Result.Pending;
     }
 
     private ToolCallHeaderMatcher.Result Next(Step step)

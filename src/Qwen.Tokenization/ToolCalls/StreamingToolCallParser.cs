@@ -41,9 +41,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null, ToolCall
     private int _openMatched; // characters of <tool_call> matched at the end of the content (held back)
     private int _closeMatched; // characters of </tool_call> matched inside a block
     private bool _afterCall; // leading whitespace of the content that follows a call is dropped
-    private int _depth; // the arguments object's nesting depth
-    private bool _inString;
-    private bool _escaped;
+    private JsonNesting _arguments; // where the arguments object closes
     private int _calls; // calls with a header emitted
     private int _completed; // calls whose arguments are complete
     private int _closed; // calls whose block's close tag was read
@@ -274,8 +272,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null, ToolCall
             _block.Clear();
             var index = BeginCall(_header.Name);
             _state = State.Arguments;
-            _depth = 1;
-            _inString = _escaped = false;
+            _arguments = JsonNesting.Opened();
             Arguments(index, "{");
         }
     }
@@ -283,30 +280,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null, ToolCall
     private void StepArguments(char c)
     {
         Arguments(_calls - 1, c);
-        if (_inString)
-        {
-            if (_escaped)
-            {
-                _escaped = false;
-            }
-            else if (c == '\\')
-            {
-                _escaped = true;
-            }
-            else if (c == '"')
-            {
-                _inString = false;
-            }
-        }
-        else if (c == '"')
-        {
-            _inString = true;
-        }
-        else if (c is '{' or '[')
-        {
-            _depth++;
-        }
-        else if (c is '}' or ']' && --_depth == 0)
+        if (_arguments.Push(c))
         {
             _completed++;
             _state = State.Tail;
