@@ -30,8 +30,6 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null, ToolCall
     private readonly Func<string> _newId = newId ?? ToolCallBlock.NewId;
     private readonly ToolCallParserOptions _options = options ?? ToolCallParserOptions.Default;
     private readonly StringBuilder _bare = new(); // a possible bare call held back: the object and whitespace after it
-    private BareCallMatcher? _bareMatcher;
-    private bool _bareDecided; // the text is past the point where a bare call may start
     private readonly StringBuilder _heldWhitespace = new(); // trailing content whitespace: dropped if a call follows
     private readonly StringBuilder _block = new(); // an uncommitted block's body so far
     private readonly ToolCallHeaderMatcher _header = new();
@@ -47,12 +45,14 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null, ToolCall
     private int _closed; // calls whose block's close tag was read
     private int _runIndex = -1; // -1: _run holds content
     private bool _finished;
+    private BareCallMatcher? _bareMatcher;
+    private bool _bareDecided; // the text is past the point where a bare call may start
 
     private enum State { Content, Block, Arguments, Tail, Bare, BareTail }
 
     /// <summary>
     /// Whether a tool call is complete (its arguments object closed, or the stream finished with a committed call
-    /// open): the finish reason becomes <c>tool_calls</c>, and with <c>parallel_tool_calls</c> false generation may stop.
+    /// open, a forced call cut short or a bare call): the finish reason becomes <c>tool_calls</c>, and with <c>parallel_tool_calls</c> false generation may stop.
     /// </summary>
     public bool HasToolCalls => _completed > 0;
 
