@@ -36,7 +36,7 @@ internal static class ChoiceGenerator
     {
         var detokenizer = model.Tokenizer.CreateDetokenizer(skipSpecialTokens: true);
         var stopper = new StopStringMatcher(plan.Stops);
-        var output = new Output(choice, plan.ToolChoice.ParseToolCalls ? new StreamingToolCallParser() : null, !plan.ParallelToolCalls);
+        var output = new Output(choice, plan.ToolChoice.ParseToolCalls ? new StreamingToolCallParser(options: plan.ToolChoice.Parsing) : null, !plan.ParallelToolCalls);
         List<GeneratedToken>? pending = plan.TopLogprobs is null ? null : [];
         var count = 0;
         if (plan.ToolChoice.ParseToolCalls && plan.ToolChoice.PromptPrefix.Length > 0)

@@ -26,6 +26,7 @@ internal static class ChatRequestValidator
             body.Problem("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
         }
         var parallel = body.Bool("parallel_tool_calls") ?? true;
+        ChatFieldPolicy.Check(body);
         var fields = RequestValidator.Common(body, model, options, chat: true, logprobs ? top ?? 0 : null, plan.BannedTokenIds);
         problems.ThrowIfAny();
 

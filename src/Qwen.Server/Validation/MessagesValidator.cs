@@ -9,10 +9,16 @@ namespace Qwen.Server.Validation;
 /// a list of text parts, joined with "\n") except on an assistant message that carries tool_calls; name and tool_call_id
 /// strings; tool_calls only on assistant messages, each with a function name and arguments. This is the only check:
 /// the renderer takes what is read here and cannot fail, so one 400 lists every problem.
+/// developer (OpenAI's name for system on newer models) renders as system. An assistant message's reasoning_content or
+/// reasoning (as other servers return them) is accepted and not rendered: Qwen2.5 has no reasoning turn. What would be
+/// lost by ignoring it (refusal, audio, the legacy function_call) is refused.
 /// </summary>
 internal static class MessagesValidator
 {
-    private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
+    private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
+
+    /// <summary>Message fields whose content the template cannot carry: ignoring them would change the conversation.</summary>
+    private static readonly string[] Unsupported = ["refusal", "audio", "function_call"];
 
     /// <summary>The messages, or null when they had a problem (recorded in <paramref name="body"/>'s collector).</summary>
     public static List<ChatMessage>? Read(FieldReader body)
@@ -64,6 +70,18 @@ internal static class MessagesValidator
             m.Problem("role", $"'{at}.role' must be one of {string.Join(", ", Roles)} (given '{FieldReader.Shorten(role)}')");
         }
         m.String("name");
+        if (role == "assistant")
+        {
+            m.String("reasoning_content");
+            m.String("reasoning");
+        }
+        foreach (var field in Unsupported)
+        {
+            if (m.TryGet(field, out _))
+            {
+                m.Problem(field, $"'{m.Param(field)}' is not supported" + (field == "function_call" ? "; send 'tool_calls'" : ""));
+            }
+        }
         var hasToolCalls = m.TryGet("tool_calls", out var toolCalls);
         string? text = "";
         if (m.TryGet("content", out var content))
@@ -106,7 +124,7 @@ internal static class MessagesValidator
 
     private static ChatRole? Role(string? role) => role switch
     {
-        "system" => ChatRole.System,
+        "system" or "developer" => ChatRole.System,
         "user" => ChatRole.User,
         "assistant" => ChatRole.Assistant,
         "tool" => ChatRole.Tool,

@@ -26,7 +26,7 @@ internal static class OutputGrammar
         switch (plan.Mode)
         {
             case "function":
-                var named = Arguments(tools.First(t => t.Name == plan.Function), forced: true);
+                var named = Arguments(tools.First(t => t.Name == plan.Parsing.ForcedCallNames[0]), forced: true);
                 return () => new GrammarConstraint(TokenGrammar.NamedToolCall(bytes, named, stops));
             case "required":
                 ToolGrammar[] required = [.. tools.Select(t => new ToolGrammar(t.Name, Arguments(t, forced: true)))];

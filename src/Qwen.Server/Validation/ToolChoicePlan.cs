@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Qwen.Tokenization.Constraints;
+using Qwen.Tokenization.ToolCalls;
 
 namespace Qwen.Server.Validation;
 
@@ -8,30 +9,32 @@ namespace Qwen.Server.Validation;
 /// <list type="bullet">
 /// <item>none: the &lt;tool_call&gt; token is banned (logit bias −∞) and no parser runs, so all text is content, even
 /// markup the model spells from ordinary sub-tokens;</item>
-/// <item>auto (the default with tools): the model is free; the tool-call parser turns its &lt;tool_call&gt; blocks into calls;</item>
+/// <item>auto (the default with tools): the model is free; the tool-call parser turns its &lt;tool_call&gt; blocks into
+/// calls, and an output that is only <c>{"name": a tool, "arguments": {…}}</c> too (bare JSON, as Qwen2.5-Coder writes);</item>
 /// <item>required: the assistant turn is opened with "&lt;tool_call&gt;\n" and a grammar makes the model write
 /// {"name": one of the tools, "arguments": a JSON object} and the close tag (more calls if parallel_tool_calls);</item>
 /// <item>a named function: the turn is opened with the call's JSON up to its arguments, and a grammar makes the model
 /// write a JSON object and the close tag.</item>
 /// </list>
 /// Without tools there is no parser (output is plain text). The prefix is appended to the rendered prompt and is also the
-/// first text the parser sees. The grammar itself is chosen in <see cref="OutputGrammar"/>.
+/// first text the parser sees. The grammar itself is chosen in <see cref="OutputGrammar"/>. With required or a
+/// named function the parser knows the call is forced, so one cut by max_tokens is still a call.
 /// </summary>
 /// <param name="Mode">none, auto, required or function.</param>
 /// <param name="PromptPrefix">Text that opens the assistant turn after the generation prompt ("" for none and auto).</param>
 /// <param name="BannedTokenIds">Token ids the sampler must never pick.</param>
 /// <param name="ParseToolCalls">Whether the output runs through the tool-call parser.</param>
-/// <param name="Function">The function a named tool_choice forces; null otherwise.</param>
-internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnlyList<int> BannedTokenIds, bool ParseToolCalls, string? Function = null)
+/// <param name="Parsing">What the parser knows of the tools: names a bare JSON call may use (auto), or the forced ones.</param>
+internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnlyList<int> BannedTokenIds, bool ParseToolCalls, ToolCallParserOptions Parsing)
 {
     /// <summary>Plain text, no parser: text completions and chats without tools.</summary>
-    public static ToolChoicePlan PlainText { get; } = new("auto", "", [], false);
+    public static ToolChoicePlan PlainText { get; } = new("auto", "", [], false, ToolCallParserOptions.Default);
 
     /// <summary>Reads tool_choice (problems go to <paramref name="body"/>'s collector) and decides the plan.</summary>
     public static ToolChoicePlan Decide(FieldReader body, IReadOnlyList<string> toolNames, int? toolCallTokenId)
     {
         var hasTools = toolNames.Count > 0;
-        var auto = hasTools ? new ToolChoicePlan("auto", "", [], true) : PlainText;
+        var auto = hasTools ? new ToolChoicePlan("auto", "", [], true, new ToolCallParserOptions { BareCallNames = toolNames }) : PlainText;
         if (!body.TryGet("tool_choice", out var choice))
         {
             return auto;
@@ -41,11 +44,11 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
             switch (choice.GetString())
             {
                 case "none":
-                    return new ToolChoicePlan("none", "", toolCallTokenId is { } id ? [id] : [], false);
+                    return new ToolChoicePlan("none", "", toolCallTokenId is { } id ? [id] : [], false, ToolCallParserOptions.Default);
                 case "auto":
                     return auto;
                 case "required" when hasTools:
-                    return new ToolChoicePlan("required", TokenGrammar.RequiredToolCallOpening, [], true);
+                    return new ToolChoicePlan("required", TokenGrammar.RequiredToolCallOpening, [], true, new ToolCallParserOptions { ForcedCallNames = toolNames });
                 case "required":
                     body.Problem("tool_choice", "'tool_choice' 'required' needs 'tools'");
                     return auto;
@@ -87,6 +90,6 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
             f.Value.Problem("name", $"'tool_choice.function.name' names '{FieldReader.Shorten(name)}', which is not in 'tools'");
             return auto;
         }
-        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true, name);
+        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true, new ToolCallParserOptions { ForcedCallNames = [name] });
     }
 }

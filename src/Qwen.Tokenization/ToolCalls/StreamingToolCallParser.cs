@@ -16,12 +16,20 @@ namespace Qwen.Tokenization.ToolCalls;
 /// <item>Any other block is held until its first <c>&lt;/tool_call&gt;</c> and decided whole (see <see cref="ToolCallBlock.TryParse"/>):
 /// a call (header, then all arguments) or, markup included, content. Left open at the end, it is content.</item>
 /// <item>Whitespace between content and a call is dropped; a stray <c>&lt;/tool_call&gt;</c> is content.</item>
+/// <item>With <see cref="ToolCallParserOptions.BareCallNames"/>: an output that opens with <c>{</c> (after whitespace) is
+/// held while it can still be a bare call (<see cref="BareCallMatcher"/>), and after the object closes while only
+/// whitespace follows. Only the end of the text decides it a call (header and all arguments at once); anything else
+/// replays the held text through the rules above.</item>
+/// <item>With <see cref="ToolCallParserOptions.ForcedCallNames"/>: a block still undecided at the end is a call with
+/// the name written so far completed from the tools, and no arguments.</item>
 /// </list>
 /// Push is O(length of the delta), amortised. One per sequence; not thread-safe.
 /// </summary>
-public sealed class StreamingToolCallParser(Func<string>? newId = null)
+public sealed class StreamingToolCallParser(Func<string>? newId = null, ToolCallParserOptions? options = null)
 {
     private readonly Func<string> _newId = newId ?? ToolCallBlock.NewId;
+    private readonly ToolCallParserOptions _options = options ?? ToolCallParserOptions.Default;
+    private readonly StringBuilder _bare = new(); // a possible bare call held back: the object and whitespace after it
     private readonly StringBuilder _heldWhitespace = new(); // trailing content whitespace: dropped if a call follows
     private readonly StringBuilder _block = new(); // an uncommitted block's body so far
     private readonly ToolCallHeaderMatcher _header = new();
@@ -31,20 +39,20 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
     private int _openMatched; // characters of <tool_call> matched at the end of the content (held back)
     private int _closeMatched; // characters of </tool_call> matched inside a block
     private bool _afterCall; // leading whitespace of the content that follows a call is dropped
-    private int _depth; // the arguments object's nesting depth
-    private bool _inString;
-    private bool _escaped;
+    private JsonNesting _arguments; // where the arguments object closes
     private int _calls; // calls with a header emitted
     private int _completed; // calls whose arguments are complete
     private int _closed; // calls whose block's close tag was read
     private int _runIndex = -1; // -1: _run holds content
     private bool _finished;
+    private BareCallMatcher? _bareMatcher;
+    private bool _bareDecided; // the text is past the point where a bare call may start
 
-    private enum State { Content, Block, Arguments, Tail }
+    private enum State { Content, Block, Arguments, Tail, Bare, BareTail }
 
     /// <summary>
     /// Whether a tool call is complete (its arguments object closed, or the stream finished with a committed call
-    /// open): the finish reason becomes <c>tool_calls</c>, and with <c>parallel_tool_calls</c> false generation may stop.
+    /// open, a forced call cut short or a bare call): the finish reason becomes <c>tool_calls</c>, and with <c>parallel_tool_calls</c> false generation may stop.
     /// </summary>
     public bool HasToolCalls => _completed > 0;
 
@@ -81,6 +89,16 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
             return [];
         }
         _finished = true;
+        if (_state == State.BareTail && ToolCallBlock.TryParse(_bare.ToString().TrimEnd(), out var bareName, out var bareArguments))
+        {
+            Arguments(BeginCall(bareName), bareArguments);
+            _completed++;
+            return TakeOutput();
+        }
+        if (_state is State.Bare or State.BareTail)
+        {
+            Replay(string.Empty);
+        }
         switch (_state)
         {
             case State.Content:
@@ -88,6 +106,13 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
                 _openMatched = 0;
                 Content(_heldWhitespace);
                 _heldWhitespace.Clear();
+                break;
+            case State.Block when _options.ForcedCallNames.Count > 0:
+                // A grammar was writing this call when the text ended: it stands, named as far as it was written.
+                var written = _header.PartialName;
+                BeginCall(_options.ForcedCallNames.FirstOrDefault(n => n.StartsWith(written, StringComparison.Ordinal)) ?? _options.ForcedCallNames[0]);
+                _completed = _calls;
+                _block.Clear();
                 break;
             case State.Block:
                 EmitText(ToolCallBlock.Open);
@@ -113,6 +138,12 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
                 break;
             case State.Arguments:
                 StepArguments(c);
+                break;
+            case State.Bare:
+                StepBare(c);
+                break;
+            case State.BareTail:
+                StepBareTail(c);
                 break;
             default:
                 if (MatchClose(c))
@@ -157,7 +188,58 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
             }
             return;
         }
+        if (!_bareDecided)
+        {
+            _bareDecided = true;
+            if (c == '{' && _calls == 0 && _options.BareCallNames.Count > 0)
+            {
+                _bareMatcher = new BareCallMatcher(_options.BareCallNames);
+                _bare.Append(c);
+                _state = State.Bare;
+                return;
+            }
+        }
         EmitText([c]);
+    }
+
+    private void StepBare(char c)
+    {
+        _bare.Append(c);
+        switch (_bareMatcher!.Push(c))
+        {
+            case ToolCallHeaderMatcher.Result.Failed:
+                Replay(string.Empty);
+                break;
+            case ToolCallHeaderMatcher.Result.Committed when ToolCallBlock.TryParse(_bare.ToString(), out _, out _):
+                _state = State.BareTail; // a call if nothing but whitespace follows
+                break;
+            case ToolCallHeaderMatcher.Result.Committed:
+                Replay(string.Empty); // the object closed but is not JSON after all
+                break;
+        }
+    }
+
+    private void StepBareTail(char c)
+    {
+        if (char.IsWhiteSpace(c))
+        {
+            _bare.Append(c);
+            return;
+        }
+        Replay(c.ToString());
+    }
+
+    /// <summary>Not a bare call: the held text, then <paramref name="next"/>, go through the content rules after all.</summary>
+    private void Replay(string next)
+    {
+        var held = _bare.Append(next).ToString();
+        _bare.Clear();
+        _bareMatcher = null;
+        _state = State.Content;
+        foreach (var ch in held)
+        {
+            Step(ch);
+        }
     }
 
     private void StepBlock(char c)
@@ -190,8 +272,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
             _block.Clear();
             var index = BeginCall(_header.Name);
             _state = State.Arguments;
-            _depth = 1;
-            _inString = _escaped = false;
+            _arguments = JsonNesting.Opened();
             Arguments(index, "{");
         }
     }
@@ -199,30 +280,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
     private void StepArguments(char c)
     {
         Arguments(_calls - 1, c);
-        if (_inString)
-        {
-            if (_escaped)
-            {
-                _escaped = false;
-            }
-            else if (c == '\\')
-            {
-                _escaped = true;
-            }
-            else if (c == '"')
-            {
-                _inString = false;
-            }
-        }
-        else if (c == '"')
-        {
-            _inString = true;
-        }
-        else if (c is '{' or '[')
-        {
-            _depth++;
-        }
-        else if (c is '}' or ']' && --_depth == 0)
+        if (_arguments.Push(c))
         {
             _completed++;
             _state = State.Tail;
@@ -268,6 +326,7 @@ public sealed class StreamingToolCallParser(Func<string>? newId = null)
         _heldWhitespace.Clear();
         Content(text);
         _afterCall = false;
+        _bareDecided = true; // content was shown: the output is no longer only a JSON object
     }
 
     private void Content(StringBuilder text)

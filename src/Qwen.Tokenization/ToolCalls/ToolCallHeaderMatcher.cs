@@ -37,6 +37,35 @@ internal sealed class ToolCallHeaderMatcher
     /// <summary>The decoded function name, once committed.</summary>
     public string Name { get; private set; } = string.Empty;
 
+    /// <summary>
+    /// The name as far as it was written: whole once read, else the decodable part of its string literal so far
+    /// ("" before the literal began). A forced call cut short is named from it.
+    /// </summary>
+    public string PartialName
+    {
+        get
+        {
+            if (Name.Length > 0 || _name.Length < 2)
+            {
+                return Name;
+            }
+            var raw = _name.ToString(1, _name.Length - 1);
+            // A cut may fall inside an escape (\u00e): drop its characters until the rest decodes (an escape is at most 6).
+            for (var cut = 0; cut <= Math.Min(6, raw.Length); cut++)
+            {
+                try
+                {
+                    using var literal = JsonDocument.Parse("\"" + raw[..^cut] + "\"");
+                    return literal.RootElement.GetString()!;
+                }
+                catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+                {
+                }
+            }
+            return string.Empty;
+        }
+    }
+
     /// <summary>Starts over for a new block.</summary>
     public void Reset()
     {

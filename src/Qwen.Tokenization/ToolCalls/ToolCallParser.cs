@@ -7,11 +7,14 @@ namespace Qwen.Tokenization.ToolCalls;
 /// </summary>
 public static class ToolCallParser
 {
-    /// <summary>Splits <paramref name="text"/> into content (null when empty) and tool calls; <paramref name="newId"/> makes each call's id.</summary>
-    public static ParsedAssistantMessage Parse(string text, Func<string>? newId = null)
+    /// <summary>
+    /// Splits <paramref name="text"/> into content (null when empty) and tool calls; <paramref name="newId"/> makes each
+    /// call's id; <paramref name="options"/> tells what the request allows beyond the markup.
+    /// </summary>
+    public static ParsedAssistantMessage Parse(string text, Func<string>? newId = null, ToolCallParserOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var parser = new StreamingToolCallParser(newId);
+        var parser = new StreamingToolCallParser(newId, options);
         var message = new AssistantMessageBuilder();
         foreach (var d in parser.Push(text).Concat(parser.Finish()))
         {

@@ -91,6 +91,15 @@ internal static class FuzzMutations
             ("logprobs", [Logprobs("true", "2", true), Logprobs("true", null, true), Logprobs("true", "0", true), Logprobs("true", "20", true), Logprobs("false", null, true),
                 Logprobs(null, "2", false), Logprobs("false", "2", false), Logprobs("true", "21", false), Logprobs("true", "-1", false), Logprobs("true", "1.5", false),
                 Logprobs("true", "\"2\"", false), Logprobs("\"yes\"", null, false), Logprobs("1", null, false)]),
+            // OpenAI fields the server does not act on: accepted where ignoring them cannot change the answer, else a 400.
+            ("not_acted_on", [Raw("reasoning_effort", "\"low\"", true), Raw("reasoning_effort", "5", false), Raw("reasoning_effort", "\"max\"", false),
+                Raw("store", "true", true), Raw("metadata", """{"a":"b"}""", true), Raw("service_tier", "\"auto\"", true), Raw("modalities", """["text"]""", true),
+                Raw("modalities", """["text","audio"]""", false), Raw("audio", """{"voice":"alloy","format":"wav"}""", false),
+                Raw("prediction", """{"type":"content","content":"x"}""", false), Raw("web_search_options", "{}", false),
+                Raw("functions", """[{"name":"f"}]""", false), Raw("function_call", "\"auto\"", false),
+                Messages("""[{"role":"developer","content":"Be brief."},{"role":"user","content":"hi"}]""", true),
+                Messages("""[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello","reasoning_content":"greeting"},{"role":"user","content":"again"}]""", true),
+                Messages("""[{"role":"user","content":"hi"},{"role":"assistant","content":"No","refusal":"No"},{"role":"user","content":"again"}]""", false)]),
         ];
     }
 

@@ -230,22 +230,22 @@ public sealed class ToolCallConformanceTests
     }
 
     /// <summary>The whole-text result, then streamed results: one delta, char by char, three seeded random chunkings.</summary>
-    private static IEnumerable<(string How, ParsedAssistantMessage Result)> AllWays(string text, int seed)
+    internal static IEnumerable<(string How, ParsedAssistantMessage Result)> AllWays(string text, int seed, ToolCallParserOptions? options = null)
     {
-        yield return ("whole", ToolCallParser.Parse(text, Ids()));
-        yield return ("one delta", Stream(text, [text.Length]));
-        yield return ("char by char", Stream(text, [.. Enumerable.Repeat(1, text.Length)]));
+        yield return ("whole", ToolCallParser.Parse(text, Ids(), options));
+        yield return ("one delta", Stream(text, [text.Length], options));
+        yield return ("char by char", Stream(text, [.. Enumerable.Repeat(1, text.Length)], options));
         var random = new Random(seed);
         for (var i = 0; i < 3; i++)
         {
-            yield return ($"random chunks {i}", Stream(text, RandomSplits(text.Length, random)));
+            yield return ($"random chunks {i}", Stream(text, RandomSplits(text.Length, random), options));
         }
     }
 
     /// <summary>Streams <paramref name="text"/> in the given chunk sizes, checks each delta's OpenAI shape, accumulates as a client does.</summary>
-    private static ParsedAssistantMessage Stream(string text, int[] splits)
+    private static ParsedAssistantMessage Stream(string text, int[] splits, ToolCallParserOptions? options)
     {
-        var parser = new StreamingToolCallParser(Ids());
+        var parser = new StreamingToolCallParser(Ids(), options);
         var deltas = new List<AssistantDelta>();
         var pos = 0;
         foreach (var n in splits)
