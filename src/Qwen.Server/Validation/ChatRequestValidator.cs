@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Qwen.Inference.Sampling;
 using Qwen.Server.Hosting;
-using Qwen.Tokenization.Constraints;
 
 namespace Qwen.Server.Validation;
 
@@ -32,23 +30,7 @@ internal static class ChatRequestValidator
         problems.ThrowIfAny();
 
         var ids = chat.Encode(model, addGenerationPrompt: true, plan.PromptPrefix);
-        return RequestValidator.Plan(fields, ids, model, chat: true, Grammar(model, plan, toolNames, parallel, jsonObject), plan, parallel);
-    }
-
-    /// <summary>
-    /// Forced tool calls and json_object are grammar-constrained, so they always come out well-formed (the arguments'
-    /// JSON schema is not enforced). A forced call wins over json_object: its arguments are a JSON object anyway.
-    /// </summary>
-    private static Func<ITokenConstraint>? Grammar(ModelHost model, ToolChoicePlan plan, IReadOnlyList<string> toolNames, bool parallel, bool jsonObject)
-    {
-        var stops = model.Defaults.EosTokenIds;
-        return plan.Mode switch
-        {
-            "function" => () => new GrammarConstraint(TokenGrammar.NamedToolCall(model.TokenBytes, stops)),
-            "required" => () => new GrammarConstraint(TokenGrammar.RequiredToolCall(model.TokenBytes, toolNames, parallel, stops)),
-            _ when jsonObject => () => new GrammarConstraint(TokenGrammar.JsonObject(model.TokenBytes, stops)),
-            _ => null,
-        };
+        return RequestValidator.Plan(fields, ids, model, chat: true, OutputGrammar.Select(model, plan, chat.Tools, parallel, new Protocol.ResponseFormat(jsonObject ? "json_object" : "text")), plan, parallel);
     }
 
     /// <summary>Checks response_format; true for json_object.</summary>

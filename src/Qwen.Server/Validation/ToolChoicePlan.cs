@@ -15,7 +15,7 @@ namespace Qwen.Server.Validation;
 /// write a JSON object and the close tag.</item>
 /// </list>
 /// Without tools there is no parser (output is plain text). The prefix is appended to the rendered prompt and is also the
-/// first text the parser sees. The grammar itself is chosen in <see cref="ChatRequestValidator"/>.
+/// first text the parser sees. The grammar itself is chosen in <see cref="OutputGrammar"/>.
 /// </summary>
 /// <param name="Mode">none, auto, required or function.</param>
 /// <param name="PromptPrefix">Text that opens the assistant turn after the generation prompt ("" for none and auto).</param>
