@@ -6,7 +6,7 @@ namespace Qwen.Server.Endpoints;
 
 /// <summary>
 /// Writes server-sent events, flushed one by one: <c>data: &lt;json&gt;\n\n</c>, preceded by <c>event: &lt;type&gt;\n</c> for
-/// a Responses API event (<see cref="ResponseStreamEvent"/>), the final <c>data: [DONE]</c> of chat and text completions,
+/// a Responses API event (<see cref="ResponseStreamEvent"/>, whose sequence_number it stamps from 0), the final <c>data: [DONE]</c> of chat and text completions,
 /// and <c>: keep-alive</c> comments while the stream waits (<see cref="NextAsync{T}"/>). Its caller is the stream's only
 /// writer, so a comment can only fall between two events, never inside one.
 /// </summary>
@@ -16,6 +16,7 @@ internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive)
     private static readonly byte[] KeepAliveComment = ": keep-alive\n\n"u8.ToArray();
     private long _lastWrite = Environment.TickCount64;
     private Task? _tick;
+    private int _sequence;
 
     public bool Started { get; private set; }
 
@@ -24,8 +25,9 @@ internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive)
         await StartAsync(ct).ConfigureAwait(false);
         // One write per event: a cancellation between pieces would leave a torn "data: " line that the next event
         // (the shutdown error) would be appended to (found by tests/Qwen.Server.Tests/Robustness/GracefulShutdownTests).
-        var name = payload is ResponseStreamEvent e ? Encoding.UTF8.GetBytes($"event: {e.Type}\n") : [];
-        var json = JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Options);
+        object data = payload is ResponseStreamEvent e ? e with { SequenceNumber = _sequence } : payload!;
+        var name = payload is ResponseStreamEvent named ? Encoding.UTF8.GetBytes($"event: {named.Type}\n") : [];
+        var json = JsonSerializer.SerializeToUtf8Bytes(data, WireJson.Options);
         var frame = new byte[name.Length + DataPrefix.Length + json.Length + 2];
         name.CopyTo(frame, 0);
         DataPrefix.CopyTo(frame, name.Length);
@@ -33,6 +35,10 @@ internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive)
         frame[^2] = (byte)'\n';
         frame[^1] = (byte)'\n';
         await SendAsync(frame, ct).ConfigureAwait(false);
+        if (payload is ResponseStreamEvent)
+        {
+            _sequence++; // only once written: an event a failure kept off the wire leaves no gap
+        }
     }
 
     public async Task DoneAsync(CancellationToken ct)

@@ -12,7 +12,7 @@ public abstract record ResponseStreamEvent
     [JsonPropertyOrder(-2)]
     public required string Type { get; init; }
 
-    /// <summary>The event's place in the stream, from 0.</summary>
+    /// <summary>The event's place in the stream, from 0; stamped by the writer as the event is written.</summary>
     [JsonPropertyOrder(-1)]
-    public required int SequenceNumber { get; init; }
+    public int SequenceNumber { get; init; }
 }
