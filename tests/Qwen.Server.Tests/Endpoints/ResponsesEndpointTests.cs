@@ -1,8 +1,12 @@
+#pragma warning disable OPENAI001 // the Responses types are marked experimental in the OpenAI .NET library
+using System.ClientModel.Primitives;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenAI;
+using OpenAI.Responses;
 
 namespace Qwen.Server.Tests.Endpoints;
 
@@ -97,6 +101,13 @@ public sealed class ResponsesEndpointTests(ScriptedServerFixture server) : IClas
         Assert.Equal([0, 1, 2], added.Select(a => a.GetProperty("output_index").GetInt32()));
         Assert.Equal(done.Select(d => d.GetRawText()), final.GetProperty("output").EnumerateArray().Select(o => o.GetRawText()));
         Assert.Equal(added.Select(a => a.GetProperty("item").GetProperty("id").GetString()), done.Select(d => d.GetProperty("id").GetString()));
+
+        // The official client reads every event as its own kind, with the same numbers.
+        var updates = data.Select(Sdk).ToList();
+        Assert.Equal(Enumerable.Range(0, data.Count), updates.Select(u => u.SequenceNumber));
+        Assert.Equal(["get_weather", "get_weather"], updates.OfType<StreamingResponseFunctionCallArgumentsDoneUpdate>().Select(u => u.FunctionName));
+        Assert.Equal("Let me check.", string.Concat(updates.OfType<StreamingResponseOutputTextDeltaUpdate>().Select(u => u.Delta)));
+        Assert.Equal(3, Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]).Response.OutputItems.Count);
 
         var (_, whole) = await PostAsync($$"""{"input":"rk-stream-calls","tools":[{{Tool}}]}""");
         Assert.Equal(Masked(whole), Masked(final));
@@ -273,6 +284,9 @@ public sealed class ResponsesEndpointTests(ScriptedServerFixture server) : IClas
             Assert.Equal("failed", failed.GetProperty("status").GetString());
             Assert.Equal("shutting_down", failed.GetProperty("error").GetProperty("code").GetString());
             Assert.Equal(data[0].GetProperty("response").GetProperty("id").GetString(), failed.GetProperty("id").GetString());
+            var update = Assert.IsType<StreamingResponseFailedUpdate>(Sdk(data[^1]));
+            Assert.Equal(ResponseStatus.Failed, update.Response.Status);
+            Assert.Equal("shutting_down", update.Response.Error.Code.ToString());
         }
         finally
         {
@@ -303,6 +317,10 @@ public sealed class ResponsesEndpointTests(ScriptedServerFixture server) : IClas
         Assert.DoesNotContain(events.Blocks, b => b.Data == "[DONE]");
         return events;
     }
+
+    /// <summary>One streamed event as the official OpenAI .NET client reads it.</summary>
+    private static StreamingResponseUpdate Sdk(JsonElement data)
+        => ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(data.GetRawText()), ModelReaderWriterOptions.Json, OpenAIContext.Default)!;
 
     /// <summary>The response with its random ids and time masked.</summary>
     private static string Masked(JsonElement response)
