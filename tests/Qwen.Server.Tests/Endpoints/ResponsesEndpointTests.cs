@@ -113,6 +113,41 @@ public sealed class ResponsesEndpointTests(ScriptedServerFixture server) : IClas
         Assert.Equal(Masked(whole), Masked(final));
     }
 
+    [Fact]
+    public async Task NamedToolChoice_OneFunctionCallItem_PromptOpensThatCall()
+    {
+        server.Script("rk-named", "{\"city\": \"Oslo\"}}\n</tool_call>");
+        var (_, response) = await PostAsync($$$"""{"input":"rk-named","tools":[{{{Tool}}}],"tool_choice":{"type":"function","name":"get_weather"}}""");
+        var call = Assert.Single(response.GetProperty("output").EnumerateArray());
+        Assert.Equal("function_call", call.GetProperty("type").GetString());
+        Assert.Equal("get_weather", call.GetProperty("name").GetString());
+        Assert.Equal("{\"city\": \"Oslo\"}", call.GetProperty("arguments").GetString());
+        Assert.Equal("function", response.GetProperty("tool_choice").GetProperty("type").GetString());
+        Assert.EndsWith("<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ", server.PromptOf("rk-named"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ParallelToolCallsFalse_OnlyTheFirstCall()
+    {
+        server.Script("rk-serial", TwoCalls);
+        var (_, response) = await PostAsync($$"""{"input":"rk-serial","tools":[{{Tool}}],"parallel_tool_calls":false}""");
+        Assert.Equal(["message", "function_call"], response.GetProperty("output").EnumerateArray().Select(o => o.GetProperty("type").GetString()));
+        Assert.Equal("{\"city\": \"Zürich\"}", response.GetProperty("output")[1].GetProperty("arguments").GetString());
+    }
+
+    [Fact]
+    public async Task JsonObjectFormat_GrammarHolds_AndTheFormatIsEchoed()
+    {
+        // The script tries to write text first; the json_object grammar refuses it, so the output starts as a JSON object.
+        server.Script("rk-json", "Sure: {\"a\": 1}");
+        var (_, response) = await PostAsync("""{"input":"rk-json","text":{"format":{"type":"json_object"}},"max_output_tokens":8}""");
+        Assert.Equal("json_object", response.GetProperty("text").GetProperty("format").GetProperty("type").GetString());
+        var text = response.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString()!;
+        Assert.StartsWith("{", text.TrimStart(), StringComparison.Ordinal);
+        var (_, plain) = await PostAsync("""{"input":"rk-json","max_output_tokens":8}""");
+        Assert.StartsWith("Sure:", plain.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
