@@ -81,6 +81,7 @@ public static class QwenServerApp
         app.UseSwaggerUI();
         app.MapChatCompletions();
         app.MapCompletions();
+        app.MapResponses();
         app.MapModels();
         app.MapTokenize();
         app.MapHealth();

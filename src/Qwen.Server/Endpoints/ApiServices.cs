@@ -19,6 +19,7 @@ public static class ApiServices
     public static IServiceCollection AddQwenApi(this IServiceCollection services)
     {
         services.ConfigureHttpJsonOptions(o => WireJson.Apply(o.SerializerOptions));
+        services.AddSingleton<SseKeepAlive>();
         services.Configure<SwaggerGenOptions>(s =>
         {
             s.OperationFilter<RequestExamples>();
@@ -68,6 +69,7 @@ public static class ApiServices
             {
                 "v1/chat/completions" => new { model = model.Name, messages = new[] { new { role = "user", content = "Hello! Who are you?" } }, max_tokens = 32 },
                 "v1/completions" => new { model = model.Name, prompt = "The capital of France is", max_tokens = 16 },
+                "v1/responses" => new { model = model.Name, input = "Hello! Who are you?", max_output_tokens = 32 },
                 "tokenize" => new { prompt = "Hello, world" },
                 "detokenize" => new { tokens = model.Tokenizer.Encode("Hello, world") },
                 _ => null,

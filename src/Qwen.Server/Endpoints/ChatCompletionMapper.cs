@@ -9,19 +9,23 @@ namespace Qwen.Server.Endpoints;
 /// Chat completions on the wire: <c>chat.completion.chunk</c> events (each choice opens with its role; a tool call's first
 /// piece carries its id, type and name, later pieces only arguments) and the whole <c>chat.completion</c>.
 /// </summary>
-internal sealed class ChatCompletionMapper(ResponseHeader header, QwenTokenizer tokenizer, int n, bool logprobs) : IGenerationMapper
+internal sealed class ChatCompletionMapper(ResponseHeader header, QwenTokenizer tokenizer, int n, bool logprobs, bool includeUsage) : IGenerationMapper
 {
+    public bool SendsDone => true;
+
     public IEnumerable<object> Opening()
         => Enumerable.Range(0, n).Select(i => Chunk([new ChatCompletionChunkChoice(i, new ChatCompletionDelta("assistant", "", null), null, null)]));
 
-    public object Chunk(ChoiceEvent e)
+    public IEnumerable<object> Chunk(ChoiceEvent e)
     {
         var delta = new ChatCompletionDelta(null, e.Content, e.ToolCall is { } t ? [ToWire(t)] : null);
         var choiceLogprobs = e.Tokens is { } tokens ? ChatLogprobs.From(tokenizer, tokens) : null;
-        return Chunk([new ChatCompletionChunkChoice(e.Choice, delta, choiceLogprobs, e.Finish)]);
+        return [Chunk([new ChatCompletionChunkChoice(e.Choice, delta, choiceLogprobs, e.Finish)])];
     }
 
-    public object UsageChunk(Usage usage) => Chunk([], usage);
+    public IEnumerable<object> Closing(Usage usage) => includeUsage ? [Chunk([], usage)] : [];
+
+    public object Failure(ErrorResponse error) => error;
 
     public object Whole(IReadOnlyList<ChoiceResult> choices, Usage usage) => new ChatCompletion
     {

@@ -25,6 +25,6 @@ public static class ChatCompletionsEndpoint
         => GenerationEndpoint.RunAsync(context, "chat.completion", "chatcmpl-", model, lifetime, log, (body, header) =>
         {
             var plan = ChatRequestValidator.Validate(body, model, options);
-            return (plan, new ChatCompletionMapper(header, model.Tokenizer, plan.N, plan.TopLogprobs is not null));
+            return (plan, new ChatCompletionMapper(header, model.Tokenizer, plan.N, plan.TopLogprobs is not null, plan.IncludeUsage));
         });
 }

@@ -26,6 +26,6 @@ public static class CompletionsEndpoint
         {
             var request = TextRequestValidator.Validate(body, model, options);
             var plan = request.Plan;
-            return (plan, new TextCompletionMapper(header, model.Tokenizer, plan.N, plan.TopLogprobs is not null, request.Echo ? plan.Request.PromptTokens : null));
+            return (plan, new TextCompletionMapper(header, model.Tokenizer, plan.N, plan.TopLogprobs is not null, request.Echo ? plan.Request.PromptTokens : null, plan.IncludeUsage));
         });
 }

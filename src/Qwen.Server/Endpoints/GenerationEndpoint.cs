@@ -12,11 +12,13 @@ namespace Qwen.Server.Endpoints;
 /// <summary>
 /// The one skeleton every generation endpoint runs; the endpoint brings only its validator and its
 /// <see cref="IGenerationMapper"/>. It reads and validates the body, runs the <see cref="GenerationPipeline"/>, and writes
-/// a stream (the mapper's opening chunks, one chunk per event, the usage chunk when asked, [DONE]) or the whole answer.
-/// The request's id and <see cref="RequestRecord"/> (always written, in a finally) and a token cancelled by a client
-/// disconnect or by the server stopping live here, and so does the rule for failures, mapped once by
+/// a stream (the mapper's opening events, its events for each choice event, its closing events such as the usage chunk,
+/// then [DONE] when the format has it; <c>: keep-alive</c> comments while nothing was written for a while) or the whole
+/// answer. The request's id and <see cref="RequestRecord"/> (always written, in a finally) and a token cancelled by a
+/// client disconnect or by the server stopping live here, and so does the rule for failures, mapped once by
 /// <see cref="ErrorMapper"/>: before the response started the answer is the JSON error; after an SSE stream started it is
-/// one <c>data:</c> event with the same body, then <c>[DONE]</c>; a client that went away gets nothing.
+/// the mapper's failure event with the same body (then <c>[DONE]</c> when the format has it); a client that went away
+/// gets nothing.
 /// </summary>
 internal static class GenerationEndpoint
 {
@@ -31,16 +33,17 @@ internal static class GenerationEndpoint
         record.Model = model.Name;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         SseWriter? sse = null;
+        IGenerationMapper? mapper = null;
         try
         {
             using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
-            var (plan, mapper) = prepare(body.RootElement, header);
+            (var plan, mapper) = prepare(body.RootElement, header);
             record.Stream = plan.Stream;
             var pipeline = GenerationPipeline.Start(model, plan, record, cts);
             if (plan.Stream)
             {
-                sse = new SseWriter(context.Response);
-                await StreamAsync(sse, plan, pipeline, mapper, cts.Token).ConfigureAwait(false);
+                sse = new SseWriter(context.Response, context.RequestServices.GetService<SseKeepAlive>()?.Interval ?? SseKeepAlive.DefaultInterval);
+                await StreamAsync(sse, pipeline, mapper, cts.Token).ConfigureAwait(false);
             }
             else
             {
@@ -52,10 +55,13 @@ internal static class GenerationEndpoint
         {
             var api = ErrorMapper.Map(e, context);
             record.Fail(api.Status, api.Code ?? api.Type, e);
-            if (sse is { Started: true })
+            if (sse is { Started: true } && mapper is not null)
             {
-                await sse.WriteAsync(ErrorMapper.Respond(api), CancellationToken.None).ConfigureAwait(false);
-                await sse.DoneAsync(CancellationToken.None).ConfigureAwait(false);
+                await sse.WriteAsync(mapper.Failure(ErrorMapper.Respond(api)), CancellationToken.None).ConfigureAwait(false);
+                if (mapper.SendsDone)
+                {
+                    await sse.DoneAsync(CancellationToken.None).ConfigureAwait(false);
+                }
             }
             else
             {
@@ -72,24 +78,35 @@ internal static class GenerationEndpoint
         }
     }
 
-    private static async Task StreamAsync(SseWriter sse, GenerationPlan plan, GenerationPipeline pipeline, IGenerationMapper mapper, CancellationToken ct)
+    private static async Task StreamAsync(SseWriter sse, GenerationPipeline pipeline, IGenerationMapper mapper, CancellationToken ct)
     {
         foreach (var chunk in mapper.Opening())
         {
             await sse.WriteAsync(chunk, ct).ConfigureAwait(false);
         }
-        await foreach (var e in pipeline.EventsAsync(ct).ConfigureAwait(false))
+        var events = pipeline.EventsAsync(ct).GetAsyncEnumerator(ct);
+        await using (events.ConfigureAwait(false))
         {
-            await sse.WriteAsync(mapper.Chunk(e), ct).ConfigureAwait(false);
+            while (await sse.NextAsync(events.MoveNextAsync(), ct).ConfigureAwait(false))
+            {
+                foreach (var chunk in mapper.Chunk(events.Current))
+                {
+                    await sse.WriteAsync(chunk, ct).ConfigureAwait(false);
+                }
+            }
         }
-        if (plan.IncludeUsage)
+        foreach (var chunk in mapper.Closing(Usage(pipeline)))
         {
-            await sse.WriteAsync(mapper.UsageChunk(Usage(pipeline)), ct).ConfigureAwait(false);
+            await sse.WriteAsync(chunk, ct).ConfigureAwait(false);
         }
-        await sse.DoneAsync(ct).ConfigureAwait(false);
+        if (mapper.SendsDone)
+        {
+            await sse.DoneAsync(ct).ConfigureAwait(false);
+        }
     }
 
-    private static string NewId(string prefix) => prefix + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 29);
+    /// <summary>A random id: <paramref name="prefix"/> and 29 letters and digits.</summary>
+    public static string NewId(string prefix) => prefix + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 29);
 
     /// <summary>Usage as OpenAI and vLLM count it: the prompt once, completion tokens summed over the choices.</summary>
     private static Usage Usage(GenerationPipeline pipeline) => new(pipeline.PromptTokens, pipeline.CompletionTokens, pipeline.PromptTokens + pipeline.CompletionTokens);

@@ -1,12 +1,22 @@
+using System.Text;
 using System.Text.Json;
 using Qwen.Server.Protocol;
 
 namespace Qwen.Server.Endpoints;
 
-/// <summary>Writes server-sent events: <c>data: &lt;json&gt;\n\n</c>, flushed one by one, and the final <c>data: [DONE]</c>.</summary>
-internal sealed class SseWriter(HttpResponse response)
+/// <summary>
+/// Writes server-sent events, flushed one by one: <c>data: &lt;json&gt;\n\n</c>, preceded by <c>event: &lt;type&gt;\n</c> for
+/// a Responses API event (<see cref="ResponseStreamEvent"/>, whose sequence_number it stamps from 0), the final <c>data: [DONE]</c> of chat and text completions,
+/// and <c>: keep-alive</c> comments while the stream waits (<see cref="NextAsync{T}"/>). Its caller is the stream's only
+/// writer, so a comment can only fall between two events, never inside one.
+/// </summary>
+internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive)
 {
-    private static readonly byte[] Prefix = "data: "u8.ToArray();
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] KeepAliveComment = ": keep-alive\n\n"u8.ToArray();
+    private long _lastWrite = Environment.TickCount64;
+    private Task? _tick;
+    private int _sequence;
 
     public bool Started { get; private set; }
 
@@ -15,21 +25,68 @@ internal sealed class SseWriter(HttpResponse response)
         await StartAsync(ct).ConfigureAwait(false);
         // One write per event: a cancellation between pieces would leave a torn "data: " line that the next event
         // (the shutdown error) would be appended to (found by tests/Qwen.Server.Tests/Robustness/GracefulShutdownTests).
-        var json = JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Options);
-        var frame = new byte[Prefix.Length + json.Length + 2];
-        Prefix.CopyTo(frame, 0);
-        json.CopyTo(frame, Prefix.Length);
+        object data = payload is ResponseStreamEvent e ? e with { SequenceNumber = _sequence } : payload!;
+        var name = payload is ResponseStreamEvent named ? Encoding.UTF8.GetBytes($"event: {named.Type}\n") : [];
+        var json = JsonSerializer.SerializeToUtf8Bytes(data, WireJson.Options);
+        var frame = new byte[name.Length + DataPrefix.Length + json.Length + 2];
+        name.CopyTo(frame, 0);
+        DataPrefix.CopyTo(frame, name.Length);
+        json.CopyTo(frame, name.Length + DataPrefix.Length);
         frame[^2] = (byte)'\n';
         frame[^1] = (byte)'\n';
-        await response.Body.WriteAsync(frame, ct).ConfigureAwait(false);
-        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+        await SendAsync(frame, ct).ConfigureAwait(false);
+        if (payload is ResponseStreamEvent)
+        {
+            _sequence++; // only once written: an event a failure kept off the wire leaves no gap
+        }
     }
 
     public async Task DoneAsync(CancellationToken ct)
     {
         await StartAsync(ct).ConfigureAwait(false);
-        await response.WriteAsync("data: [DONE]\n\n", ct).ConfigureAwait(false);
+        await SendAsync("data: [DONE]\n\n"u8.ToArray(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Awaits <paramref name="next"/> (the stream's next event); while it is not ready and nothing has been written for the
+    /// keep-alive interval, writes a <c>: keep-alive</c> comment (clients ignore comments; idle timeouts of proxies and
+    /// clients do not fire). At most one timer per stream is pending: it is re-armed only when it fires.
+    /// </summary>
+    public async ValueTask<T> NextAsync<T>(ValueTask<T> next, CancellationToken ct)
+    {
+        if (next.IsCompleted)
+        {
+            return await next.ConfigureAwait(false);
+        }
+        var pending = next.AsTask();
+        while (true)
+        {
+            _tick ??= Task.Delay(Quiet());
+            if (await Task.WhenAny(pending, _tick).ConfigureAwait(false) == pending)
+            {
+                return await pending.ConfigureAwait(false);
+            }
+            _tick = null;
+            if (Quiet() == TimeSpan.Zero)
+            {
+                await StartAsync(ct).ConfigureAwait(false);
+                await SendAsync(KeepAliveComment, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>How long until the stream has been silent for the keep-alive interval (zero: it has).</summary>
+    private TimeSpan Quiet()
+    {
+        var left = keepAlive - TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastWrite);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    private async Task SendAsync(byte[] bytes, CancellationToken ct)
+    {
+        await response.Body.WriteAsync(bytes, ct).ConfigureAwait(false);
         await response.Body.FlushAsync(ct).ConfigureAwait(false);
+        _lastWrite = Environment.TickCount64;
     }
 
     private async Task StartAsync(CancellationToken ct)

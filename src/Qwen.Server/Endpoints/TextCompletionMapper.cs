@@ -17,8 +17,9 @@ internal sealed class TextCompletionMapper : IGenerationMapper
     private readonly CompletionLogprobs? _promptLogprobs;
     private readonly LegacyLogprobs[] _legacy;
     private readonly bool _echo;
+    private readonly bool _includeUsage;
 
-    public TextCompletionMapper(ResponseHeader header, QwenTokenizer tokenizer, int n, bool logprobs, int[]? echoedPrompt)
+    public TextCompletionMapper(ResponseHeader header, QwenTokenizer tokenizer, int n, bool logprobs, int[]? echoedPrompt, bool includeUsage)
     {
         _header = header;
         _n = n;
@@ -27,15 +28,20 @@ internal sealed class TextCompletionMapper : IGenerationMapper
         _promptLogprobs = echoedPrompt is not null && logprobs ? LegacyLogprobs.Prompt(tokenizer, echoedPrompt) : null;
         _legacy = [.. Enumerable.Range(0, n).Select(_ => new LegacyLogprobs(tokenizer, _echoed.Length))];
         _echo = echoedPrompt is not null;
+        _includeUsage = includeUsage;
     }
+
+    public bool SendsDone => true;
 
     public IEnumerable<object> Opening()
         => _echo ? Enumerable.Range(0, _n).Select(i => Completion([new TextCompletionChoice(_echoed, i, _promptLogprobs, null)], null)) : [];
 
-    public object Chunk(ChoiceEvent e)
-        => Completion([new TextCompletionChoice(e.Content ?? "", e.Choice, e.Tokens is { } t ? _legacy[e.Choice].Next(t) : null, e.Finish)], null);
+    public IEnumerable<object> Chunk(ChoiceEvent e)
+        => [Completion([new TextCompletionChoice(e.Content ?? "", e.Choice, e.Tokens is { } t ? _legacy[e.Choice].Next(t) : null, e.Finish)], null)];
 
-    public object UsageChunk(Usage usage) => Completion([], usage);
+    public IEnumerable<object> Closing(Usage usage) => _includeUsage ? [Completion([], usage)] : [];
+
+    public object Failure(ErrorResponse error) => error;
 
     public object Whole(IReadOnlyList<ChoiceResult> choices, Usage usage)
     {

@@ -55,9 +55,22 @@ internal static class RequestValidator
         {
             body.Problem("stream_options", "'stream_options' is only allowed when 'stream' is true"); // as OpenAI and vLLM
         }
+        var sampling = Sampling(body, model, topLogprobs, bannedTokenIds);
+        body.String("user");
+        var n = body.Int("n", 1, MaxChoices) ?? 1;
+        return new SharedFields(sampling, maxTokens, Stops(body), n, stream, includeUsage, body.Bool("ignore_eos") ?? false);
+    }
+
+    /// <summary>
+    /// Reads the sampling fields (OpenAI's and vLLM's extensions) into choice 0's settings; unset ones take the model's
+    /// generation_config.json values. <paramref name="topLogprobs"/> (null: no logprobs) and <paramref name="bannedTokenIds"/>
+    /// (logit −∞, over any logit_bias) come from the endpoint's own fields.
+    /// </summary>
+    public static SamplingParams Sampling(FieldReader body, ModelHost model, int? topLogprobs, IReadOnlyList<int> bannedTokenIds)
+    {
         var defaults = model.Defaults;
         var vocab = model.Engine.Info.VocabSize;
-        var sampling = new SamplingParams
+        return new SamplingParams
         {
             Temperature = body.Number("temperature", 0, 2) ?? defaults.Temperature ?? 1f,
             TopP = body.Number("top_p", 0, 1, minExclusive: true) ?? defaults.TopP ?? 1f,
@@ -70,24 +83,23 @@ internal static class RequestValidator
             Seed = Seed(body),
             TopLogprobs = topLogprobs,
         };
-        body.String("user");
-        var n = body.Int("n", 1, MaxChoices) ?? 1;
-        return new SharedFields(sampling, maxTokens, Stops(body), n, stream, includeUsage, body.Bool("ignore_eos") ?? false);
     }
 
     /// <summary>
     /// The plan for <paramref name="prompt"/>, once it is tokenized: checks that the prompt, plus max_tokens when given,
     /// fits the model (unset max_tokens: all the room left). A grammar ends only at a stop token, so a constrained
-    /// request keeps the model's stop ids even with ignore_eos.
+    /// request keeps the model's stop ids even with ignore_eos. <paramref name="promptField"/> names the prompt's field in
+    /// that error (default: messages for chat, else prompt).
     /// </summary>
-    public static GenerationPlan Plan(SharedFields fields, int[] prompt, ModelHost model, bool chat, Func<ITokenConstraint>? grammar, ToolChoicePlan toolChoice, bool parallelToolCalls)
+    public static GenerationPlan Plan(SharedFields fields, int[] prompt, ModelHost model, bool chat, Func<ITokenConstraint>? grammar, ToolChoicePlan toolChoice, bool parallelToolCalls, string? promptField = null)
     {
         var room = model.Engine.MaxModelLen - prompt.Length;
         if (room < 1 || (fields.MaxTokens is { } m && m > room))
         {
+            var field = promptField ?? (chat ? "messages" : "prompt");
             throw ApiException.BadRequest(
-                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {prompt.Length + (fields.MaxTokens ?? 1)} tokens ({prompt.Length} in the {(chat ? "messages" : "prompt")}, {fields.MaxTokens ?? 1} in the completion). Please reduce the length of the {(chat ? "messages" : "prompt")} or completion.",
-                chat ? "messages" : "prompt",
+                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {prompt.Length + (fields.MaxTokens ?? 1)} tokens ({prompt.Length} in the {field}, {fields.MaxTokens ?? 1} in the completion). Please reduce the length of the {field} or completion.",
+                field,
                 "context_length_exceeded");
         }
         var stopIds = fields.IgnoreEos && grammar is null ? [] : model.Defaults.EosTokenIds;

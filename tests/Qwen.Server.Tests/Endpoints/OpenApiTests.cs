@@ -10,6 +10,7 @@ public sealed class OpenApiTests(BatchScriptedServerFixture server) : IClassFixt
     [Theory]
     [InlineData("/v1/chat/completions", "messages,model,stream,stream_options,max_tokens,max_completion_tokens,temperature,top_p,n,stop,seed,tools,tool_choice,response_format,logprobs,top_logprobs,top_k,repetition_penalty")]
     [InlineData("/v1/completions", "prompt,model,stream,echo,logprobs,max_tokens,temperature,n")]
+    [InlineData("/v1/responses", "input,model,instructions,max_output_tokens,stream,temperature,top_p,tools,tool_choice,text,parallel_tool_calls,store,metadata,user")]
     [InlineData("/tokenize", "prompt,messages,tools,add_generation_prompt")]
     [InlineData("/detokenize", "tokens")]
     public async Task SwaggerJson_EveryPost_HasRequestBodySchemaAndAWorkingExample(string path, string properties)

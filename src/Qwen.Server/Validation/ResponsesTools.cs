@@ -1,0 +1,158 @@
+using System.Text.Json;
+using Qwen.Tokenization.Chat;
+
+namespace Qwen.Server.Validation;
+
+/// <summary>
+/// Reads a Responses API request's <c>tools</c> and <c>tool_choice</c>. A function tool arrives flat,
+/// <c>{"type": "function", "name", "description", "parameters", "strict"}</c>, and becomes the chat shape
+/// <c>{"type": "function", "function": {…its other keys, in the order sent…}}</c>, so the chat template writes it exactly as
+/// it writes the same tool sent to /v1/chat/completions. Tools of other types (web_search, file_search, mcp, …) are hosted
+/// by OpenAI: they are accepted, echoed and never offered to the model. tool_choice is carried out by chat's own rule,
+/// <see cref="ToolChoicePlan.Decide"/>, on the chat shape of the choice.
+/// </summary>
+internal static class ResponsesTools
+{
+    /// <summary>The function tools in chat shape, in order; <paramref name="echo"/> gets every tool as sent.</summary>
+    public static List<ChatTool> Read(FieldReader body, List<JsonElement> echo)
+    {
+        var tools = new List<ChatTool>();
+        if (!body.TryGet("tools", out var array))
+        {
+            return tools;
+        }
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            body.WrongType("tools", "an array", array);
+            return tools;
+        }
+        var i = 0;
+        foreach (var tool in array.EnumerateArray())
+        {
+            var at = $"tools[{i++}]";
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                body.Problems.Add(at, $"'{at}' must be an object (given {FieldReader.Describe(tool)})");
+                continue;
+            }
+            echo.Add(tool.Clone());
+            var t = new FieldReader(tool, at, body.Problems);
+            var type = t.String("type");
+            if (type is null)
+            {
+                if (!t.TryGet("type", out _))
+                {
+                    t.Problem("type", $"'{at}.type' is required");
+                }
+                continue;
+            }
+            if (type != "function")
+            {
+                continue; // a hosted tool (web_search, file_search, …): accepted, not offered to the model
+            }
+            t.String("description");
+            var hasParameters = t.TryGet("parameters", out var p);
+            if (hasParameters && p.ValueKind != JsonValueKind.Object)
+            {
+                t.WrongType("parameters", "a JSON Schema object", p);
+            }
+            else if (t.Bool("strict") == true && hasParameters)
+            {
+                OutputFormat.Compile(p, t.Param("parameters"), t.Problems); // as chat's ToolsValidator: a strict schema must be enforceable
+            }
+            if (t.String("name") is { Length: > 0 } name)
+            {
+                if (tools.Exists(known => known.Name == name))
+                {
+                    t.Problem("name", $"'{at}.name' repeats '{FieldReader.Shorten(name)}': function names must be unique");
+                }
+                tools.Add(new ChatTool(name, ChatShape(tool)));
+            }
+            else if (!t.TryGet("name", out var n) || n.ValueKind == JsonValueKind.String)
+            {
+                t.Problem("name", $"'{at}.name' is required");
+            }
+        }
+        return tools;
+    }
+
+    /// <summary>
+    /// Reads tool_choice (none, auto, required or {"type": "function", "name"}) and decides its plan by chat's rule;
+    /// <paramref name="echo"/> is the choice as sent, or "auto".
+    /// </summary>
+    public static ToolChoicePlan ToolChoice(FieldReader body, IReadOnlyList<string> toolNames, int? toolCallTokenId, out JsonElement echo)
+    {
+        if (!body.TryGet("tool_choice", out var choice))
+        {
+            echo = JsonSerializer.SerializeToElement("auto");
+            return Decide("{}", body, toolNames, toolCallTokenId);
+        }
+        echo = choice.Clone();
+        if (choice.ValueKind == JsonValueKind.String)
+        {
+            // none, auto and required read the same in both APIs, and so do chat's messages about them.
+            return Decide($$"""{"tool_choice": {{choice.GetRawText()}}}""", body, toolNames, toolCallTokenId);
+        }
+        if (choice.ValueKind != JsonValueKind.Object)
+        {
+            body.WrongType("tool_choice", "none, auto, required or {\"type\": \"function\", \"name\": ...}", choice);
+            return Decide("{}", body, toolNames, toolCallTokenId);
+        }
+        var c = new FieldReader(choice, "tool_choice", body.Problems);
+        var type = c.String("type");
+        if (type != "function")
+        {
+            if (type is not null || !c.TryGet("type", out _))
+            {
+                c.Problem("type", $"'tool_choice.type' must be 'function'" + (type is null ? "" : $" (given '{FieldReader.Shorten(type)}'; hosted tools are not available on this server)"));
+            }
+            return Decide("{}", body, toolNames, toolCallTokenId);
+        }
+        var name = c.String("name");
+        if (name is null)
+        {
+            if (!c.TryGet("name", out _))
+            {
+                c.Problem("name", "'tool_choice.name' is required");
+            }
+            return Decide("{}", body, toolNames, toolCallTokenId);
+        }
+        if (!toolNames.Contains(name))
+        {
+            c.Problem("name", $"'tool_choice.name' names '{FieldReader.Shorten(name)}', which is not a function in 'tools'");
+            return Decide("{}", body, toolNames, toolCallTokenId);
+        }
+        return Decide(JsonSerializer.Serialize(new { tool_choice = new { type = "function", function = new { name } } }), body, toolNames, toolCallTokenId);
+    }
+
+    /// <summary>Chat's rule on a chat-shaped body holding only tool_choice; its problems (param tool_choice) go to <paramref name="body"/>'s collector.</summary>
+    private static ToolChoicePlan Decide(string chatBody, FieldReader body, IReadOnlyList<string> toolNames, int? toolCallTokenId)
+    {
+        using var document = JsonDocument.Parse(chatBody);
+        return ToolChoicePlan.Decide(new FieldReader(document.RootElement, null, body.Problems), toolNames, toolCallTokenId);
+    }
+
+    /// <summary>{"type": "function", "function": {the tool's keys but type, in order}}, as a value that outlives the request.</summary>
+    private static JsonElement ChatShape(JsonElement tool)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "function");
+            writer.WritePropertyName("function");
+            writer.WriteStartObject();
+            foreach (var property in tool.EnumerateObject())
+            {
+                if (property.Name != "type")
+                {
+                    property.WriteTo(writer);
+                }
+            }
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
+    }
+}
