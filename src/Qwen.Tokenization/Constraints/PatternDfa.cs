@@ -2,8 +2,8 @@ namespace Qwen.Tokenization.Constraints;
 
 /// <summary>
 /// A minimal DFA over code points with only live states (each can still reach acceptance), built eagerly from a
-/// <see cref="PatternNfa"/> by subset construction, then minimized (Hopcroft). Each state's transitions are a sorted table of disjoint
-/// code-point ranges, so a step is a binary search; a code point outside every range is a dead end.
+/// <see cref="PatternNfa"/> by subset construction, then minimized (Hopcroft). Each state's transitions are a sorted
+/// table of disjoint code-point ranges, so a step is a binary search; a code point outside every range is a dead end.
 /// State 0 is the start, kept even when dead (then it has no transitions and the pattern matches nothing).
 /// Immutable after construction, so one instance may be shared between threads.
 /// </summary>
