@@ -91,7 +91,7 @@ public sealed class ResponsesClientTests(ServerFixture server) : IClassFixture<S
     [Fact]
     public async Task ToolRoundTrip_RequiredChoice_FunctionCallThenItsOutputAnswered()
     {
-        var tool = ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false, functionDescription: "Weather of a city");
+        var tool = ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"enum":["Paris","Rome"]}},"required":["city"]}"""), strictModeEnabled: false, functionDescription: "Weather of a city");
         var first = Options(100, ResponseItem.CreateUserMessageItem("Weather in Paris?"));
         first.Tools.Add(tool);
         first.ToolChoice = ResponseToolChoice.CreateRequiredChoice();
@@ -99,7 +99,7 @@ public sealed class ResponsesClientTests(ServerFixture server) : IClassFixture<S
         var call = Assert.IsType<FunctionCallResponseItem>(called.OutputItems.Last());
         Assert.Equal("get_weather", call.FunctionName);
         Assert.StartsWith("call_", call.CallId, StringComparison.Ordinal);
-        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(call.FunctionArguments.ToString()).RootElement.ValueKind); // the grammar keeps it JSON
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(call.FunctionArguments.ToString()).RootElement.ValueKind); // the grammar keeps it to the schema
         Assert.Equal(ResponseStatus.Completed, called.Status);
         Assert.Equal(ResponseToolChoiceKind.Required, called.ToolChoice.Kind);
         Assert.Equal("get_weather", Assert.IsType<FunctionTool>(Assert.Single(called.Tools)).FunctionName);

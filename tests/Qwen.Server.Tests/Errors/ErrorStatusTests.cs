@@ -30,7 +30,7 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stop":""}""", "stop")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"f"}}]}""", "tools[1].function.name")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"},{"role":"tool","content":"r"}]}""", "messages[1].tool_call_id")]
-    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.type")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.json_schema")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":3}}""", "response_format.type")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}""", "tool_choice.function.name")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":5}}}""", "tool_choice.function.name")]

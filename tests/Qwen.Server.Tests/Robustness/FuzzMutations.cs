@@ -8,7 +8,7 @@ namespace Qwen.Server.Tests.Robustness;
 /// tool_call_id, stream_options needs stream, top_logprobs needs logprobs, function names are unique within tools),
 /// vLLM's extensions for top_k/min_p/repetition_penalty, and the server's stated limits (README: n 1-8, stop up to 16
 /// strings of 1-256 characters, logit_bias values in [-100, 100] over the model's 151,936 rows, only text content
-/// parts, response_format text or json_object, JSON nested at most 64 deep, 512-token context in the fixture).
+/// parts, response_format text, json_object or json_schema, JSON nested at most 64 deep, 512-token context in the fixture).
 /// </summary>
 internal static class FuzzMutations
 {
@@ -87,7 +87,11 @@ internal static class FuzzMutations
             ("response_format", [Raw("response_format", """{"type":"json_object"}""", true), Raw("response_format", """{"type":"text"}""", true),
                 Raw("response_format", "null", true), Raw("response_format", """{"type":"xml"}""", false), Raw("response_format", "\"json\"", false),
                 Raw("response_format", "{}", false), Raw("response_format", """{"type":5}""", false),
-                Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}}""", false)]),
+                Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}}""", true),
+                Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x"}}""", false),
+                Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","not":{}}}}""", false),
+                Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","pattern":"(a"}}}""", false),
+                Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}}}""", false)]),
             ("logprobs", [Logprobs("true", "2", true), Logprobs("true", null, true), Logprobs("true", "0", true), Logprobs("true", "20", true), Logprobs("false", null, true),
                 Logprobs(null, "2", false), Logprobs("false", "2", false), Logprobs("true", "21", false), Logprobs("true", "-1", false), Logprobs("true", "1.5", false),
                 Logprobs("true", "\"2\"", false), Logprobs("\"yes\"", null, false), Logprobs("1", null, false)]),
