@@ -11,7 +11,7 @@ await scenario("openai chat parse", async () => {
     model,
     messages: [{ role: "developer", content: "Answer in JSON." }, { role: "user", content: "Weather in Paris?" }],
     response_format: zodResponseFormat(Weather, "weather"),
-    max_tokens: 120,
+    max_tokens: 300,
     temperature: 0,
   });
   const choice = completion.choices[0];

@@ -17,7 +17,7 @@ namespace Qwen.Server.Tests.Clients;
 /// Chat Completions client and from the Responses client; typed structured output (it sends a json_schema) and automatic
 /// function invocation with a required tool choice.
 /// </summary>
-public sealed class ExtensionsAiTests(ServerFixture server) : IClassFixture<ServerFixture>
+public sealed class ExtensionsAiTests(ClientServerFixture server) : IClassFixture<ClientServerFixture>
 {
     /// <summary>What the structured-output test asks for: every field bounded so the random-weight model's answer finishes.</summary>
     public sealed record Forecast([property: Range(-40, 50)] int Celsius, bool Windy, Sky Sky, [property: Range(1, 7)] int Days);
@@ -93,7 +93,7 @@ public sealed class ExtensionsAiTests(ServerFixture server) : IClassFixture<Serv
     [InlineData("responses")]
     public async Task GetResponseOfT_RecordOfIntsBoolsEnums_TypedResult(string api)
     {
-        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 120 };
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 300 };
         var response = await Call(() => Client(api).GetResponseAsync<Forecast>("Forecast for Paris?", options));
         Assert.True(response.TryGetResult(out var forecast), $"no {nameof(Forecast)} in the answer (finish reason {response.FinishReason}): {response.Text}");
         Assert.InRange(forecast.Celsius, -40, 50);
@@ -117,7 +117,7 @@ public sealed class ExtensionsAiTests(ServerFixture server) : IClassFixture<Serv
             "combine",
             "Adds or multiplies two numbers");
         using var client = Client(api).AsBuilder().UseFunctionInvocation(configure: f => f.MaximumIterationsPerRequest = 3).Build();
-        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 64, Tools = [combine], ToolMode = ChatToolMode.RequireAny };
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 200, Tools = [combine], ToolMode = ChatToolMode.RequireAny };
 
         var response = await Call(() => client.GetResponseAsync("What is 3 plus 4?", options));
         var requested = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().ToList();

@@ -7,7 +7,7 @@ namespace Qwen.Server.Tests.Clients;
 /// tests/clients/package-lock.json) against the real server over a socket, one script per scenario. A script checks what
 /// its framework hands back (zod validates structured output) and prints it as one JSON line, which is checked here again.
 /// </summary>
-public sealed class NodeClientTests(ServerFixture server) : IClassFixture<ServerFixture>
+public sealed class NodeClientTests(ClientServerFixture server) : IClassFixture<ClientServerFixture>
 {
     private static readonly string[] WeatherCities = ["Paris", "Tokyo", "Lima"];
 

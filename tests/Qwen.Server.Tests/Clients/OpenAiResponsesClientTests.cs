@@ -9,7 +9,7 @@ namespace Qwen.Server.Tests.Clients;
 /// POST /v1/responses through the official OpenAI .NET client (<see cref="ResponsesClient"/>, base URL swapped): a
 /// streamed tool round trip, stateless (the conversation is sent again as items, function call and output included).
 /// </summary>
-public sealed class OpenAiResponsesClientTests(ServerFixture server) : IClassFixture<ServerFixture>
+public sealed class OpenAiResponsesClientTests(ClientServerFixture server) : IClassFixture<ClientServerFixture>
 {
     private const string WeatherParameters = """
         {"type": "object", "properties": {"city": {"type": "string", "enum": ["Paris", "Tokyo", "Lima"]}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city", "unit"], "additionalProperties": false}
@@ -59,7 +59,7 @@ public sealed class OpenAiResponsesClientTests(ServerFixture server) : IClassFix
     public async Task ResponsesStreaming_RequiredStrictTool_CallThenFunctionOutput_FinalResponse()
     {
         var tool = ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString(WeatherParameters), strictModeEnabled: true, functionDescription: "Weather of a city");
-        var options = new CreateResponseOptions { Model = server.Model.Name, StreamingEnabled = true, MaxOutputTokenCount = 64, Temperature = 0, ToolChoice = ResponseToolChoice.CreateRequiredChoice() };
+        var options = new CreateResponseOptions { Model = server.Model.Name, StreamingEnabled = true, MaxOutputTokenCount = 200, Temperature = 0, ToolChoice = ResponseToolChoice.CreateRequiredChoice() };
         options.Tools.Add(tool);
         options.InputItems.Add(ResponseItem.CreateUserMessageItem("Weather in Paris?"));
 

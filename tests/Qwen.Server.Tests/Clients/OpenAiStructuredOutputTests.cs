@@ -10,7 +10,7 @@ namespace Qwen.Server.Tests.Clients;
 /// and validated by JsonSchema.Net. The random-weight model's free output is noise, so only the server's grammar can
 /// make these valid; every field is bounded (enum, const, bounded integer, maxLength, maxItems) so each answer finishes.
 /// </summary>
-public sealed class OpenAiStructuredOutputTests(ServerFixture server) : IClassFixture<ServerFixture>
+public sealed class OpenAiStructuredOutputTests(ClientServerFixture server) : IClassFixture<ClientServerFixture>
 {
     /// <summary>One schema using most supported keywords: $defs/$ref, const, enum, anyOf, type arrays, bounds, pattern, format, items.</summary>
     public const string ForecastSchema = """
@@ -54,7 +54,7 @@ public sealed class OpenAiStructuredOutputTests(ServerFixture server) : IClassFi
         {
             Temperature = 1,
             Seed = seed,
-            MaxOutputTokenCount = 300,
+            MaxOutputTokenCount = 400,
             ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("forecast", BinaryData.FromString(ForecastSchema), jsonSchemaIsStrict: true),
         };
         ChatCompletion completion;
