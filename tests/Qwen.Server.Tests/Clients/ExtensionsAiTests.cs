@@ -19,8 +19,12 @@ namespace Qwen.Server.Tests.Clients;
 /// </summary>
 public sealed class ExtensionsAiTests(ClientServerFixture server) : IClassFixture<ClientServerFixture>
 {
-    /// <summary>What the structured-output test asks for: every field bounded so the random-weight model's answer finishes.</summary>
-    public sealed record Forecast([property: Range(-40, 50)] int Celsius, bool Windy, Sky Sky, [property: Range(1, 7)] int Days);
+    /// <summary>
+    /// What the structured-output test asks for. Integers are <c>long</c> and unbounded: for a response format the OpenAI
+    /// adapter moves minimum/maximum into the description (OpenAI's strict subset), so a [Range] would not reach the
+    /// grammar, and the noise model writes integers up to the server's 15-digit cap, which overflow an int.
+    /// </summary>
+    public sealed record Forecast(long Celsius, bool Windy, Sky Sky, long Days);
 
     [JsonConverter(typeof(JsonStringEnumConverter<Sky>))]
     public enum Sky
@@ -96,8 +100,6 @@ public sealed class ExtensionsAiTests(ClientServerFixture server) : IClassFixtur
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 300 };
         var response = await Call(() => Client(api).GetResponseAsync<Forecast>("Forecast for Paris?", options));
         Assert.True(response.TryGetResult(out var forecast), $"no {nameof(Forecast)} in the answer (finish reason {response.FinishReason}): {response.Text}");
-        Assert.InRange(forecast.Celsius, -40, 50);
-        Assert.InRange(forecast.Days, 1, 7);
         Assert.True(Enum.IsDefined(forecast.Sky), $"sky {forecast.Sky}");
         JsonSchemaAssert.Valid(AIJsonUtilities.CreateJsonSchema(typeof(Forecast)).GetRawText(), response.Text);
     }
