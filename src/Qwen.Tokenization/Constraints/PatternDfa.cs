@@ -1,9 +1,9 @@
 namespace Qwen.Tokenization.Constraints;
 
 /// <summary>
-/// A DFA over code points with only live states (each can still reach acceptance), built eagerly from a
-/// <see cref="PatternNfa"/> by subset construction. Each state's transitions are a sorted table of disjoint
-/// code-point ranges, so a step is a binary search; a code point outside every range is a dead end.
+/// A minimal DFA over code points with only live states (each can still reach acceptance), built eagerly from a
+/// <see cref="PatternNfa"/> by subset construction, then minimized (Hopcroft). Each state's transitions are a sorted
+/// table of disjoint code-point ranges, so a step is a binary search; a code point outside every range is a dead end.
 /// State 0 is the start, kept even when dead (then it has no transitions and the pattern matches nothing).
 /// Immutable after construction, so one instance may be shared between threads.
 /// </summary>
@@ -77,7 +77,7 @@ internal sealed class PatternDfa
         {
             universal[u] = true;
         }
-        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new Dictionary<int[], int>(IntArrayComparer.Instance);
         var sets = new List<int[]>();
         var rows = new List<List<(int Lo, int Hi, int Target)>>();
 
@@ -103,7 +103,7 @@ internal sealed class PatternDfa
                 members = [.. closures[canonical] ??= Closure(nfa, canonical)];
             }
             members.Sort();
-            var key = string.Join(',', members);
+            var key = members.ToArray();
             if (!ids.TryGetValue(key, out var id))
             {
                 if (sets.Count == MaxStates)
@@ -112,7 +112,7 @@ internal sealed class PatternDfa
                 }
                 id = sets.Count;
                 ids.Add(key, id);
-                sets.Add([.. members]);
+                sets.Add(key);
             }
             return id;
         }
@@ -124,7 +124,7 @@ internal sealed class PatternDfa
         }
 
         var accepting = sets.Select(s => Array.BinarySearch(s, nfa.Accept) >= 0).ToArray();
-        return WithoutDeadStates(accepting, rows);
+        return WithoutDeadStates(accepting, rows).Minimized();
     }
 
     /// <summary>The epsilon closure of one NFA state, sorted.</summary>
@@ -179,6 +179,167 @@ internal sealed class PatternDfa
             }
         }
         return row;
+    }
+
+    /// <summary>
+    /// The equivalent DFA with the fewest states (Hopcroft): code points are grouped into classes no transition
+    /// boundary splits, a missing transition goes to an extra sink state, and blocks (first: accepting, other) are
+    /// split by the predecessors of a block on one class until no split remains, in O(classes · n log n).
+    /// </summary>
+    private PatternDfa Minimized()
+    {
+        var n = StateCount;
+        var sink = n;
+        var points = _lo.Concat(_hi.Select(h => h + 1)).Distinct().Order().ToArray();
+        var classes = Math.Max(points.Length - 1, 0);
+        var delta = new int[(n + 1) * classes]; // [state, class] -> target, sink when none
+        Array.Fill(delta, sink);
+        for (var s = 0; s < n; s++)
+        {
+            for (var i = _rowStart[s]; i < _rowStart[s + 1]; i++)
+            {
+                for (var c = Array.BinarySearch(points, _lo[i]); c < classes && points[c] <= _hi[i]; c++)
+                {
+                    delta[(s * classes) + c] = _target[i];
+                }
+            }
+        }
+
+        // Predecessors per (class, target) in one array: preds[predStart[c * (n + 1) + t] ..] are the states stepping to t on c.
+        var predStart = new int[(classes * (n + 1)) + 1];
+        for (var s = 0; s <= n; s++)
+        {
+            for (var c = 0; c < classes; c++)
+            {
+                predStart[(c * (n + 1)) + delta[(s * classes) + c] + 1]++;
+            }
+        }
+        for (var i = 1; i < predStart.Length; i++)
+        {
+            predStart[i] += predStart[i - 1];
+        }
+        var preds = new int[predStart[^1]];
+        var fill = predStart[..^1];
+        for (var s = 0; s <= n; s++)
+        {
+            for (var c = 0; c < classes; c++)
+            {
+                preds[fill[(c * (n + 1)) + delta[(s * classes) + c]]++] = s;
+            }
+        }
+
+        var block = new int[n + 1];
+        var members = new List<List<int>>();
+        foreach (var group in Enumerable.Range(0, n + 1).GroupBy(s => s < n && _accepting[s]))
+        {
+            foreach (var s in group)
+            {
+                block[s] = members.Count;
+            }
+            members.Add([.. group]);
+        }
+        var inWork = new List<bool>();
+        var work = new Stack<int>();
+        for (var b = 0; b < members.Count; b++)
+        {
+            inWork.Add(true);
+            work.Push(b);
+        }
+        var touched = new Dictionary<int, List<int>>();
+        while (work.Count > 0)
+        {
+            var splitter = work.Pop();
+            inWork[splitter] = false;
+            var targets = members[splitter].ToArray();
+            for (var c = 0; c < classes; c++)
+            {
+                touched.Clear();
+                foreach (var t in targets)
+                {
+                    for (var i = predStart[(c * (n + 1)) + t]; i < predStart[(c * (n + 1)) + t + 1]; i++)
+                    {
+                        var p = preds[i];
+                        (touched.TryGetValue(block[p], out var list) ? list : touched[block[p]] = []).Add(p);
+                    }
+                }
+                foreach (var (y, inside) in touched)
+                {
+                    if (inside.Count == members[y].Count)
+                    {
+                        continue;
+                    }
+                    var z = members.Count;
+                    var insideSet = inside.ToHashSet();
+                    members.Add(inside);
+                    members[y] = members[y].Where(s => !insideSet.Contains(s)).ToList();
+                    foreach (var s in inside)
+                    {
+                        block[s] = z;
+                    }
+                    var addZ = inWork[y] || inside.Count <= members[y].Count;
+                    inWork.Add(addZ);
+                    if (addZ)
+                    {
+                        work.Push(z);
+                    }
+                    else
+                    {
+                        inWork[y] = true;
+                        work.Push(y);
+                    }
+                }
+            }
+        }
+
+        // Renumber blocks in order of their first state, so the start's block is 0; the sink's block is dropped
+        // (only a dead start can share it).
+        var newId = new int[members.Count];
+        Array.Fill(newId, -1);
+        var count = 0;
+        for (var s = 0; s < n; s++)
+        {
+            if (newId[block[s]] < 0)
+            {
+                newId[block[s]] = count++;
+            }
+        }
+        var accepting = new bool[count];
+        var rowStart = new int[count + 1];
+        List<int> lo = [], hi = [], target = [];
+        var done = new bool[count];
+        for (var s = 0; s < n; s++)
+        {
+            var id = newId[block[s]];
+            if (done[id])
+            {
+                continue;
+            }
+            // Blocks are numbered in state order, so representatives come in id order and rows stay contiguous.
+            done[id] = true;
+            accepting[id] = _accepting[s];
+            rowStart[id] = lo.Count;
+            for (var c = 0; c < classes; c++)
+            {
+                var t = delta[(s * classes) + c];
+                if (block[t] == block[sink])
+                {
+                    continue;
+                }
+                var next = newId[block[t]];
+                if (lo.Count > rowStart[id] && target[^1] == next && hi[^1] + 1 == points[c])
+                {
+                    hi[^1] = points[c + 1] - 1;
+                }
+                else
+                {
+                    lo.Add(points[c]);
+                    hi.Add(points[c + 1] - 1);
+                    target.Add(next);
+                }
+            }
+        }
+        rowStart[count] = lo.Count;
+        return new PatternDfa(accepting, rowStart, [.. lo], [.. hi], [.. target]);
     }
 
     /// <summary>Keeps the start and the states that can reach acceptance, renumbered in order; edges into dead states are dropped.</summary>
