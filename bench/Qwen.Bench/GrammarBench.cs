@@ -77,8 +77,8 @@ internal static class GrammarBench
         };
         foreach (var (name, compileUs, create) in cases)
         {
-            Walk(create, walks, steps, stops, byteTokens, out var cold, out var warm, out var fastWorst, out var scan, out var scanWorst, out var count);
-            Console.WriteLine($"{name}: compile {compileUs:F0} µs; {count} tokens; fast path {cold:F2} µs/token cold, {warm:F2} warm (worst {fastWorst:F0}); full scan {scan:F0} µs/token (worst {scanWorst:F0})");
+            Walk(create, walks, steps, stops, byteTokens, out var cold, out var warm, out var fastMedian, out var fastWorst, out var scan, out var scanMedian, out var scanWorst, out var count);
+            Console.WriteLine($"{name}: compile {compileUs:F0} µs; {count} tokens; fast path mean {cold:F2} µs/token cold, {warm:F2} warm, median {fastMedian:F2} (worst {fastWorst:F0}); full scan mean {scan:F0} µs/token, median {scanMedian:F0} (worst {scanWorst:F0})");
         }
         return Task.FromResult(0);
     }
@@ -115,7 +115,7 @@ internal static class GrammarBench
     }
 
     private static void Walk(Func<TokenGrammar> create, int walks, int steps, int[] stops, int[] byteTokens,
-        out double coldMean, out double warmMean, out double fastWorst, out double scanMean, out double scanWorst, out int count)
+        out double coldMean, out double warmMean, out double fastMedian, out double fastWorst, out double scanMean, out double scanMedian, out double scanWorst, out int count)
     {
         var fast = new List<double>();
         var firstWalk = 0;
@@ -168,6 +168,8 @@ internal static class GrammarBench
         coldMean = fast.Take(firstWalk).DefaultIfEmpty(0).Average();
         warmMean = fast.Skip(firstWalk).DefaultIfEmpty(0).Average();
         fastWorst = fast.Max();
+        fastMedian = fast.Order().ElementAt(fast.Count / 2);
+        scanMedian = scan.Order().ElementAt(scan.Count / 2);
         scanMean = scan.Average();
         scanWorst = scan.Max();
     }

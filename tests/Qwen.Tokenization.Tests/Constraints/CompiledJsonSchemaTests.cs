@@ -124,6 +124,49 @@ public sealed class CompiledJsonSchemaTests
     }
 
     [Fact]
+    public void Pattern_EachCharacterChecked_AndTheStringClosesOnlyOnAMatch()
+    {
+        const string schema = """{"type": "string", "pattern": "^[a-z]{2,3}$"}""";
+        Assert.True(Accepts(schema, "\"ab\""));
+        Assert.True(Accepts(schema, "\"abc\""));
+        Assert.Equal(2, FirstRefused(schema, "\"a1"));
+        Assert.Equal(2, FirstRefused(schema, "\"a\""));
+        Assert.Equal(4, FirstRefused(schema, "\"abcd"));
+        Assert.Equal(2, FirstRefused(schema, "\"a\\u0062")); // no \u escapes in a pattern string
+        Assert.Equal(1, FirstRefused(schema, "\"é"));
+        Assert.True(Accepts("""{"type": "string", "pattern": "x"}""", "\"a\\\"x\\n\""));
+    }
+
+    [Fact]
+    public void PatternWithMaxLength_CharacterRefusedWhenNoMatchFitsTheRoomLeft()
+    {
+        // "ab" must appear somewhere within 4 characters: after "xx" only "a" may follow, so a third "x" is refused.
+        const string schema = """{"type": "string", "pattern": "ab", "maxLength": 4}""";
+        Assert.True(Accepts(schema, "\"xxab\""));
+        Assert.Equal(3, FirstRefused(schema, "\"xxx"));
+        Assert.Equal(4, FirstRefused(schema, "\"xaa\""));
+    }
+
+    [Fact]
+    public void Format_Date_OnlyDates()
+    {
+        const string schema = """{"type": "string", "format": "date"}""";
+        Assert.True(Accepts(schema, "\"2024-01-31\""));
+        Assert.Equal(7, FirstRefused(schema, "\"2024-13"));
+        Assert.Equal(8, FirstRefused(schema, "\"2024-01\""));
+    }
+
+    [Fact]
+    public void Pattern_NoAsciiMatch_Refused()
+    {
+        var e = Refusal("""{"type": "object", "properties": {"p": {"type": "string", "pattern": "^é$"}}}""");
+        Assert.Equal("/properties/p/pattern", e.Path);
+        Assert.Contains("printable-ASCII", e.Message, StringComparison.Ordinal);
+        Assert.Equal("/pattern", Refusal("""{"type": "string", "pattern": "(?=a)"}""").Path);
+        Assert.Equal("/format", Refusal("""{"type": "string", "pattern": "a", "format": "date"}""").Path);
+    }
+
+    [Fact]
     public void EnumAndConst_CanonicalTextsOnly()
     {
         const string schema = """{"enum": ["red", "green", 1.50, null, {"a": [1, "é"]}]}""";

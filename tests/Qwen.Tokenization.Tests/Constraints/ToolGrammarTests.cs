@@ -34,6 +34,26 @@ public sealed class ToolGrammarTests
     }
 
     [Theory]
+    [InlineData("get", "{\"a\": 1}", "{\"city\"")]
+    [InlineData("get_weather", "{\"city\": \"x\"}", "{\"a\"")]
+    [InlineData("say \\\"hi\\\"", "{\"city\": \"x\"}", "{\"a\"")]
+    public void RequiredToolCall_NamesThatArePrefixesOrEscaped_EachGetsItsOwnSchema(string written, string valid, string invalid)
+    {
+        ToolGrammar[] functions =
+        [
+            new("get_weather", SchemaGrammars.Compile(WeatherSchema)),
+            new("get", SchemaGrammars.Compile("""{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}""")),
+            new("say \"hi\"", SchemaGrammars.Compile(WeatherSchema)),
+        ];
+        var head = "{\"name\": \"" + written + "\", \"arguments\": ";
+        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, functions, parallel: false, GrammarDriver.StopIds);
+        Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, head + valid + "}\n</tool_call>"));
+        Assert.True(grammar.IsComplete);
+        grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, functions, parallel: false, GrammarDriver.StopIds);
+        Assert.Equal(head.Length + 2, GrammarDriver.FeedBytes(grammar, head + invalid));
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void RequiredToolCall_RandomModel_EveryCallValidatesAgainstItsFunction(bool parallel)

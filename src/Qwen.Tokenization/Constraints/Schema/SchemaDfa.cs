@@ -18,8 +18,11 @@ internal sealed class SchemaDfa
     /// <summary>The deepest nesting of arrays and objects (the root container is depth 1), as <see cref="JsonAutomaton.MaxDepth"/>.</summary>
     public const int MaxDepth = JsonAutomaton.MaxDepth;
 
-    /// <summary>States past which a shared walk stops taking new grammars (each state's row is 1 KiB once used).</summary>
-    public const int MaxStates = 100_000;
+    /// <summary>
+    /// States past which a shared walk takes no new grammars: a used state's row is 1 KiB, so a cached schema holds at
+    /// most ~20 MiB (a long maxLength string makes a state per length).
+    /// </summary>
+    public const int MaxStates = 20_000;
 
     private const int Unknown = -2;
     private const byte AcceptingFlag = 1;
@@ -90,8 +93,8 @@ internal sealed class SchemaDfa
     public bool IsAccepting(int state) => (Volatile.Read(ref _flags)[state] & AcceptingFlag) != 0;
 
     /// <summary>
-    /// In a string body without a pattern (one stack): how many more characters it takes, so a plain-content token
-    /// (no quote, backslash, control or '&lt;') is allowed iff it has at most that many; -1 elsewhere.
+    /// In a string body without a pattern (every stack): how many more characters the roomiest stack takes, so a
+    /// plain-content token (no quote, backslash, control or '&lt;') is allowed iff it has at most that many; -1 elsewhere.
     /// </summary>
     public int PlainRoom(int state) => Volatile.Read(ref _room)[state];
 
@@ -135,9 +138,9 @@ internal sealed class SchemaDfa
         {
             flags |= FreeStringFlag;
         }
-        _room[id] = configs is [{ Top: StringFrame { Lex: StringLex.Body } plain }] && plain.Node.Pattern is null
-            ? plain.Node.Max == int.MaxValue ? int.MaxValue : plain.Node.Max - plain.Length
-            : -1;
+        _room[id] = configs.All(c => c.Top is StringFrame { Lex: StringLex.Body, Node.Pattern: null })
+            ? configs.Max(c => ((StringFrame)c.Top).Node.Max == int.MaxValue ? int.MaxValue : ((StringFrame)c.Top).Node.Max - ((StringFrame)c.Top).Length)
+            : -1; // with several strings (anyOf alternatives), a token is allowed if it fits the roomiest
         _flags[id] = flags;
         Volatile.Write(ref _stateCount, id + 1);
         return id;
