@@ -11,8 +11,10 @@ namespace Qwen.Server.Validation;
 /// /v1/responses. A forced call (tool_choice required or a named function) writes arguments that follow the function's
 /// <c>parameters</c> schema, strict or not, as vLLM does (a non-strict schema the grammar cannot enforce falls back to
 /// any JSON object: the client did not ask for adherence). With tool_choice auto, a grammar runs only when some tool
-/// is <c>strict</c>: the text stays free, and once the model opens a call its arguments follow that function's schema
-/// (strict) or are a JSON object (not strict). Without a forced call, json_object and json_schema constrain the text.
+/// is <c>strict</c> or the format is JSON: the text stays free (or, with a JSON format, is one JSON value in that format),
+/// and once the model opens a call its arguments follow that function's schema (strict) or are a JSON object (not
+/// strict); so an agent with tools and a structured answer can do both. Otherwise json_object and json_schema constrain
+/// the text.
 /// </summary>
 internal static class OutputGrammar
 {
@@ -31,9 +33,10 @@ internal static class OutputGrammar
             case "required":
                 ToolGrammar[] required = [.. tools.Select(t => new ToolGrammar(t.Name, Arguments(t, forced: true)))];
                 return () => new GrammarConstraint(TokenGrammar.RequiredToolCall(bytes, required, parallel, stops));
-            case "auto" when tools.Any(IsStrict):
+            case "auto" when tools.Count > 0 && (format.Schema is not null || tools.Any(IsStrict)):
                 ToolGrammar[] auto = [.. tools.Select(t => new ToolGrammar(t.Name, Arguments(t, forced: false)))];
-                return () => new GrammarConstraint(TokenGrammar.AutoToolCalls(bytes, auto, parallel, stops));
+                var content = format.Schema;
+                return () => new GrammarConstraint(TokenGrammar.AutoToolCalls(bytes, auto, parallel, stops, content));
         }
         return format.Schema is { } schema
             ? () => new GrammarConstraint(TokenGrammar.JsonSchema(bytes, schema, stops))

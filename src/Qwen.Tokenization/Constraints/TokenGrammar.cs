@@ -77,6 +77,7 @@ public sealed class TokenGrammar
         JsonObject, // a JSON object (leading and trailing whitespace within the limit)
         Schema, // one value of a compiled schema (Dfas[Choice] when the segment has one per name, else Dfas[0])
         FreeText, // any bytes until "<tool_call>" has been written (then the next segment)
+        Branch, // takes no byte: a '<' goes on at segment RepeatTo (a tool call), any other byte at the next segment
         Repeat, // either nothing, or Bytes and then the grammar again from segment RepeatTo
         End, // nothing more: only a stop id
     }
@@ -179,10 +180,30 @@ public sealed class TokenGrammar
     /// <c>}\n&lt;/tool_call&gt;</c> (the text of <see cref="RequiredToolCall(TokenBytes, IReadOnlyList{ToolGrammar}, bool, IReadOnlyCollection{int})"/>),
     /// then a stop id, or, when <paramref name="parallel"/>, also <c>\n&lt;tool_call&gt;\n</c> and another call.
     /// Pass a non-strict tool with <see cref="CompiledJsonSchema.AnyObject"/>.
+    /// With <paramref name="content"/> (response_format json_object or json_schema with tools under tool_choice auto) the
+    /// answer is instead either one JSON value following it, as <see cref="JsonSchema"/>, or, when it begins with '&lt;',
+    /// <c>&lt;tool_call&gt;</c> and the calls as above: the first byte decides, since no JSON value begins with '&lt;'.
+    /// So an agent can call its tools and still give its final answer in the shape it asked for.
     /// </summary>
-    public static TokenGrammar AutoToolCalls(TokenBytes tokens, IReadOnlyList<ToolGrammar> functions, bool parallel, IReadOnlyCollection<int> stopIds)
+    public static TokenGrammar AutoToolCalls(TokenBytes tokens, IReadOnlyList<ToolGrammar> functions, bool parallel, IReadOnlyCollection<int> stopIds, CompiledJsonSchema? content = null)
     {
         var (names, schemas) = SortFunctions(functions);
+        if (content is not null)
+        {
+            return new(tokens, [
+                new(SegmentKind.Branch, [], [], false) { RepeatTo = 3 },
+                SchemaValue([content], guardToolCallClose: false),
+                End(),
+                Literal("<tool_call>"),
+                Literal("\n{\"name\": \""),
+                new(SegmentKind.OneOf, [], names, false),
+                Literal("\", \"arguments\": "),
+                SchemaValue(schemas, guardToolCallClose: true),
+                Literal(CallEnd),
+                parallel ? new(SegmentKind.Repeat, "\n<tool_call>"u8.ToArray(), [], false) { RepeatTo = 4 } : End(),
+                End(),
+            ], stopIds);
+        }
         Segment[] segments =
         [
             new(SegmentKind.FreeText, ToolCallOpen, [], false),
@@ -438,6 +459,10 @@ public sealed class TokenGrammar
                         return false;
                     }
                     break;
+                case SegmentKind.Branch:
+                    c.Segment = b == '<' ? seg.RepeatTo : c.Segment + 1;
+                    Enter(ref c);
+                    continue;
                 case SegmentKind.Repeat:
                     if (seg.Bytes[c.Pos] != b)
                     {
@@ -518,6 +543,7 @@ public sealed class TokenGrammar
                 SegmentKind.OneOf => seg.Names[c.Lo].Length == c.Pos,
                 SegmentKind.Schema => DfaOf(seg, c).IsAccepting(c.Schema),
                 SegmentKind.FreeText => true,
+                SegmentKind.Branch => false, // a value or a call must be written
                 _ => c.Json.IsComplete,
             };
             if (!segmentComplete || seg.Kind is SegmentKind.End or SegmentKind.Repeat)
@@ -539,7 +565,7 @@ public sealed class TokenGrammar
         /// <summary>A Schema segment's walks (shared with other grammars of the same schemas; thread-safe).</summary>
         public SchemaDfa[] Dfas { get; init; } = [];
 
-        /// <summary>Where a Repeat segment's loop goes back to.</summary>
+        /// <summary>Where a Repeat segment's loop goes back to, or where a Branch segment's '&lt;' goes on.</summary>
         public int RepeatTo { get; init; }
     }
 

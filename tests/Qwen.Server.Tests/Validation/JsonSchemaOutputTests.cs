@@ -51,7 +51,12 @@ public sealed class JsonSchemaOutputTests(ServerFixture server) : IClassFixture<
 
             var streamed = await StreamContentAsync(new Dictionary<string, object?>
             {
-                ["messages"] = body.messages, ["response_format"] = body.response_format, ["max_tokens"] = 400, ["temperature"] = 1.0, ["seed"] = seed, ["stream"] = true,
+                ["messages"] = body.messages,
+                ["response_format"] = body.response_format,
+                ["max_tokens"] = 400,
+                ["temperature"] = 1.0,
+                ["seed"] = seed,
+                ["stream"] = true,
             });
             Assert.Equal(content, streamed);
         }
@@ -98,8 +103,13 @@ public sealed class JsonSchemaOutputTests(ServerFixture server) : IClassFixture<
         {
             var body = new Dictionary<string, object?>
             {
-                ["messages"] = Messages("Run it."), ["tools"] = tools, ["max_tokens"] = 200, ["temperature"] = 1.0, ["seed"] = seed,
-                ["parallel_tool_calls"] = false, ["logit_bias"] = new Dictionary<string, int> { [toolCallId.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 },
+                ["messages"] = Messages("Run it."),
+                ["tools"] = tools,
+                ["max_tokens"] = 200,
+                ["temperature"] = 1.0,
+                ["seed"] = seed,
+                ["parallel_tool_calls"] = false,
+                ["logit_bias"] = new Dictionary<string, int> { [toolCallId.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 },
             };
             using var response = await server.Http.PostAsJsonAsync("/v1/chat/completions", body);
             var json = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -108,6 +118,53 @@ public sealed class JsonSchemaOutputTests(ServerFixture server) : IClassFixture<
             Assert.Equal("run", call.GetProperty("function").GetProperty("name").GetString());
             AssertValid(Schema, call.GetProperty("function").GetProperty("arguments").GetString()!);
         }
+    }
+
+    [Fact]
+    public async Task AutoToolChoiceWithJsonSchema_EachAnswerIsTheJsonOrACall()
+    {
+        // An agent with tools that wants a structured final answer: the noise model opens a call (logit_bias pushes
+        // the tokens that begin <tool_call> up on even seeds, down on odd ones) or answers; either way the answer follows the format, or the call its (strict) function's schema.
+        const string Answer = """{"type": "object", "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer", "minimum": 0, "maximum": 9}}, "required": ["ok", "n"]}""";
+        const string Args = """{"type": "object", "properties": {"q": {"enum": ["a", "b"]}}, "required": ["q"]}""";
+        var tools = new object[] { new { type = "function", function = new { name = "look", parameters = JsonNode.Parse(Args), strict = true } } };
+        // Every token that can begin "<tool_call>" (the added token, "<", "<t", …): the call is also spelled by sub-tokens.
+        var opening = "<tool_call>"u8.ToArray();
+        var openers = Enumerable.Range(0, server.Model.TokenBytes.Count)
+            .Where(id => server.Model.TokenBytes[id] is { Length: > 0 } b && opening.AsSpan().StartsWith(b))
+            .Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Contains(server.Model.ToolCallTokenId!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), openers);
+        var (answers, calls) = (0, 0);
+        for (var seed = 1; seed <= 6; seed++)
+        {
+            var body = new Dictionary<string, object?>
+            {
+                ["messages"] = Messages("Look it up, then answer."),
+                ["tools"] = tools,
+                ["max_tokens"] = 200,
+                ["temperature"] = 1.0,
+                ["seed"] = seed,
+                ["response_format"] = new { type = "json_schema", json_schema = new { name = "answer", schema = JsonNode.Parse(Answer) } },
+                ["logit_bias"] = openers.ToDictionary(id => id, _ => seed % 2 == 0 ? 100 : -100),
+            };
+            using var response = await server.Http.PostAsJsonAsync("/v1/chat/completions", body);
+            var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, json.ToString());
+            var message = json.GetProperty("choices")[0].GetProperty("message");
+            if (message.TryGetProperty("tool_calls", out var toolCalls) && toolCalls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var call in toolCalls.EnumerateArray())
+                {
+                    AssertValid(Args, call.GetProperty("function").GetProperty("arguments").GetString()!);
+                    calls++;
+                }
+                continue;
+            }
+            Assert.True(json.GetProperty("choices")[0].GetProperty("finish_reason").GetString() == "stop", json.ToString());
+            AssertValid(Answer, message.GetProperty("content").GetString()!);
+            answers++;
+        }
+        Assert.True(answers > 0 && calls > 0, $"{answers} answers, {calls} calls");
     }
 
     [Theory]

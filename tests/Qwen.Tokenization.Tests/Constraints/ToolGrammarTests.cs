@@ -138,6 +138,42 @@ public sealed class ToolGrammarTests
     }
 
     [Fact]
+    public void AutoToolCallsWithContent_EitherTheJsonAnswerOrCalls_NeverFreeText()
+    {
+        const string Answer = """{"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}""";
+        TokenGrammar Grammar(bool parallel = false) => TokenGrammar.AutoToolCalls(GrammarDriver.Tokens, Functions, parallel, GrammarDriver.StopIds, SchemaGrammars.Compile(Answer));
+
+        var grammar = Grammar();
+        Assert.False(grammar.IsAllowed(GrammarDriver.ImEnd)); // something must be written
+        Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"ok\": true}"));
+        Assert.True(grammar.IsAllowed(GrammarDriver.ImEnd));
+        Assert.Equal(0, GrammarDriver.FeedBytes(Grammar(), "Sure"));
+        Assert.Equal(0, GrammarDriver.FeedBytes(Grammar(), " {"));
+        Assert.Equal(2, GrammarDriver.FeedBytes(Grammar(), "{\"no\""));
+
+        grammar = Grammar(parallel: true);
+        Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 2}}\n</tool_call>\n<tool_call>\n{\"name\": \"note\", \"arguments\": {\"text\": \"a\"}}\n</tool_call>"));
+        Assert.True(grammar.IsAllowed(GrammarDriver.ImEnd));
+        const string Call = "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 2}}\n</tool_call>";
+        Assert.Equal(Call.Length, GrammarDriver.FeedBytes(Grammar(), Call + "{")); // not parallel: only a stop after the call
+
+        // A random model: every answer is the JSON answer (validated) or calls (each validated against its function).
+        var (answers, calls) = (0, 0);
+        for (var seed = 0; seed < 16; seed++)
+        {
+            var text = Decode(GrammarDriver.Run(Grammar(parallel: seed % 2 == 0), GrammarDriver.Random(seed), policySteps: 80));
+            if (text.StartsWith('<'))
+            {
+                calls += ValidateCalls(text, expectText: false);
+                continue;
+            }
+            Assert.True(JsonSchema.FromText(Answer).Evaluate(JsonNode.Parse(text)).IsValid, text);
+            answers++;
+        }
+        Assert.True(answers + calls >= 16);
+    }
+
+    [Fact]
     public void ToolArguments_CloseTagInsideAString_RefusedForSchemaAndAnyObject()
     {
         var closeTag = GrammarDriver.Tokenizer.GetTokenId("</tool_call>")!.Value;
