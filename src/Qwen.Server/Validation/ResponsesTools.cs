@@ -17,60 +17,19 @@ internal static class ResponsesTools
     public static List<ChatTool> Read(FieldReader body, List<JsonElement> echo)
     {
         var tools = new List<ChatTool>();
-        if (!body.TryGet("tools", out var array))
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (t, tool) in ToolsValidator.Objects(body, "tools"))
         {
-            return tools;
-        }
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            body.WrongType("tools", "an array", array);
-            return tools;
-        }
-        var i = 0;
-        foreach (var tool in array.EnumerateArray())
-        {
-            var at = $"tools[{i++}]";
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                body.Problems.Add(at, $"'{at}' must be an object (given {FieldReader.Describe(tool)})");
-                continue;
-            }
             echo.Add(tool.Clone());
-            var t = new FieldReader(tool, at, body.Problems);
             var type = t.String("type");
-            if (type is null)
+            if (type is null && !t.TryGet("type", out _))
             {
-                if (!t.TryGet("type", out _))
-                {
-                    t.Problem("type", $"'{at}.type' is required");
-                }
-                continue;
+                t.Problem("type", $"'{t.Param("type")}' is required");
             }
-            if (type != "function")
+            // A hosted tool (web_search, file_search, …) is accepted and not offered to the model.
+            if (type == "function" && ToolsValidator.Function(t, names) is { } name)
             {
-                continue; // a hosted tool (web_search, file_search, …): accepted, not offered to the model
-            }
-            t.String("description");
-            var hasParameters = t.TryGet("parameters", out var p);
-            if (hasParameters && p.ValueKind != JsonValueKind.Object)
-            {
-                t.WrongType("parameters", "a JSON Schema object", p);
-            }
-            else if (t.Bool("strict") == true && hasParameters)
-            {
-                OutputFormat.Compile(p, t.Param("parameters"), t.Problems); // as chat's ToolsValidator: a strict schema must be enforceable
-            }
-            if (t.String("name") is { Length: > 0 } name)
-            {
-                if (tools.Exists(known => known.Name == name))
-                {
-                    t.Problem("name", $"'{at}.name' repeats '{FieldReader.Shorten(name)}': function names must be unique");
-                }
                 tools.Add(new ChatTool(name, ChatShape(tool)));
-            }
-            else if (!t.TryGet("name", out var n) || n.ValueKind == JsonValueKind.String)
-            {
-                t.Problem("name", $"'{at}.name' is required");
             }
         }
         return tools;
