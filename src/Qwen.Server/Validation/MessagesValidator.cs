@@ -86,7 +86,7 @@ internal static class MessagesValidator
         string? text = "";
         if (m.TryGet("content", out var content))
         {
-            text = Content(content, m);
+            text = TextContent.Read(content, m, "content", "text");
         }
         else if (!(role == "assistant" && hasToolCalls))
         {
@@ -130,54 +130,6 @@ internal static class MessagesValidator
         "tool" => ChatRole.Tool,
         _ => null,
     };
-
-    /// <summary>The content's text (text parts joined with "\n", as vLLM does), or null when it has a problem.</summary>
-    private static string? Content(JsonElement content, FieldReader m)
-    {
-        var at = m.Param("content");
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            return content.GetString()!;
-        }
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            m.WrongType("content", "a string or an array of text parts", content);
-            return null;
-        }
-        var texts = new List<string>();
-        var i = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            var pat = $"{at}[{i++}]";
-            if (part.ValueKind != JsonValueKind.Object)
-            {
-                m.Problems.Add(pat, $"'{pat}' must be a content part object (given {FieldReader.Describe(part)})");
-                continue;
-            }
-            var p = new FieldReader(part, pat, m.Problems);
-            var type = p.String("type");
-            if (type is null)
-            {
-                if (!p.TryGet("type", out _))
-                {
-                    p.Problem("type", $"'{pat}.type' is required");
-                }
-            }
-            else if (type != "text")
-            {
-                p.Problem("type", $"'{pat}.type' must be 'text' (given '{FieldReader.Shorten(type)}'; this server reads text only)");
-            }
-            if (p.String("text") is { } text)
-            {
-                texts.Add(text);
-            }
-            else if (!p.TryGet("text", out _))
-            {
-                p.Problem("text", $"'{pat}.text' is required");
-            }
-        }
-        return string.Join('\n', texts);
-    }
 
     private static ChatToolCall? ToolCall(JsonElement call, string at, RequestProblems problems)
     {

@@ -91,7 +91,7 @@ internal static class ResponsesInput
                 {
                     it.Problem("output", $"'{at}.output' is required");
                 }
-                else if (Text(output, it, "output") is { } text)
+                else if (TextContent.Read(output, it, "output", "input_text", "output_text") is { } text)
                 {
                     messages.Add(new ChatMessage(ChatRole.Tool, text));
                 }
@@ -130,57 +130,8 @@ internal static class ResponsesInput
             m.Problem("content", $"'{at}.content' is required");
             return null;
         }
-        var text = Text(content, m, "content");
+        var text = TextContent.Read(content, m, "content", "input_text", "output_text");
         return chatRole is { } r && text is not null ? new ChatMessage(r, text) : null;
-    }
-
-    /// <summary>A string, or text parts (input_text or output_text) joined with "\n"; null when it has a problem.</summary>
-    private static string? Text(JsonElement value, FieldReader owner, string field)
-    {
-        var at = owner.Param(field);
-        if (value.ValueKind == JsonValueKind.String)
-        {
-            return value.GetString()!;
-        }
-        if (value.ValueKind != JsonValueKind.Array)
-        {
-            owner.WrongType(field, "a string or an array of input_text parts", value);
-            return null;
-        }
-        var before = owner.Problems.Count;
-        var texts = new List<string>();
-        var i = 0;
-        foreach (var part in value.EnumerateArray())
-        {
-            var pat = $"{at}[{i++}]";
-            if (part.ValueKind != JsonValueKind.Object)
-            {
-                owner.Problems.Add(pat, $"'{pat}' must be a content part object (given {FieldReader.Describe(part)})");
-                continue;
-            }
-            var p = new FieldReader(part, pat, owner.Problems);
-            var type = p.String("type");
-            if (type is null)
-            {
-                if (!p.TryGet("type", out _))
-                {
-                    p.Problem("type", $"'{pat}.type' is required");
-                }
-            }
-            else if (type is not ("input_text" or "output_text"))
-            {
-                p.Problem("type", $"'{pat}.type' must be 'input_text' or 'output_text' (given '{FieldReader.Shorten(type)}'; this server reads text only)");
-            }
-            if (p.String("text") is { } text)
-            {
-                texts.Add(text);
-            }
-            else if (!p.TryGet("text", out _))
-            {
-                p.Problem("text", $"'{pat}.text' is required");
-            }
-        }
-        return owner.Problems.Count == before ? string.Join('\n', texts) : null;
     }
 
     private static ChatToolCall? FunctionCall(FieldReader c, string at)
