@@ -13,8 +13,8 @@ namespace Qwen.Inference.Sampling;
 /// taken here: the log-softmax of the penalised logits, before temperature and truncation] → temperature 0: argmax;
 /// otherwise temperature → top_k → top_p → min_p (HF's warper order) → draw from the renormalised remainder with the
 /// sequence's own generator. With a <see cref="ITokenConstraint"/> (llama.cpp's order): sample as above; if the
-/// constraint rejects the token, mask every disallowed token to -inf in a scratch copy and sample again with the same
-/// transforms. The penalties change the row in place; temperature, truncation and masking never do (they work on scratch
+/// constraint rejects the token, mask every disallowed token to -inf in a scratch copy (from one
+/// <see cref="ITokenConstraint.FillAllowed"/> bitmask) and sample again with the same transforms. The penalties change the row in place; temperature, truncation and masking never do (they work on scratch
 /// buffers). <see cref="TrySampleCandidates"/> does the same from a row's top-K candidates when they alone decide the
 /// token. One thread at a time: the scratch buffers are allocated once, never per token, so a thread that samples rows
 /// in parallel with others needs a <see cref="Sampler"/> of its own (and each sequence's state is used by one at a time).
@@ -26,6 +26,7 @@ public sealed class Sampler
 
     private readonly float[] _probs;             // [vocab] exp((x - max) / T): unnormalised, the top token has 1
     private readonly float[] _masked;            // [vocab] constrained resample: penalised logits, disallowed at -inf
+    private readonly ulong[] _allowed;           // [ceil(vocab / 64)] constrained resample: bit per token the constraint allows
     private readonly Candidate[] _candidates;    // [vocab] gathered tokens (never more than the vocabulary)
     private readonly float[] _weights;           // [vocab] weights of the kept candidates
     private readonly Candidate[] _blocks;        // [vocab / 64 + 1] block maxima, for the top-k threshold
@@ -37,6 +38,7 @@ public sealed class Sampler
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, 1);
         _probs = new float[vocabSize];
         _masked = new float[vocabSize];
+        _allowed = new ulong[(vocabSize + 63) >> 6];
         _candidates = new Candidate[vocabSize];
         _weights = new float[vocabSize];
         _blocks = new Candidate[(vocabSize / 64) + 1];
@@ -88,17 +90,21 @@ public sealed class Sampler
         if (constraint is not null && !constraint.IsAllowed(id))
         {
             var masked = _masked.AsSpan(0, logits.Length);
+            var bits = _allowed.AsSpan(0, (logits.Length + 63) >> 6);
+            constraint.FillAllowed(bits, logits.Length);
+            masked.Fill(float.NegativeInfinity);
             var allowed = 0;
-            for (var i = 0; i < masked.Length; i++)
+            for (var w = 0; w < bits.Length; w++)
             {
-                if (logits[i] > float.NegativeInfinity && constraint.IsAllowed(i))
+                // Only set bits are visited: a structural position allows a handful of tokens, so most words are zero.
+                for (var word = bits[w]; word != 0; word &= word - 1)
                 {
-                    masked[i] = logits[i];
-                    allowed++;
-                }
-                else
-                {
-                    masked[i] = float.NegativeInfinity;
+                    var i = (w << 6) + BitOperations.TrailingZeroCount(word);
+                    if (i < logits.Length && logits[i] > float.NegativeInfinity)
+                    {
+                        masked[i] = logits[i];
+                        allowed++;
+                    }
                 }
             }
             if (allowed == 0)
