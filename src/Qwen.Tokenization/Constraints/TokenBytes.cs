@@ -43,8 +43,8 @@ public sealed class TokenBytes
     private readonly int[] _openAngleStarts;
     private readonly ulong[] _noOpenAngleBits;
     private readonly ulong[][] _plainBits; // [k]: PlainStringContent with at most k characters; [PlainBitsRoom + 1]: all of them
-    private readonly int[] _plainByCodePoints; // PlainStringContent ids by character count (group c: exactly c, 255 for more)
-    private readonly int[] _codePointStarts;
+    private readonly int[] _longPlain; // PlainStringContent ids with more than PlainBitsRoom characters, by character count
+    private readonly int[] _longPlainStarts; // [256]: where those with more than c characters start, for c >= PlainBitsRoom
 
     /// <summary>Builds the table from each token's bytes (null or empty for an unused id) and the ids that are special.</summary>
     public TokenBytes(IReadOnlyList<byte[]?> tokens, IEnumerable<int> specialIds)
@@ -88,14 +88,16 @@ public sealed class TokenBytes
         (_nonPlainIds, _nonPlainStarts) = GroupBy([.. text.Where(id => (_flags[id] & PlainStringContent) == 0)], id => _first[id]);
         (_openAngleIds, _openAngleStarts) = GroupBy([.. text.Where(id => (_flags[id] & NoOpenAngle) == 0)], id => _first[id]);
         _noOpenAngleBits = Bits(count, text.Where(id => (_flags[id] & NoOpenAngle) != 0));
-        var plain = text.Where(id => (_flags[id] & PlainStringContent) != 0).ToArray();
-        (_plainByCodePoints, _codePointStarts) = GroupBy(plain, id => _codePoints[id]);
+        var (plain, starts) = GroupBy([.. text.Where(id => (_flags[id] & PlainStringContent) != 0)], id => _codePoints[id]);
         _plainBits = new ulong[PlainBitsRoom + 2][];
         for (var k = 0; k <= PlainBitsRoom; k++)
         {
-            _plainBits[k] = Bits(count, _plainByCodePoints.AsSpan(0, _codePointStarts[k + 1]).ToArray());
+            _plainBits[k] = Bits(count, plain[..starts[k + 1]]);
         }
         _plainBits[PlainBitsRoom + 1] = Bits(count, plain);
+        var shortPlain = starts[PlainBitsRoom + 1];
+        _longPlain = plain[shortPlain..];
+        _longPlainStarts = [.. starts[1..].Select(start => Math.Max(0, start - shortPlain))];
     }
 
     /// <summary>
@@ -159,8 +161,7 @@ public sealed class TokenBytes
             tooLong = [];
             return _plainBits[room];
         }
-        var from = _codePointStarts[Math.Min(room, 255) + 1];
-        tooLong = _plainByCodePoints.AsSpan(from);
+        tooLong = _longPlain.AsSpan(_longPlainStarts[Math.Min(room, 255)]);
         return _plainBits[PlainBitsRoom + 1];
     }
 

@@ -583,6 +583,8 @@ public sealed class TokenGrammar
                 SetBit(mask, id, false);
             }
         }
+        var firstBytes = 0;
+        var walks = 0;
         for (var b = 0; b < 256; b++)
         {
             if (!FirstByteAllowed(b))
@@ -596,19 +598,72 @@ public sealed class TokenGrammar
                 }
                 continue;
             }
-            // With "</tool_call>" partly written, plain tokens starting with its rest are refused: that group is checked whole.
-            var ids = freeTextBulk ? _tokens.OpenAngleIdsStartingWith(b)
-                : plainBulk && !(_guard > 0 && b == ToolCallClose[_guard]) ? _tokens.NonPlainIdsStartingWith(b)
-                : _tokens.IdsStartingWith(b);
-            foreach (var id in ids)
+            firstBytes++;
+            walks += ToWalk(b, freeTextBulk, plainBulk).Length;
+        }
+        // The two-byte table costs 256 steps per allowed first byte: it pays after a value's first byte ('t', 'f', 'n'
+        // groups of thousands), not in a string body, where most first bytes are allowed but few tokens are left to walk.
+        if (!_pairsBuilt && walks > firstBytes * 256)
+        {
+            BuildPairTable();
+        }
+        for (var b = 0; b < 256; b++)
+        {
+            if (FirstByteAllowed(b))
             {
-                SetBit(mask, id, IsAllowed(id));
+                foreach (var id in ToWalk(b, freeTextBulk, plainBulk))
+                {
+                    SetBit(mask, id, IsAllowedAfter(id, (byte)b));
+                }
             }
         }
         for (var w = 0; w < Math.Min(_stop.Length, mask.Length); w++)
         {
             mask[w] = _complete ? mask[w] | _stop[w] : mask[w] & ~_stop[w];
         }
+    }
+
+    /// <summary>The ids of first byte <paramref name="b"/> that the bulk sets leave undecided.</summary>
+    private ReadOnlySpan<int> ToWalk(int b, bool freeTextBulk, bool plainBulk)
+        => freeTextBulk ? _tokens.OpenAngleIdsStartingWith(b)
+            // With "</tool_call>" partly written, plain tokens starting with its rest are refused: that group is checked whole.
+            : plainBulk && !(_guard > 0 && b == ToolCallClose[_guard]) ? _tokens.NonPlainIdsStartingWith(b)
+            : _tokens.IdsStartingWith(b);
+
+    /// <summary>
+    /// <see cref="IsAllowed"/> for a non-special non-empty token whose first byte <paramref name="first"/> is allowed: its
+    /// remaining steps, without building the two-byte table (<see cref="FillAllowed"/> decides when that pays).
+    /// </summary>
+    private bool IsAllowedAfter(int tokenId, byte first)
+    {
+        if (IsStop(tokenId))
+        {
+            return _complete;
+        }
+        var flags = _tokens.FlagsOf(tokenId);
+        if (_inFreeText && (flags & TokenBytes.NoOpenAngle) != 0)
+        {
+            return true;
+        }
+        if (_plainRoom >= 0 && (flags & TokenBytes.PlainStringContent) != 0)
+        {
+            return _tokens.CodePointsOf(tokenId) <= _plainRoom && (_guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard)));
+        }
+        var rest = _tokens.RestOf(tokenId);
+        if (rest.Length == 0)
+        {
+            return true;
+        }
+        if (_pairsBuilt)
+        {
+            var pair = first << 8 | rest[0];
+            if ((_pairAllowed[pair >> 6] & (1UL << pair)) == 0)
+            {
+                return false;
+            }
+        }
+        var cursor = _afterFirstByte[first];
+        return Walk(ref cursor, rest);
     }
 
     private static void SetBit(Span<ulong> mask, int id, bool allowed)
