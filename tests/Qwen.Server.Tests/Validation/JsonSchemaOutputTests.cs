@@ -51,7 +51,12 @@ public sealed class JsonSchemaOutputTests(ServerFixture server) : IClassFixture<
 
             var streamed = await StreamContentAsync(new Dictionary<string, object?>
             {
-                ["messages"] = body.messages, ["response_format"] = body.response_format, ["max_tokens"] = 400, ["temperature"] = 1.0, ["seed"] = seed, ["stream"] = true,
+                ["messages"] = body.messages,
+                ["response_format"] = body.response_format,
+                ["max_tokens"] = 400,
+                ["temperature"] = 1.0,
+                ["seed"] = seed,
+                ["stream"] = true,
             });
             Assert.Equal(content, streamed);
         }
@@ -98,8 +103,13 @@ public sealed class JsonSchemaOutputTests(ServerFixture server) : IClassFixture<
         {
             var body = new Dictionary<string, object?>
             {
-                ["messages"] = Messages("Run it."), ["tools"] = tools, ["max_tokens"] = 200, ["temperature"] = 1.0, ["seed"] = seed,
-                ["parallel_tool_calls"] = false, ["logit_bias"] = new Dictionary<string, int> { [toolCallId.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 },
+                ["messages"] = Messages("Run it."),
+                ["tools"] = tools,
+                ["max_tokens"] = 200,
+                ["temperature"] = 1.0,
+                ["seed"] = seed,
+                ["parallel_tool_calls"] = false,
+                ["logit_bias"] = new Dictionary<string, int> { [toolCallId.ToString(System.Globalization.CultureInfo.InvariantCulture)] = 100 },
             };
             using var response = await server.Http.PostAsJsonAsync("/v1/chat/completions", body);
             var json = await response.Content.ReadFromJsonAsync<JsonElement>();
