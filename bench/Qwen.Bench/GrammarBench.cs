@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Text.Json;
 using Qwen.OnnxExport.Checkpoint;
 using Qwen.Tokenization.Constraints;
@@ -9,12 +10,13 @@ namespace Qwen.Bench;
 /// <summary>
 /// Cost of the JSON Schema constraint per token over the real Qwen2.5 vocabulary: `grammar [--walks 20] [--steps 300] [--model-dir DIR]`.
 /// For each grammar, seeded walks pick a random allowed token (a stop a quarter of the time it is allowed; after
-/// --steps tokens a closing policy) and two grammars walk in lockstep, as the engine uses one: on the first, only
+/// --steps tokens a closing policy) and three grammars walk in lockstep, as the engine uses one: on the first, only
 /// IsAllowed + Accept of the chosen token (the fast path: the sampled token is allowed); on the second, IsAllowed on
-/// every vocabulary id then Accept (the full scan the engine does when the sampled token is refused). The two use
-/// separately compiled schemas, so the fast path's shared walk is cold on the first walk (a schema's first request)
-/// and warm after (a cached schema's later requests): both are printed. Also the full scan's mean and worst µs and
-/// the schema's compile time (median of 50).
+/// every vocabulary id then Accept (the full scan as the engine did it when the sampled token was refused); on the third,
+/// FillAllowed into a bitmask then Accept (the full scan as the engine does it now; its set is checked against the
+/// second's). The three use separately compiled schemas, so the fast path's shared walk is cold on the first walk (a
+/// schema's first request) and warm after (a cached schema's later requests): both are printed. Also both scans' mean,
+/// median and worst µs and the schema's compile time (median of 50).
 /// </summary>
 internal static class GrammarBench
 {
@@ -69,16 +71,18 @@ internal static class GrammarBench
         var toolsUs = CompileTime(Weather) + CompileTime(Search);
         var cases = new (string Name, double CompileUs, Func<TokenGrammar> Create)[]
         {
-            ("json_schema nested (objects, arrays, anyOf, enum, numbers, maxLength, pattern, format)", nestedUs, Pair([Nested], s => TokenGrammar.JsonSchema(tokens, s[0], stops))),
-            ("json_schema recursive ($ref tree)", recursiveUs, Pair([Recursive], s => TokenGrammar.JsonSchema(tokens, s[0], stops))),
-            ("required tool call, two functions, parallel", toolsUs, Pair([Weather, Search], s => TokenGrammar.RequiredToolCall(tokens, Tools(s), parallel: true, stops))),
-            ("auto tool calls (free text, then a call)", toolsUs, Pair([Weather, Search], s => TokenGrammar.AutoToolCalls(tokens, Tools(s), parallel: false, stops))),
+            ("json_schema nested (objects, arrays, anyOf, enum, numbers, maxLength, pattern, format)", nestedUs, Separately([Nested], s => TokenGrammar.JsonSchema(tokens, s[0], stops))),
+            ("json_schema recursive ($ref tree)", recursiveUs, Separately([Recursive], s => TokenGrammar.JsonSchema(tokens, s[0], stops))),
+            ("required tool call, two functions, parallel", toolsUs, Separately([Weather, Search], s => TokenGrammar.RequiredToolCall(tokens, Tools(s), parallel: true, stops))),
+            ("auto tool calls (free text, then a call)", toolsUs, Separately([Weather, Search], s => TokenGrammar.AutoToolCalls(tokens, Tools(s), parallel: false, stops))),
             ("json_object (the existing JsonAutomaton grammar, for comparison)", 0, () => TokenGrammar.JsonObject(tokens, stops)),
         };
         foreach (var (name, compileUs, create) in cases)
         {
-            Walk(create, walks, steps, stops, byteTokens, out var cold, out var warm, out var fastMedian, out var fastWorst, out var scan, out var scanMedian, out var scanWorst, out var count);
-            Console.WriteLine($"{name}: compile {compileUs:F0} µs; {count} tokens; fast path mean {cold:F2} µs/token cold, {warm:F2} warm, median {fastMedian:F2} (worst {fastWorst:F0}); full scan mean {scan:F0} µs/token, median {scanMedian:F0} (worst {scanWorst:F0})");
+            var r = Walk(create, walks, steps, stops, byteTokens);
+            Console.WriteLine($"{name}: compile {compileUs:F0} µs; {r.Count} tokens; fast path mean {r.Cold:F2} µs/token cold, {r.Warm:F2} warm, median {r.FastMedian:F2} (worst {r.FastWorst:F0}); "
+                + $"full scan by IsAllowed mean {r.Scan.Mean:F0} µs/token, median {r.Scan.Median:F0} (worst {r.Scan.Worst:F0}); "
+                + $"by FillAllowed mean {r.Fill.Mean:F0}, median {r.Fill.Median:F0} (worst {r.Fill.Worst:F0}): {r.Scan.Mean / r.Fill.Mean:F1}x mean, {r.Scan.Median / r.Fill.Median:F1}x median");
         }
         return Task.FromResult(0);
     }
@@ -92,12 +96,12 @@ internal static class GrammarBench
 
     private static ToolGrammar[] Tools(CompiledJsonSchema[] schemas) => [new("get_weather", schemas[0]), new("search", schemas[1])];
 
-    /// <summary>Grammars in pairs from two separate compilations: the fast-path grammar (odd calls) never shares the scanned one's walk.</summary>
-    private static Func<TokenGrammar> Pair(string[] schemas, Func<CompiledJsonSchema[], TokenGrammar> create)
+    /// <summary>Grammars in threes from separate compilations: the fast-path grammar (every third call) never shares a scanned one's walk.</summary>
+    private static Func<TokenGrammar> Separately(string[] schemas, Func<CompiledJsonSchema[], TokenGrammar> create)
     {
-        var compiled = new[] { Compile(schemas), Compile(schemas) };
+        var compiled = new[] { Compile(schemas), Compile(schemas), Compile(schemas) };
         var calls = 0;
-        return () => create(compiled[calls++ % 2]);
+        return () => create(compiled[calls++ % 3]);
     }
 
     private static double CompileTime(string text)
@@ -114,18 +118,20 @@ internal static class GrammarBench
         return times[times.Count / 2];
     }
 
-    private static void Walk(Func<TokenGrammar> create, int walks, int steps, int[] stops, int[] byteTokens,
-        out double coldMean, out double warmMean, out double fastMedian, out double fastWorst, out double scanMean, out double scanMedian, out double scanWorst, out int count)
+    private static WalkFigures Walk(Func<TokenGrammar> create, int walks, int steps, int[] stops, int[] byteTokens)
     {
         var fast = new List<double>();
         var firstWalk = 0;
         var scan = new List<double>();
+        var fill = new List<double>();
         var allowed = new List<int>();
+        var mask = new ulong[(Vocabulary + 63) / 64];
         for (var walk = 0; walk < walks; walk++)
         {
             var rng = new Random(walk);
             var sampled = create(); // the fast path: only the chosen token is checked
-            var scanned = create(); // the full scan
+            var scanned = create(); // the full scan by IsAllowed
+            var filled = create(); // the full scan by FillAllowed
             if (walk == 1)
             {
                 firstWalk = fast.Count;
@@ -146,10 +152,21 @@ internal static class GrammarBench
                 {
                     throw new InvalidOperationException("dead end: no token allowed");
                 }
+                sw.Restart();
+                filled.FillAllowed(mask);
+                var fillUs = sw.Elapsed.TotalMicroseconds;
+                if (!SameSet(mask, allowed))
+                {
+                    throw new InvalidOperationException("FillAllowed and the IsAllowed loop disagree");
+                }
                 var chosen = Choose(scanned, allowed, rng, step >= steps, stops, byteTokens);
                 sw.Restart();
                 scanned.Accept(chosen);
-                scan.Add(scanUs + sw.Elapsed.TotalMicroseconds);
+                var acceptUs = sw.Elapsed.TotalMicroseconds;
+                scan.Add(scanUs + acceptUs);
+                sw.Restart();
+                filled.Accept(chosen);
+                fill.Add(fillUs + sw.Elapsed.TotalMicroseconds);
                 sw.Restart();
                 var ok = sampled.IsAllowed(chosen);
                 sampled.Accept(chosen);
@@ -164,14 +181,25 @@ internal static class GrammarBench
                 }
             }
         }
-        count = fast.Count;
-        coldMean = fast.Take(firstWalk).DefaultIfEmpty(0).Average();
-        warmMean = fast.Skip(firstWalk).DefaultIfEmpty(0).Average();
-        fastWorst = fast.Max();
-        fastMedian = fast.Order().ElementAt(fast.Count / 2);
-        scanMedian = scan.Order().ElementAt(scan.Count / 2);
-        scanMean = scan.Average();
-        scanWorst = scan.Max();
+        return new WalkFigures(fast.Count, fast.Take(firstWalk).DefaultIfEmpty(0).Average(), fast.Skip(firstWalk).DefaultIfEmpty(0).Average(),
+            fast.Order().ElementAt(fast.Count / 2), fast.Max(), ScanFigures.Of(scan), ScanFigures.Of(fill));
+    }
+
+    /// <summary>Whether the mask's set bits are exactly <paramref name="allowed"/> (ascending ids).</summary>
+    private static bool SameSet(ulong[] mask, List<int> allowed)
+    {
+        var n = 0;
+        for (var w = 0; w < mask.Length; w++)
+        {
+            for (var word = mask[w]; word != 0; word &= word - 1)
+            {
+                if (n == allowed.Count || allowed[n++] != (w << 6) + BitOperations.TrailingZeroCount(word))
+                {
+                    return false;
+                }
+            }
+        }
+        return n == allowed.Count;
     }
 
     /// <summary>A random allowed id (a stop a quarter of the time it is allowed); when closing: a stop, else '"', '}', ']', '0', else the first allowed.</summary>

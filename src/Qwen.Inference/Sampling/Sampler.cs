@@ -13,8 +13,8 @@ namespace Qwen.Inference.Sampling;
 /// taken here: the log-softmax of the penalised logits, before temperature and truncation] → temperature 0: argmax;
 /// otherwise temperature → top_k → top_p → min_p (HF's warper order) → draw from the renormalised remainder with the
 /// sequence's own generator. With a <see cref="ITokenConstraint"/> (llama.cpp's order): sample as above; if the
-/// constraint rejects the token, mask every disallowed token to -inf in a scratch copy and sample again with the same
-/// transforms. The penalties change the row in place; temperature, truncation and masking never do (they work on scratch
+/// constraint rejects the token, mask every disallowed token to -inf in a scratch copy (from one
+/// <see cref="ITokenConstraint.FillAllowed"/> bitmask) and sample again with the same transforms. The penalties change the row in place; temperature, truncation and masking never do (they work on scratch
 /// buffers). <see cref="TrySampleCandidates"/> does the same from a row's top-K candidates when they alone decide the
 /// token. One thread at a time: the scratch buffers are allocated once, never per token, so a thread that samples rows
 /// in parallel with others needs a <see cref="Sampler"/> of its own (and each sequence's state is used by one at a time).
@@ -26,6 +26,7 @@ public sealed class Sampler
 
     private readonly float[] _probs;             // [vocab] exp((x - max) / T): unnormalised, the top token has 1
     private readonly float[] _masked;            // [vocab] constrained resample: penalised logits, disallowed at -inf
+    private readonly ulong[] _allowed;           // [ceil(vocab / 64)] constrained resample: bit per token the constraint allows
     private readonly Candidate[] _candidates;    // [vocab] gathered tokens (never more than the vocabulary)
     private readonly float[] _weights;           // [vocab] weights of the kept candidates
     private readonly Candidate[] _blocks;        // [vocab / 64 + 1] block maxima, for the top-k threshold
@@ -37,6 +38,7 @@ public sealed class Sampler
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, 1);
         _probs = new float[vocabSize];
         _masked = new float[vocabSize];
+        _allowed = new ulong[(vocabSize + 63) >> 6];
         _candidates = new Candidate[vocabSize];
         _weights = new float[vocabSize];
         _blocks = new Candidate[(vocabSize / 64) + 1];
@@ -88,20 +90,10 @@ public sealed class Sampler
         if (constraint is not null && !constraint.IsAllowed(id))
         {
             var masked = _masked.AsSpan(0, logits.Length);
-            var allowed = 0;
-            for (var i = 0; i < masked.Length; i++)
-            {
-                if (logits[i] > float.NegativeInfinity && constraint.IsAllowed(i))
-                {
-                    masked[i] = logits[i];
-                    allowed++;
-                }
-                else
-                {
-                    masked[i] = float.NegativeInfinity;
-                }
-            }
-            if (allowed == 0)
+            var bits = _allowed.AsSpan(0, (logits.Length + 63) >> 6);
+            constraint.FillAllowed(bits, logits.Length);
+            var allowed = Mask(logits, bits, masked);
+            if (!allowed)
             {
                 float? noneLogprob = p.TopLogprobs is not null && (uint)noneAllowedTokenId < (uint)logits.Length ? logits[noneAllowedTokenId] - logSumExp : null;
                 token = new SampledToken(noneAllowedTokenId, noneLogprob, top);
@@ -113,6 +105,53 @@ public sealed class Sampler
         state.Record(id);
         token = new SampledToken(id, p.TopLogprobs is null ? null : logits[id] - logSumExp, top);
         return true;
+    }
+
+    /// <summary>
+    /// <paramref name="masked"/> = <paramref name="x"/> where the token's bit is set and its logit is above -inf, else -inf;
+    /// returns whether any token is left. A string body allows most of the vocabulary, interleaved with refused ids, so
+    /// with 256-bit vectors each byte of the mask becomes a lane mask: over a 151,936-entry row with 97% allowed, ~55 µs
+    /// more than an unconstrained greedy pick against ~180 µs for a visit per set bit (measured here on a busy two-core
+    /// machine; ~30 µs either way with few allowed).
+    /// </summary>
+    private static bool Mask(ReadOnlySpan<float> x, ReadOnlySpan<ulong> bits, Span<float> masked)
+    {
+        var any = false;
+        var w = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var lanes = Vector256.Create(1, 2, 4, 8, 16, 32, 64, 128);
+            var none = Vector256.Create(float.NegativeInfinity);
+            var kept = Vector256<float>.Zero;
+            ref var r = ref MemoryMarshal.GetReference(x);
+            ref var d = ref MemoryMarshal.GetReference(masked);
+            for (; (w + 1) << 6 <= x.Length; w++)
+            {
+                var word = bits[w];
+                for (var j = 0; j < 64; j += 8)
+                {
+                    var i = (nuint)((w << 6) + j);
+                    if (word == 0)
+                    {
+                        none.StoreUnsafe(ref d, i); // most words where a grammar allows few tokens
+                        continue;
+                    }
+                    var set = Vector256.Equals(Vector256.Create((int)(word >> j) & 0xFF) & lanes, lanes).AsSingle();
+                    var v = Vector256.LoadUnsafe(ref r, i);
+                    var keep = set & Vector256.GreaterThan(v, none);
+                    Vector256.ConditionalSelect(keep, v, none).StoreUnsafe(ref d, i);
+                    kept |= keep;
+                }
+            }
+            any = kept.AsInt32() != Vector256<int>.Zero;
+        }
+        for (var i = w << 6; i < x.Length; i++)
+        {
+            var keep = (bits[i >> 6] & (1UL << i)) != 0 && x[i] > float.NegativeInfinity;
+            masked[i] = keep ? x[i] : float.NegativeInfinity;
+            any |= keep;
+        }
+        return any;
     }
 
     /// <summary>

@@ -13,5 +13,8 @@ internal sealed class GrammarConstraint(TokenGrammar grammar) : ITokenConstraint
     public bool IsAllowed(int tokenId) => grammar.IsAllowed(tokenId);
 
     /// <inheritdoc/>
+    public void FillAllowed(Span<ulong> mask, int vocabulary) => grammar.FillAllowed(mask); // every id past the tokenizer's is refused
+
+    /// <inheritdoc/>
     public void Accept(int tokenId) => grammar.Accept(tokenId);
 }

@@ -581,4 +581,122 @@ public sealed class TokenGrammar
         public int Schema; // the state of the current Schema segment's walk
         public int Choice; // which name the last OneOf segment matched (its index in sorted order)
     }
+
+    /// <summary>
+    /// Sets bit i of <paramref name="mask"/> exactly when <see cref="IsAllowed"/>(i) is true and clears every other bit
+    /// (ids past the vocabulary, or past the mask, are never set). Visits only the ids whose first byte may come next; in a
+    /// JSON string body the plain-content tokens within the room maxLength leaves, and in free text before a tool call the
+    /// tokens without '&lt;', are set in bulk from <see cref="TokenBytes"/>' shared bitsets and only the others are checked
+    /// one by one. Changes no observable state, like <see cref="IsAllowed"/>.
+    /// </summary>
+    public void FillAllowed(Span<ulong> mask)
+    {
+        mask.Clear();
+        if (_stopped)
+        {
+            return;
+        }
+        // The bulk sets are decided by the flags IsAllowed tests before any walk, so only their first bytes remain to check.
+        var freeTextBulk = _inFreeText;
+        var plainBulk = !freeTextBulk && _plainRoom > 0; // at room 0 no plain token fits (each has a character)
+        if (freeTextBulk || plainBulk)
+        {
+            var tooLong = ReadOnlySpan<int>.Empty;
+            var bulk = freeTextBulk ? _tokens.NoOpenAngleBits : _tokens.PlainBits(_plainRoom, out tooLong);
+            bulk[..Math.Min(bulk.Length, mask.Length)].CopyTo(mask);
+            foreach (var id in tooLong)
+            {
+                SetBit(mask, id, false);
+            }
+        }
+        var firstBytes = 0;
+        var walks = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            if (!FirstByteAllowed(b))
+            {
+                if (freeTextBulk || (plainBulk && _tokens.HasPlainStartingWith(b)))
+                {
+                    foreach (var id in _tokens.IdsStartingWith(b))
+                    {
+                        SetBit(mask, id, false);
+                    }
+                }
+                continue;
+            }
+            firstBytes++;
+            walks += ToWalk(b, freeTextBulk, plainBulk).Length;
+        }
+        // The two-byte table costs 256 steps per allowed first byte: it pays after a value's first byte ('t', 'f', 'n'
+        // groups of thousands), not in a string body, where most first bytes are allowed but few tokens are left to walk.
+        if (!_pairsBuilt && walks > firstBytes * 256)
+        {
+            BuildPairTable();
+        }
+        for (var b = 0; b < 256; b++)
+        {
+            if (FirstByteAllowed(b))
+            {
+                foreach (var id in ToWalk(b, freeTextBulk, plainBulk))
+                {
+                    SetBit(mask, id, IsAllowedAfter(id, (byte)b));
+                }
+            }
+        }
+        for (var w = 0; w < Math.Min(_stop.Length, mask.Length); w++)
+        {
+            mask[w] = _complete ? mask[w] | _stop[w] : mask[w] & ~_stop[w];
+        }
+    }
+
+    /// <summary>The ids of first byte <paramref name="b"/> that the bulk sets leave undecided.</summary>
+    private ReadOnlySpan<int> ToWalk(int b, bool freeTextBulk, bool plainBulk)
+        => freeTextBulk ? _tokens.OpenAngleIdsStartingWith(b)
+            // With "</tool_call>" partly written, plain tokens starting with its rest are refused: that group is checked whole.
+            : plainBulk && !(_guard > 0 && b == ToolCallClose[_guard]) ? _tokens.NonPlainIdsStartingWith(b)
+            : _tokens.IdsStartingWith(b);
+
+    /// <summary>
+    /// <see cref="IsAllowed"/> for a non-special non-empty token whose first byte <paramref name="first"/> is allowed: its
+    /// remaining steps, without building the two-byte table (<see cref="FillAllowed"/> decides when that pays).
+    /// </summary>
+    private bool IsAllowedAfter(int tokenId, byte first)
+    {
+        if (IsStop(tokenId))
+        {
+            return _complete;
+        }
+        var flags = _tokens.FlagsOf(tokenId);
+        if (_inFreeText && (flags & TokenBytes.NoOpenAngle) != 0)
+        {
+            return true;
+        }
+        if (_plainRoom >= 0 && (flags & TokenBytes.PlainStringContent) != 0)
+        {
+            return _tokens.CodePointsOf(tokenId) <= _plainRoom && (_guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard)));
+        }
+        var rest = _tokens.RestOf(tokenId);
+        if (rest.Length == 0)
+        {
+            return true;
+        }
+        if (_pairsBuilt)
+        {
+            var pair = first << 8 | rest[0];
+            if ((_pairAllowed[pair >> 6] & (1UL << pair)) == 0)
+            {
+                return false;
+            }
+        }
+        var cursor = _afterFirstByte[first];
+        return Walk(ref cursor, rest);
+    }
+
+    private static void SetBit(Span<ulong> mask, int id, bool allowed)
+    {
+        if ((uint)(id >> 6) < (uint)mask.Length)
+        {
+            mask[id >> 6] = allowed ? mask[id >> 6] | (1UL << id) : mask[id >> 6] & ~(1UL << id);
+        }
+    }
 }

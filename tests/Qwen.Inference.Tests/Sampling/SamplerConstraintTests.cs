@@ -34,6 +34,46 @@ public sealed class SamplerConstraintTests
         Assert.Equal(1, constraint.IsAllowedCalls); // the whole-vocabulary mask is only built when the first pick is rejected
     }
 
+    public static TheoryData<SamplingParams> Resampled => new()
+    {
+        new SamplingParams(),
+        new SamplingParams { Temperature = 0.8f },
+        new SamplingParams { Temperature = 1f, TopK = 5 },
+        new SamplingParams { Temperature = 1.2f, TopP = 0.9f, MinP = 0.01f },
+    };
+
+    [Theory]
+    [MemberData(nameof(Resampled))]
+    public void Resample_BulkFillAllowed_SameTokensAsTheIsAllowedLoopWithOneCallPerResample(SamplingParams p)
+    {
+        const int vocab = 200; // not a multiple of 64: the mask's last word has bits past the row
+        var rng = new Random(7);
+        var sampler = new Sampler(vocab);
+        var looped = new SamplingState(p with { Seed = 11 }, [], vocab);
+        var bulk = new SamplingState(p with { Seed = 11 }, [], vocab);
+        var scripted = new ScriptedConstraint((_, id) => id % 3 == 0);
+        var bitmask = new BitmaskConstraint(id => id % 3 == 0, vocab);
+        for (var step = 0; step < 200; step++)
+        {
+            var logits = new float[vocab];
+            for (var i = 0; i < vocab; i++)
+            {
+                logits[i] = rng.Next(10) == 0 ? float.NegativeInfinity : (float)(rng.NextDouble() * 6);
+            }
+            Assert.True(sampler.TrySample((float[])logits.Clone(), looped, scripted, 0, out var expected));
+            Assert.True(sampler.TrySample(logits, bulk, bitmask, 0, out var token));
+            Assert.Equal(expected.TokenId, token.TokenId);
+        }
+        Assert.Equal(200, scripted.Accepted.Count);
+        // The default FillAllowed asks IsAllowed for each of the 200 ids (none past the row); the bulk one is called once per
+        // refused first pick instead, and IsAllowed only for the first pick (and by this test's Accept).
+        var refused = (scripted.IsAllowedCalls - 200) / vocab;
+        Assert.Equal(200 + (vocab * refused), scripted.IsAllowedCalls);
+        Assert.InRange(refused, 50, 200);
+        Assert.Equal(refused, bitmask.FillAllowedCalls);
+        Assert.Equal(400, bitmask.IsAllowedCalls);
+    }
+
     public static TheoryData<string, SamplingParams, double[]> Mixtures => new()
     {
         // P(t) = q(t) + (1 - q(allowed)) * r(t): q the unconstrained distribution, r the masked one, both after the transforms.
