@@ -241,38 +241,7 @@ public sealed class TokenGrammar
             return false; // unknown, empty, or special but not a stop id
         }
         var first = _tokens.FirstByteOf(tokenId);
-        if (!FirstByteAllowed(first))
-        {
-            return false;
-        }
-        if (_inFreeText && (flags & TokenBytes.NoOpenAngle) != 0)
-        {
-            return true;
-        }
-        if (_plainRoom >= 0 && (flags & TokenBytes.PlainStringContent) != 0)
-        {
-            // Plain content has no '<', so it can only complete "</tool_call>" by starting with the rest of it.
-            return _tokens.CodePointsOf(tokenId) <= _plainRoom && (_guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard)));
-        }
-        var rest = _tokens.RestOf(tokenId);
-        if (rest.Length == 0)
-        {
-            return true;
-        }
-        if (!_pairsBuilt && ++_walks > PairTableThreshold)
-        {
-            BuildPairTable();
-        }
-        if (_pairsBuilt)
-        {
-            var pair = first << 8 | rest[0];
-            if ((_pairAllowed[pair >> 6] & (1UL << pair)) == 0)
-            {
-                return false;
-            }
-        }
-        var cursor = _afterFirstByte[first];
-        return Walk(ref cursor, rest);
+        return FirstByteAllowed(first) && IsAllowedAfter(tokenId, first, countWalk: true);
     }
 
     /// <summary>Advances past token <paramref name="tokenId"/>, which must be allowed (<see cref="InvalidOperationException"/> otherwise).</summary>
@@ -660,7 +629,7 @@ public sealed class TokenGrammar
     /// <see cref="IsAllowed"/> for a non-special non-empty token whose first byte <paramref name="first"/> is allowed: its
     /// remaining steps, without building the two-byte table (<see cref="FillAllowed"/> decides when that pays).
     /// </summary>
-    private bool IsAllowedAfter(int tokenId, byte first)
+    private bool IsAllowedAfter(int tokenId, byte first, bool countWalk = false)
     {
         if (IsStop(tokenId))
         {
@@ -673,12 +642,17 @@ public sealed class TokenGrammar
         }
         if (_plainRoom >= 0 && (flags & TokenBytes.PlainStringContent) != 0)
         {
+            // Plain content has no '<', so it can only complete "</tool_call>" by starting with the rest of it.
             return _tokens.CodePointsOf(tokenId) <= _plainRoom && (_guard == 0 || !_tokens[tokenId].StartsWith(ToolCallClose.AsSpan(_guard)));
         }
         var rest = _tokens.RestOf(tokenId);
         if (rest.Length == 0)
         {
             return true;
+        }
+        if (countWalk && !_pairsBuilt && ++_walks > PairTableThreshold)
+        {
+            BuildPairTable(); // one token at a time (IsAllowed): past a few walks a full scan is under way, and the table pays
         }
         if (_pairsBuilt)
         {
