@@ -8,7 +8,7 @@ namespace Qwen.Tokenization.Constraints;
 /// <summary>
 /// A token constraint for one request: which token ids may come next so the generated text stays a prefix of the
 /// grammar, and the walk as tokens are accepted. The grammar is a sequence of segments (exact literals, one of a set
-/// of strings, a JSON object, a value of a <see cref="CompiledJsonSchema"/>, free text up to <c>&lt;tool_call&gt;</c>,
+/// of strings, a value of a <see cref="CompiledJsonSchema"/>, free text up to <c>&lt;tool_call&gt;</c>,
 /// an optional repeat) walked byte by byte across token boundaries, so a token may span
 /// segments and <c>&lt;/tool_call&gt;</c> matches as the added token or as ordinary sub-tokens alike. Every allowed
 /// prefix can still be completed, so generation never reaches a dead end; at the end only stop ids are allowed.
@@ -18,7 +18,7 @@ namespace Qwen.Tokenization.Constraints;
 /// </summary>
 public sealed class TokenGrammar
 {
-    /// <summary>What the host writes to open the assistant turn for <see cref="RequiredToolCall(TokenBytes, IReadOnlyCollection{string}, bool, IReadOnlyCollection{int})"/>.</summary>
+    /// <summary>What the host writes to open the assistant turn for <see cref="RequiredToolCall(TokenBytes, IReadOnlyList{ToolGrammar}, bool, IReadOnlyCollection{int})"/>.</summary>
     public const string RequiredToolCallOpening = "<tool_call>\n";
 
     private const string CallEnd = "}\n</tool_call>";
@@ -74,7 +74,6 @@ public sealed class TokenGrammar
     {
         Literal, // Bytes must follow exactly
         OneOf, // one of Names
-        JsonObject, // a JSON object (leading and trailing whitespace within the limit)
         Schema, // one value of a compiled schema (Dfas[Choice] when the segment has one per name, else Dfas[0])
         FreeText, // any bytes until "<tool_call>" has been written (then the next segment)
         Branch, // takes no byte: a '<' goes on at segment RepeatTo (a tool call), any other byte at the next segment
@@ -85,53 +84,9 @@ public sealed class TokenGrammar
     /// <summary>Whether the text so far is a whole sentence of the grammar, so a stop id is allowed (or one was accepted).</summary>
     public bool IsComplete => _complete || _stopped;
 
-    /// <summary>
-    /// The grammar for <c>response_format: {"type": "json_object"}</c>: one JSON object, optionally surrounded by
-    /// whitespace within <see cref="JsonAutomaton.MaxWhitespaceRun"/>, then one of <paramref name="stopIds"/>.
-    /// </summary>
-    public static TokenGrammar JsonObject(TokenBytes tokens, IReadOnlyCollection<int> stopIds)
-        => new(tokens, [Json(guardToolCallClose: false), End()], stopIds);
-
-    /// <summary>The text the host writes to open the assistant turn for <see cref="NamedToolCall(TokenBytes, IReadOnlyCollection{int})"/> of function <paramref name="name"/>.</summary>
+    /// <summary>The text the host writes to open the assistant turn for <see cref="NamedToolCall(TokenBytes, CompiledJsonSchema, IReadOnlyCollection{int})"/> of function <paramref name="name"/>.</summary>
     public static string NamedToolCallOpening(string name)
         => $"{RequiredToolCallOpening}{{\"name\": \"{EscapeName(name)}\", \"arguments\": ";
-
-    /// <summary>
-    /// The grammar for <c>tool_choice</c> naming a function, when the host has opened the assistant turn with
-    /// <see cref="NamedToolCallOpening"/>: the arguments (a JSON object), <c>}\n&lt;/tool_call&gt;</c>, then a stop id.
-    /// </summary>
-    public static TokenGrammar NamedToolCall(TokenBytes tokens, IReadOnlyCollection<int> stopIds)
-        => new(tokens, [Json(guardToolCallClose: true), Literal(CallEnd), End()], stopIds);
-
-    /// <summary>
-    /// The grammar for <c>tool_choice: "required"</c>, when the host has opened the assistant turn with
-    /// <see cref="RequiredToolCallOpening"/>: <c>{"name": "</c> one of <paramref name="names"/> (escaped as the chat
-    /// template's tojson writes them) <c>", "arguments": </c> a JSON object <c>}\n&lt;/tool_call&gt;</c>; then a stop id,
-    /// or, when <paramref name="parallel"/>, also <c>\n&lt;tool_call&gt;\n</c> and another call, any number of times.
-    /// </summary>
-    public static TokenGrammar RequiredToolCall(TokenBytes tokens, IReadOnlyCollection<string> names, bool parallel, IReadOnlyCollection<int> stopIds)
-    {
-        ArgumentNullException.ThrowIfNull(names);
-        if (names.Count == 0)
-        {
-            throw new ArgumentException("at least one function name is required", nameof(names));
-        }
-        var escaped = names.Select(n => n is null ? throw new ArgumentException("a function name is null", nameof(names)) : Encoding.UTF8.GetBytes(EscapeName(n)))
-            .DistinctBy(Convert.ToHexString)
-            .Order(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)))
-            .ToArray();
-        Segment[] segments =
-        [
-            Literal("{\"name\": \""),
-            new(SegmentKind.OneOf, [], escaped, false),
-            Literal("\", \"arguments\": "),
-            Json(guardToolCallClose: true),
-            Literal(CallEnd),
-            parallel ? new(SegmentKind.Repeat, Encoding.UTF8.GetBytes(CallSeparator), [], false) : End(),
-            End(),
-        ];
-        return new(tokens, segments, stopIds);
-    }
 
     /// <summary>
     /// The grammar for <c>response_format: {"type": "json_schema"}</c>: one JSON value following <paramref name="schema"/>
@@ -144,8 +99,9 @@ public sealed class TokenGrammar
     }
 
     /// <summary>
-    /// <see cref="NamedToolCall(TokenBytes, IReadOnlyCollection{int})"/> with arguments that follow <paramref name="arguments"/>:
-    /// after <see cref="NamedToolCallOpening"/>, the arguments, <c>}\n&lt;/tool_call&gt;</c>, then a stop id.
+    /// The grammar for <c>tool_choice</c> naming a function, when the host has opened the assistant turn with
+    /// <see cref="NamedToolCallOpening"/>: arguments that follow <paramref name="arguments"/>, <c>}\n&lt;/tool_call&gt;</c>,
+    /// then a stop id.
     /// </summary>
     public static TokenGrammar NamedToolCall(TokenBytes tokens, CompiledJsonSchema arguments, IReadOnlyCollection<int> stopIds)
     {
@@ -154,8 +110,11 @@ public sealed class TokenGrammar
     }
 
     /// <summary>
-    /// <see cref="RequiredToolCall(TokenBytes, IReadOnlyCollection{string}, bool, IReadOnlyCollection{int})"/> where the
-    /// arguments after a name follow that function's schema (<see cref="ToolGrammar.Arguments"/>).
+    /// The grammar for <c>tool_choice: "required"</c>, when the host has opened the assistant turn with
+    /// <see cref="RequiredToolCallOpening"/>: <c>{"name": "</c> one of the functions' names (escaped as the chat
+    /// template's tojson writes them) <c>", "arguments": </c> arguments that follow that function's schema
+    /// (<see cref="ToolGrammar.Arguments"/>) <c>}\n&lt;/tool_call&gt;</c>; then a stop id, or, when
+    /// <paramref name="parallel"/>, also <c>\n&lt;tool_call&gt;\n</c> and another call, any number of times.
     /// </summary>
     public static TokenGrammar RequiredToolCall(TokenBytes tokens, IReadOnlyList<ToolGrammar> functions, bool parallel, IReadOnlyCollection<int> stopIds)
     {
@@ -281,8 +240,6 @@ public sealed class TokenGrammar
 
     private static Segment Literal(string text) => new(SegmentKind.Literal, Encoding.UTF8.GetBytes(text), [], false);
 
-    private static Segment Json(bool guardToolCallClose) => new(SegmentKind.JsonObject, [], [], guardToolCallClose);
-
     /// <summary>A schema value: one schema, or one per name of the OneOf segment before it (in its sorted order).</summary>
     private static Segment SchemaValue(CompiledJsonSchema[] schemas, bool guardToolCallClose)
         => new(SegmentKind.Schema, [], [], guardToolCallClose) { Dfas = [.. schemas.Select(s => s.NewWalk())] };
@@ -311,11 +268,10 @@ public sealed class TokenGrammar
     {
         _complete = IsCompleteAt(_cursor);
         var segment = _segments[_cursor.Segment];
-        var inJson = segment.Kind is SegmentKind.JsonObject or SegmentKind.Schema;
         var dfa = segment.Kind == SegmentKind.Schema ? DfaOf(segment, _cursor) : null;
-        _inStringBody = segment.Kind == SegmentKind.JsonObject ? _cursor.Json.IsInStringBody : dfa is not null && dfa.IsFreeStringBody(_cursor.Schema);
-        _plainRoom = dfa is not null ? dfa.PlainRoom(_cursor.Schema) : _inStringBody ? int.MaxValue : -1;
-        _guard = inJson ? _cursor.Guard : 0;
+        _inStringBody = dfa is not null && dfa.IsFreeStringBody(_cursor.Schema);
+        _plainRoom = dfa is not null ? dfa.PlainRoom(_cursor.Schema) : -1;
+        _guard = dfa is not null ? _cursor.Guard : 0;
         _inFreeText = segment.Kind == SegmentKind.FreeText && _cursor.Pos == 0;
         _pairsBuilt = false;
         _walks = 0;
@@ -416,18 +372,6 @@ public sealed class TokenGrammar
                         return true;
                     }
                     break;
-                case SegmentKind.JsonObject:
-                    var json = c.Json;
-                    if (json.Step(b))
-                    {
-                        c.Json = json;
-                        return !seg.GuardToolCallClose || Guard(ref c, b);
-                    }
-                    if (!c.Json.IsComplete)
-                    {
-                        return false;
-                    }
-                    break;
                 case SegmentKind.Branch:
                     c.Segment = b == '<' ? seg.RepeatTo : c.Segment + 1;
                     Enter(ref c);
@@ -491,7 +435,6 @@ public sealed class TokenGrammar
         c.Guard = 0;
         c.Lo = 0;
         c.Hi = seg.Names.Length;
-        c.Json = JsonAutomaton.ForObject();
         c.Schema = seg.Kind == SegmentKind.Schema ? DfaOf(seg, c).Start : 0;
     }
 
@@ -512,8 +455,7 @@ public sealed class TokenGrammar
                 SegmentKind.OneOf => seg.Names[c.Lo].Length == c.Pos,
                 SegmentKind.Schema => DfaOf(seg, c).IsAccepting(c.Schema),
                 SegmentKind.FreeText => true,
-                SegmentKind.Branch => false, // a value or a call must be written
-                _ => c.Json.IsComplete,
+                _ => false, // Branch: a value or a call must be written
             };
             if (!segmentComplete || seg.Kind is SegmentKind.End or SegmentKind.Repeat)
             {
@@ -538,7 +480,7 @@ public sealed class TokenGrammar
         public int RepeatTo { get; init; }
     }
 
-    /// <summary>Where the walk is: the segment, the position in its literal or names, and the JSON state.</summary>
+    /// <summary>Where the walk is: the segment, the position in its literal or names, and the schema walk's state.</summary>
     private struct Cursor
     {
         public int Segment;
@@ -546,7 +488,6 @@ public sealed class TokenGrammar
         public int Lo;
         public int Hi;
         public int Guard; // bytes of "</tool_call>" matched at the end of the text inside the arguments
-        public JsonAutomaton Json;
         public int Schema; // the state of the current Schema segment's walk
         public int Choice; // which name the last OneOf segment matched (its index in sorted order)
     }

@@ -81,7 +81,7 @@ public sealed class FillAllowedTests
     [Fact]
     public void FillAllowed_ShortMaskAndDirtyBits_SetsOnlyAllowedIdsWithinIt()
     {
-        var grammar = TokenGrammar.JsonObject(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.JsonSchema(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"a\": \"x"));
         var mask = new ulong[100];
         Array.Fill(mask, ulong.MaxValue);
@@ -99,7 +99,7 @@ public sealed class FillAllowedTests
         // refuses anyway; a vocabulary with "l>" and "ll>" reaches IsAllowed's guard rule for plain content.
         byte[]?[] vocabulary = [.. Enumerable.Range(0, 256).Select(b => new[] { (byte)b }), "l>"u8.ToArray(), "ll>"u8.ToArray(), "ab"u8.ToArray(), "</tool_call>"u8.ToArray(), "<|im_end|>"u8.ToArray(), null];
         var tokens = new TokenBytes(vocabulary, [260]);
-        var grammar = TokenGrammar.NamedToolCall(tokens, [260]);
+        var grammar = TokenGrammar.NamedToolCall(tokens, CompiledJsonSchema.AnyObject, [260]);
         var words = (vocabulary.Length + 63) / 64;
         foreach (var b in """{"a": "x</tool_cal"""u8.ToArray())
         {
@@ -121,9 +121,9 @@ public sealed class FillAllowedTests
         var stops = GrammarDriver.StopIds;
         return name switch
         {
-            "json_object" => (TokenGrammar.JsonObject(tokens, stops), " {\"a\": \"h\u00e9 </tool_call> x\", \"b\": [1, -2.5e3, true, null, {}], \"c\": {\"d\": \"\\u00e9\\n\"}}\n"),
+            "json_object" => (TokenGrammar.JsonSchema(tokens, CompiledJsonSchema.AnyObject, stops), "{\"a\": \"h\u00e9 </tool_call> x\", \"b\": [1, -2.5e3, true, null, {}], \"c\": {\"d\": \"\\u00e9\\n\"}}"),
             "json_schema" => (SchemaGrammars.For(Nested), NestedText),
-            "required_names" => (TokenGrammar.RequiredToolCall(tokens, ["get_weather", "note"], parallel: true, stops),
+            "required_names" => (TokenGrammar.RequiredToolCall(tokens, [new("get_weather", CompiledJsonSchema.AnyObject), new("note", CompiledJsonSchema.AnyObject)], parallel: true, stops),
                 "{\"name\": \"note\", \"arguments\": {\"text\": \"a </tool_call b\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>"),
             "required_functions" => (TokenGrammar.RequiredToolCall(tokens, Functions, parallel: false, stops),
                 "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris </tool_call is long ok\", \"unit\": \"celsius\"}}\n</tool_call>"),

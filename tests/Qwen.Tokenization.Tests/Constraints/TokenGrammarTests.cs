@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Qwen.Tokenization.Constraints;
+using Qwen.Tokenization.Constraints.Schema;
 using Qwen.Tokenization.ToolCalls;
 using Xunit.Abstractions;
 
@@ -11,6 +12,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
 {
     private const string Function = "get_weather";
     private static readonly string[] Names = ["get_weather", "get", "get_time", "say \"hi\"", "naïve_名前", "a\\b"];
+    private static readonly ToolGrammar[] Tools = [.. Names.Select(n => new ToolGrammar(n, CompiledJsonSchema.AnyObject))];
 
     public static TheoryData<string> GrammarKinds => new() { "json", "named", "required", "parallel" };
 
@@ -65,7 +67,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
         var text = parallel ? call + "\n<tool_call>\n" + call.Replace("get_weather", "say \\\"hi\\\"", StringComparison.Ordinal) : call;
         var ids = GrammarDriver.Tokenizer.Encode(text);
         Assert.Contains(GrammarDriver.Tokenizer.GetTokenId("</tool_call>")!.Value, ids); // the added token, as the model writes it
-        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Names, parallel, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Tools, parallel, GrammarDriver.StopIds);
         for (var i = 0; i < ids.Length; i++)
         {
             // A stop is allowed exactly where a call has just been closed.
@@ -85,7 +87,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
         var tokenizer = GrammarDriver.Tokenizer;
         var ids = tokenizer.Encode("{\"x\": {}}}\n</tool").Concat(tokenizer.Encode("_call>")).ToArray();
         Assert.DoesNotContain(tokenizer.GetTokenId("</tool_call>")!.Value, ids);
-        var grammar = TokenGrammar.NamedToolCall(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.NamedToolCall(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         foreach (var id in ids)
         {
             Assert.True(grammar.IsAllowed(id), $"token {id} ({tokenizer.Decode([id])}) refused");
@@ -97,7 +99,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [Fact]
     public void RequiredToolCall_NameOutsideTheSet_RefusedAtTheFirstByteNoNameHas()
     {
-        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Names, parallel: false, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Tools, parallel: false, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"name\": \"get"));
         Assert.True(grammar.IsAllowed(GrammarDriver.ByteToken((byte)'"'))); // "get" is a name
         Assert.True(grammar.IsAllowed(GrammarDriver.ByteToken((byte)'_')));
@@ -113,7 +115,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [InlineData("a\\b", "a\\\\b")]
     public void RequiredToolCall_NameNeedingEscapes_WrittenAsTojsonWritesItAndParsedBack(string name, string written)
     {
-        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Names, parallel: false, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Tools, parallel: false, GrammarDriver.StopIds);
         var text = "{\"name\": \"" + written + "\", \"arguments\": {}}\n</tool_call>";
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, text));
         Assert.True(grammar.IsComplete);
@@ -125,7 +127,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     public void NamedToolCall_CloseTagInsideAnArgumentString_RefusedButEscapedSlashAllowed()
     {
         var closeTag = GrammarDriver.Tokenizer.GetTokenId("</tool_call>")!.Value;
-        var grammar = TokenGrammar.NamedToolCall(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.NamedToolCall(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"a\": \"x"));
         Assert.False(grammar.IsAllowed(closeTag)); // would end the block inside the arguments
         Assert.Equal(11, GrammarDriver.FeedBytes(grammar, "</tool_call>"));
@@ -148,7 +150,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
         var stop = vocabulary.Length - 1;
         var tokens = new TokenBytes(vocabulary, [stop]);
         int Piece(string p) => 256 + Array.IndexOf(pieces, p);
-        var grammar = TokenGrammar.NamedToolCall(tokens, [stop]);
+        var grammar = TokenGrammar.NamedToolCall(tokens, CompiledJsonSchema.AnyObject, [stop]);
         foreach (var b in "{\"a\": \"</tool"u8)
         {
             grammar.Accept(b);
@@ -177,7 +179,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [Fact]
     public void JsonObject_CloseTagInsideAString_Allowed()
     {
-        var grammar = TokenGrammar.JsonObject(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.JsonSchema(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"a\": \"</tool_call>\"}"));
         Assert.True(grammar.IsComplete);
     }
@@ -186,16 +188,17 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     public void JsonObject_StopIds_AllowedOnlyOnceTheObjectIsComplete()
     {
         var imStart = GrammarDriver.Tokenizer.GetTokenId("<|im_start|>")!.Value;
-        var grammar = TokenGrammar.JsonObject(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.JsonSchema(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.False(grammar.IsAllowed(GrammarDriver.ImEnd));
-        Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, " \n{\"a\": [1"));
+        Assert.Equal(0, GrammarDriver.FeedBytes(grammar, " {")); // no whitespace before the root value
+        Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"a\": [1"));
         Assert.False(grammar.IsAllowed(GrammarDriver.ImEnd));
         Assert.False(grammar.IsComplete);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "]}"));
         Assert.True(grammar.IsAllowed(GrammarDriver.ImEnd) && grammar.IsAllowed(GrammarDriver.EndOfText));
         Assert.False(grammar.IsAllowed(imStart)); // special, not a stop id
-        Assert.Equal(1, GrammarDriver.FeedBytes(grammar, "\n}"));
-        Assert.True(grammar.IsAllowed(GrammarDriver.ImEnd)); // trailing whitespace is fine
+        Assert.Equal(0, GrammarDriver.FeedBytes(grammar, "\n}")); // nor after it
+        Assert.True(grammar.IsAllowed(GrammarDriver.ImEnd));
         grammar.Accept(GrammarDriver.ImEnd);
         Assert.True(grammar.IsComplete);
         Assert.Empty(GrammarDriver.AllowedIds(grammar));
@@ -205,7 +208,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [Fact]
     public void NamedToolCall_StopBeforeTheCloseTag_RefusedAndNoSecondCall()
     {
-        var grammar = TokenGrammar.NamedToolCall(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.NamedToolCall(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{}"));
         Assert.False(grammar.IsAllowed(GrammarDriver.ImEnd));
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "}\n</tool_call"));
@@ -218,7 +221,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     public void RequiredToolCall_Parallel_SecondCallAfterTheSeparatorAndStopOnlyBetweenCalls()
     {
         var openTag = GrammarDriver.Tokenizer.GetTokenId("<tool_call>")!.Value;
-        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Names, parallel: true, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Tools, parallel: true, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, "{\"name\": \"get\", \"arguments\": {}}\n</tool_call>\n"));
         Assert.False(grammar.IsAllowed(GrammarDriver.ImEnd));
         Assert.True(grammar.IsAllowed(openTag));
@@ -230,7 +233,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [Fact]
     public void Grammar_IdsOutsideTheTokenizerOrRefused_NotAllowedAndAcceptThrows()
     {
-        var grammar = TokenGrammar.JsonObject(GrammarDriver.Tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.JsonSchema(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.False(grammar.IsAllowed(-1));
         Assert.All(Enumerable.Range(GrammarDriver.Tokens.Count, GrammarDriver.VocabularySize - GrammarDriver.Tokens.Count), id => Assert.False(grammar.IsAllowed(id)));
         Assert.Throws<InvalidOperationException>(() => grammar.Accept(GrammarDriver.ByteToken((byte)'[')));
@@ -240,10 +243,9 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [Fact]
     public void Factories_NoNamesOrNoStopIds_Throw()
     {
-        Assert.Throws<ArgumentException>(() => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Array.Empty<string>(), parallel: false, GrammarDriver.StopIds));
         Assert.Throws<ArgumentException>(() => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Array.Empty<ToolGrammar>(), parallel: false, GrammarDriver.StopIds));
-        Assert.Throws<ArgumentException>(() => TokenGrammar.JsonObject(GrammarDriver.Tokens, []));
-        Assert.Throws<ArgumentOutOfRangeException>(() => TokenGrammar.NamedToolCall(GrammarDriver.Tokens, [GrammarDriver.VocabularySize]));
+        Assert.Throws<ArgumentException>(() => TokenGrammar.JsonSchema(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TokenGrammar.NamedToolCall(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, [GrammarDriver.VocabularySize]));
     }
 
     [Fact]
@@ -251,7 +253,7 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
         => Assert.Equal("<tool_call>\n{\"name\": \"say \\\"hi\\\"\", \"arguments\": ", TokenGrammar.NamedToolCallOpening("say \"hi\""));
 
     [Fact]
-    public void JsonObject_FullScanAlongRandomRuns_EqualsTheAutomatonFedTheTextSoFar()
+    public void JsonObject_FullScanAlongRandomRuns_EqualsTheSchemaWalkFedTheTextSoFar()
     {
         // Checks the fast paths (first-byte table, plain string content) against the plain byte walk; prints their cost.
         var tokens = GrammarDriver.Tokens;
@@ -259,8 +261,9 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
         var elsewhere = new List<double>();
         for (var seed = 0; seed < 3; seed++)
         {
-            var grammar = TokenGrammar.JsonObject(tokens, GrammarDriver.StopIds);
-            var reference = JsonAutomaton.ForObject();
+            var grammar = TokenGrammar.JsonSchema(tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
+            var walk = CompiledJsonSchema.AnyObject.NewWalk(); // the plain byte walk, without the grammar's fast paths
+            var reference = walk.Start;
             var policy = GrammarDriver.Random(100 + seed);
             for (var step = 0; step < 40; step++)
             {
@@ -271,13 +274,12 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
                     mask[id] = grammar.IsAllowed(id);
                 }
                 var elapsed = stopwatch.Elapsed.TotalMilliseconds;
-                (reference.IsInStringBody ? inString : elsewhere).Add(elapsed);
+                (walk.IsFreeStringBody(reference) ? inString : elsewhere).Add(elapsed);
                 for (var id = 0; id < mask.Length; id++)
                 {
-                    var copy = reference;
                     var expected = GrammarDriver.StopIds.Contains(id)
-                        ? reference.IsComplete
-                        : id < tokens.Count && !tokens.IsSpecial(id) && tokens[id].Length > 0 && copy.TryAccept(tokens[id]);
+                        ? walk.IsAccepting(reference)
+                        : id < tokens.Count && !tokens.IsSpecial(id) && tokens[id].Length > 0 && Walk(walk, reference, tokens[id]) >= 0;
                     Assert.True(expected == mask[id], $"token {id} ({JsonSerializer.Serialize(GrammarDriver.Tokenizer.Decode([id]))}) after step {step}: expected {expected}");
                 }
                 var next = step < 30 ? policy(grammar) : GrammarDriver.Closing(grammar);
@@ -286,7 +288,8 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
                     break;
                 }
                 grammar.Accept(next);
-                Assert.True(reference.TryAccept(tokens[next]));
+                reference = Walk(walk, reference, tokens[next]);
+                Assert.True(reference >= 0);
             }
         }
         Assert.NotEmpty(inString);
@@ -307,17 +310,18 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
     [InlineData("{\"a\": 1")]
     [InlineData("{\"a\": [{}")]
     [InlineData("{\"a\": {}}")]
-    [InlineData("{\"a\": {}} \n")]
+    [InlineData("{\"a\": {}\n")]
     public void NamedToolCall_FullScan_EqualsNaiveReferenceThatTriesEverySplit(string arguments)
     {
-        // Reference: the text is arguments A (a JSON object prefix never containing "</tool_call>") followed by a prefix
+        // Reference: the text is arguments A (a prefix of the AnyObject walk never containing "</tool_call>") followed by a prefix
         // of "}\n</tool_call>" once A is complete; a token is allowed if any split of its bytes fits.
         var tokens = GrammarDriver.Tokens;
-        var grammar = TokenGrammar.NamedToolCall(tokens, GrammarDriver.StopIds);
+        var grammar = TokenGrammar.NamedToolCall(tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds);
         Assert.Equal(-1, GrammarDriver.FeedBytes(grammar, arguments));
         var argumentBytes = System.Text.Encoding.UTF8.GetBytes(arguments);
-        var reference = JsonAutomaton.ForObject();
-        Assert.True(reference.TryAccept(argumentBytes));
+        var walk = CompiledJsonSchema.AnyObject.NewWalk();
+        var reference = Walk(walk, walk.Start, argumentBytes);
+        Assert.True(reference >= 0);
         var close = "</tool_call>"u8.ToArray();
         var literal = "}\n</tool_call>"u8.ToArray();
         var mismatches = new List<string>();
@@ -327,10 +331,10 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
             var expected = false;
             for (var k = 0; k <= bytes.Length && !expected && bytes.Length > 0 && !tokens.IsSpecial(id); k++)
             {
-                var copy = reference;
+                var state = Walk(walk, reference, bytes[..k]);
                 var args = argumentBytes.Concat(bytes[..k].ToArray()).ToArray();
-                expected = copy.TryAccept(bytes[..k]) && args.AsSpan().IndexOf(close) < 0
-                    && (k == bytes.Length || (copy.IsComplete && literal.AsSpan().StartsWith(bytes[k..])));
+                expected = state >= 0 && args.AsSpan().IndexOf(close) < 0
+                    && (k == bytes.Length || (walk.IsAccepting(state) && literal.AsSpan().StartsWith(bytes[k..])));
             }
             if (expected != grammar.IsAllowed(id))
             {
@@ -340,13 +344,27 @@ public sealed class TokenGrammarTests(ITestOutputHelper output)
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches: {string.Join("; ", mismatches.Take(10))}");
     }
 
+    /// <summary>The schema walk's state after <paramref name="bytes"/> from <paramref name="state"/>, or -1 when a byte is refused.</summary>
+    private static int Walk(SchemaDfa walk, int state, ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes)
+        {
+            if (state < 0)
+            {
+                return -1;
+            }
+            state = walk.Next(state, b);
+        }
+        return state < 0 ? -1 : state;
+    }
+
     private static double Median(List<double> values) => values.Count == 0 ? double.NaN : values.Order().ElementAt(values.Count / 2);
 
     private static TokenGrammar Create(string kind) => kind switch
     {
-        "json" => TokenGrammar.JsonObject(GrammarDriver.Tokens, GrammarDriver.StopIds),
-        "named" => TokenGrammar.NamedToolCall(GrammarDriver.Tokens, GrammarDriver.StopIds),
-        _ => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Names, parallel: kind == "parallel", GrammarDriver.StopIds),
+        "json" => TokenGrammar.JsonSchema(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds),
+        "named" => TokenGrammar.NamedToolCall(GrammarDriver.Tokens, CompiledJsonSchema.AnyObject, GrammarDriver.StopIds),
+        _ => TokenGrammar.RequiredToolCall(GrammarDriver.Tokens, Tools, parallel: kind == "parallel", GrammarDriver.StopIds),
     };
 
     /// <summary>Checks the output with System.Text.Json and hand splitting (plus the project's tool-call parser); returns the number of calls.</summary>

@@ -15,8 +15,8 @@ namespace Qwen.Tokenization.Constraints.Schema;
 /// </summary>
 internal sealed class SchemaDfa
 {
-    /// <summary>The deepest nesting of arrays and objects (the root container is depth 1), as <see cref="JsonAutomaton.MaxDepth"/>.</summary>
-    public const int MaxDepth = JsonAutomaton.MaxDepth;
+    /// <summary>The deepest nesting of arrays and objects accepted (the root container is depth 1).</summary>
+    public const int MaxDepth = 32;
 
     /// <summary>
     /// States past which a shared walk takes no new grammars: a used state's row is 1 KiB, so a cached schema holds at
