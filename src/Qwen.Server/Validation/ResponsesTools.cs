@@ -9,7 +9,7 @@ namespace Qwen.Server.Validation;
 /// <c>{"type": "function", "function": {…its other keys, in the order sent…}}</c>, so the chat template writes it exactly as
 /// it writes the same tool sent to /v1/chat/completions. Tools of other types (web_search, file_search, mcp, …) are hosted
 /// by OpenAI: they are accepted, echoed and never offered to the model. tool_choice is carried out by chat's own rule,
-/// <see cref="ToolChoicePlan.Decide"/>, on the chat shape of the choice.
+/// <see cref="ToolChoicePlan"/>'s (Keyword, Function, Auto).
 /// </summary>
 internal static class ResponsesTools
 {
@@ -36,7 +36,7 @@ internal static class ResponsesTools
     }
 
     /// <summary>
-    /// Reads tool_choice (none, auto, required or {"type": "function", "name"}) and decides its plan by chat's rule;
+    /// Reads tool_choice (none, auto, required or {"type": "function", "name"}) and decides its plan with chat's plans;
     /// <paramref name="echo"/> is the choice as sent, or "auto".
     /// </summary>
     public static ToolChoicePlan ToolChoice(FieldReader body, IReadOnlyList<string> toolNames, int? toolCallTokenId, out JsonElement echo)
@@ -44,18 +44,17 @@ internal static class ResponsesTools
         if (!body.TryGet("tool_choice", out var choice))
         {
             echo = JsonSerializer.SerializeToElement("auto");
-            return Decide("{}", body, toolNames, toolCallTokenId);
+            return ToolChoicePlan.Auto(toolNames);
         }
         echo = choice.Clone();
         if (choice.ValueKind == JsonValueKind.String)
         {
-            // none, auto and required read the same in both APIs, and so do chat's messages about them.
-            return Decide($$"""{"tool_choice": {{choice.GetRawText()}}}""", body, toolNames, toolCallTokenId);
+            return ToolChoicePlan.Keyword(body, choice.GetString()!, toolNames, toolCallTokenId); // none, auto, required read the same in both APIs
         }
         if (choice.ValueKind != JsonValueKind.Object)
         {
             body.WrongType("tool_choice", "none, auto, required or {\"type\": \"function\", \"name\": ...}", choice);
-            return Decide("{}", body, toolNames, toolCallTokenId);
+            return ToolChoicePlan.Auto(toolNames);
         }
         var c = new FieldReader(choice, "tool_choice", body.Problems);
         var type = c.String("type");
@@ -65,7 +64,7 @@ internal static class ResponsesTools
             {
                 c.Problem("type", $"'tool_choice.type' must be 'function'" + (type is null ? "" : $" (given '{FieldReader.Shorten(type)}'; hosted tools are not available on this server)"));
             }
-            return Decide("{}", body, toolNames, toolCallTokenId);
+            return ToolChoicePlan.Auto(toolNames);
         }
         var name = c.String("name");
         if (name is null)
@@ -74,21 +73,14 @@ internal static class ResponsesTools
             {
                 c.Problem("name", "'tool_choice.name' is required");
             }
-            return Decide("{}", body, toolNames, toolCallTokenId);
+            return ToolChoicePlan.Auto(toolNames);
         }
         if (!toolNames.Contains(name))
         {
             c.Problem("name", $"'tool_choice.name' names '{FieldReader.Shorten(name)}', which is not a function in 'tools'");
-            return Decide("{}", body, toolNames, toolCallTokenId);
+            return ToolChoicePlan.Auto(toolNames);
         }
-        return Decide(JsonSerializer.Serialize(new { tool_choice = new { type = "function", function = new { name } } }), body, toolNames, toolCallTokenId);
-    }
-
-    /// <summary>Chat's rule on a chat-shaped body holding only tool_choice; its problems (param tool_choice) go to <paramref name="body"/>'s collector.</summary>
-    private static ToolChoicePlan Decide(string chatBody, FieldReader body, IReadOnlyList<string> toolNames, int? toolCallTokenId)
-    {
-        using var document = JsonDocument.Parse(chatBody);
-        return ToolChoicePlan.Decide(new FieldReader(document.RootElement, null, body.Problems), toolNames, toolCallTokenId);
+        return ToolChoicePlan.Function(name);
     }
 
     /// <summary>{"type": "function", "function": {the tool's keys but type, in order}}, as a value that outlives the request.</summary>

@@ -12,9 +12,9 @@ namespace Qwen.Server.Validation;
 /// <item>auto (the default with tools): the model is free; the tool-call parser turns its &lt;tool_call&gt; blocks into
 /// calls, and an output that is only <c>{"name": a tool, "arguments": {…}}</c> too (bare JSON, as Qwen2.5-Coder writes);</item>
 /// <item>required: the assistant turn is opened with "&lt;tool_call&gt;\n" and a grammar makes the model write
-/// {"name": one of the tools, "arguments": a JSON object} and the close tag (more calls if parallel_tool_calls);</item>
+/// {"name": one of the tools, "arguments": its arguments} and the close tag (more calls if parallel_tool_calls);</item>
 /// <item>a named function: the turn is opened with the call's JSON up to its arguments, and a grammar makes the model
-/// write a JSON object and the close tag.</item>
+/// write the arguments and the close tag.</item>
 /// </list>
 /// Without tools there is no parser (output is plain text). The prefix is appended to the rendered prompt and is also the
 /// first text the parser sees. The grammar itself is chosen in <see cref="OutputGrammar"/>. With required or a
@@ -33,29 +33,14 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
     /// <summary>Reads tool_choice (problems go to <paramref name="body"/>'s collector) and decides the plan.</summary>
     public static ToolChoicePlan Decide(FieldReader body, IReadOnlyList<string> toolNames, int? toolCallTokenId)
     {
-        var hasTools = toolNames.Count > 0;
-        var auto = hasTools ? new ToolChoicePlan("auto", "", [], true, new ToolCallParserOptions { BareCallNames = toolNames }) : PlainText;
+        var auto = Auto(toolNames);
         if (!body.TryGet("tool_choice", out var choice))
         {
             return auto;
         }
         if (choice.ValueKind == JsonValueKind.String)
         {
-            switch (choice.GetString())
-            {
-                case "none":
-                    return new ToolChoicePlan("none", "", toolCallTokenId is { } id ? [id] : [], false, ToolCallParserOptions.Default);
-                case "auto":
-                    return auto;
-                case "required" when hasTools:
-                    return new ToolChoicePlan("required", TokenGrammar.RequiredToolCallOpening, [], true, new ToolCallParserOptions { ForcedCallNames = toolNames });
-                case "required":
-                    body.Problem("tool_choice", "'tool_choice' 'required' needs 'tools'");
-                    return auto;
-                default:
-                    body.Problem("tool_choice", $"'tool_choice' must be none, auto, required or a function (given '{FieldReader.Shorten(choice.GetString()!)}')");
-                    return auto;
-            }
+            return Keyword(body, choice.GetString()!, toolNames, toolCallTokenId);
         }
         if (choice.ValueKind != JsonValueKind.Object)
         {
@@ -90,6 +75,33 @@ internal sealed record ToolChoicePlan(string Mode, string PromptPrefix, IReadOnl
             f.Value.Problem("name", $"'tool_choice.function.name' names '{FieldReader.Shorten(name)}', which is not in 'tools'");
             return auto;
         }
-        return new ToolChoicePlan("function", TokenGrammar.NamedToolCallOpening(name), [], true, new ToolCallParserOptions { ForcedCallNames = [name] });
+        return Function(name);
     }
+
+    /// <summary>tool_choice auto: the plan when none is given (plain text without tools).</summary>
+    public static ToolChoicePlan Auto(IReadOnlyList<string> toolNames)
+        => toolNames.Count > 0 ? new ToolChoicePlan("auto", "", [], true, new ToolCallParserOptions { BareCallNames = toolNames }) : PlainText;
+
+    /// <summary>tool_choice as a string, the same in chat and /v1/responses: none, auto or required (problems go to <paramref name="body"/>).</summary>
+    public static ToolChoicePlan Keyword(FieldReader body, string keyword, IReadOnlyList<string> toolNames, int? toolCallTokenId)
+    {
+        switch (keyword)
+        {
+            case "none":
+                return new ToolChoicePlan("none", "", toolCallTokenId is { } id ? [id] : [], false, ToolCallParserOptions.Default);
+            case "required" when toolNames.Count > 0:
+                return new ToolChoicePlan("required", TokenGrammar.RequiredToolCallOpening, [], true, new ToolCallParserOptions { ForcedCallNames = toolNames });
+            case "required":
+                body.Problem("tool_choice", "'tool_choice' 'required' needs 'tools'");
+                break;
+            case not "auto":
+                body.Problem("tool_choice", $"'tool_choice' must be none, auto, required or a function (given '{FieldReader.Shorten(keyword)}')");
+                break;
+        }
+        return Auto(toolNames);
+    }
+
+    /// <summary>tool_choice naming function <paramref name="name"/> (one of the tools, checked by the caller).</summary>
+    public static ToolChoicePlan Function(string name)
+        => new("function", TokenGrammar.NamedToolCallOpening(name), [], true, new ToolCallParserOptions { ForcedCallNames = [name] });
 }
