@@ -122,7 +122,8 @@ internal static class MessagesValidator
         return chatRole is { } r && text is not null ? new ChatMessage(r, text, calls) : null;
     }
 
-    private static ChatRole? Role(string? role) => role switch
+    /// <summary>The template's role for an OpenAI role: developer (OpenAI's name for system on newer models) is system.</summary>
+    public static ChatRole? Role(string? role) => role switch
     {
         "system" or "developer" => ChatRole.System,
         "user" => ChatRole.User,

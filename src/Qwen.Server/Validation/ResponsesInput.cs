@@ -110,13 +110,7 @@ internal static class ResponsesInput
     private static ChatMessage? Message(FieldReader m, string at)
     {
         var role = m.String("role");
-        ChatRole? chatRole = role switch
-        {
-            "user" => ChatRole.User,
-            "assistant" => ChatRole.Assistant,
-            "system" or "developer" => ChatRole.System, // Qwen2.5's template knows no developer role; OpenAI treats it as system
-            _ => null,
-        };
+        var chatRole = role == "tool" ? null : MessagesValidator.Role(role); // a tool's output is a function_call_output item here
         if (role is null && !m.TryGet("role", out _))
         {
             m.Problem("role", $"'{at}.role' is required");
