@@ -1,7 +1,7 @@
 using System.ComponentModel;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration.CommandLine;
 using Microsoft.Extensions.Configuration.Json;
-using Microsoft.AspNetCore.Hosting;
 
 namespace Qwen.Server.Hosting;
 

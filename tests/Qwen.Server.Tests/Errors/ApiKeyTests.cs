@@ -52,6 +52,10 @@ public sealed class ApiKeyTests(ScriptedServerFixture server) : IClassFixture<Sc
     }
 
     [Fact]
-    public async Task Metrics_WithoutProtectOperations_IsOpen()
-        => Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/metrics")).StatusCode);
+    public async Task Metrics_WithoutProtectOperations_IsOpenAndDoesNotNameTheModel()
+    {
+        using var response = await server.Http.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(server.Model.Name, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }
