@@ -29,10 +29,13 @@ public static class QwenServerApp
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var options = ServerConfiguration.Load(builder.Configuration, args);
+        var urlsFrom = args.Any(a => a.Equals("--urls", StringComparison.OrdinalIgnoreCase) || a.StartsWith("--urls=", StringComparison.OrdinalIgnoreCase)) ? "--urls" : "ASPNETCORE_URLS";
         if (DefaultUrlIfUnset(builder.Configuration) is { } url)
         {
             builder.WebHost.UseUrls(url);
+            urlsFrom = "the default address";
         }
+        ListenAddresses.Check(builder.Configuration, urlsFrom); // a bad address or a port in use is reported before the model loads
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         builder.Host.UseSerilog((_, log) =>
         {
@@ -72,6 +75,7 @@ public static class QwenServerApp
 
         var app = builder.Build();
         var model = app.Services.GetRequiredService<ModelHost>(); // load now: readiness means loaded
+        LogAuth(app.Logger, options);
         var tracking = ServerMetrics.Track(model);
         app.Lifetime.ApplicationStopped.Register(tracking.Dispose); // before the host (and its engine) is disposed
         app.UseMiddleware<ErrorMiddleware>();
@@ -103,6 +107,22 @@ public static class QwenServerApp
                 preset, cacheDirectory, preset == "qwen2.5-0.5b" ? " (about a minute)" : "");
         }
         return RandomModelCache.GetOrCreate(preset, "fp32", ModelHost.DemoSeed, cacheDirectory);
+    }
+
+    /// <summary>One line saying whether the API needs a key, so an open server is never a surprise.</summary>
+    private static void LogAuth(Microsoft.Extensions.Logging.ILogger logger, ServerOptions options)
+    {
+        if (options.ApiKeyList.Count == 0)
+        {
+            logger.LogWarning("Auth: off (no --api-keys): every route is open");
+        }
+        else
+        {
+            logger.LogInformation(
+                "Auth: on ({Keys} keys) for /v1/*, /tokenize and /detokenize; {Operations}",
+                options.ApiKeyList.Count,
+                options.ProtectOperations ? "/metrics, /swagger and /health/ready's details too (--protect-operations)" : "/metrics and /swagger are open (--protect-operations protects them), /health/ready names the model only to a caller with a key");
+        }
     }
 
     /// <summary>Whether <paramref name="e"/> is Kestrel failing to listen on a configured address (in use, not permitted).</summary>

@@ -10,8 +10,8 @@ namespace Qwen.Server.Endpoints;
 /// <summary>
 /// Services of the HTTP API: the wire JSON settings for minimal-API binding and the OpenAPI document (so the document's
 /// schemas use the snake_case names the server really sends), and each POST's request body in the document: its schema
-/// (<see cref="WithRequestSchema{T}"/>) and an example that works as sent from Swagger UI's "Try it out" (it names the
-/// served model).
+/// (<see cref="WithRequestSchema{T}"/>) and an example that works as sent from Swagger UI's "Try it out". The examples
+/// leave out "model" (the server then uses the served one): the document is open, and the model id is /v1/models' to tell.
 /// </summary>
 public static class ApiServices
 {
@@ -56,7 +56,7 @@ public static class ApiServices
 
     private sealed record RequestSchema(Type Type);
 
-    /// <summary>Sets each POST's request body: the schema of its request record and a small valid request for the served model.</summary>
+    /// <summary>Sets each POST's request body: the schema of its request record and a small valid request for the served model (without its id).</summary>
     private sealed class RequestExamples(ModelHost model) : IOperationFilter
     {
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
@@ -67,9 +67,9 @@ public static class ApiServices
             }
             object? example = context.ApiDescription.RelativePath switch
             {
-                "v1/chat/completions" => new { model = model.Name, messages = new[] { new { role = "user", content = "Hello! Who are you?" } }, max_tokens = 32 },
-                "v1/completions" => new { model = model.Name, prompt = "The capital of France is", max_tokens = 16 },
-                "v1/responses" => new { model = model.Name, input = "Hello! Who are you?", max_output_tokens = 32 },
+                "v1/chat/completions" => new { messages = new[] { new { role = "user", content = "Hello! Who are you?" } }, max_tokens = 32 },
+                "v1/completions" => new { prompt = "The capital of France is", max_tokens = 16 },
+                "v1/responses" => new { input = "Hello! Who are you?", max_output_tokens = 32 },
                 "tokenize" => new { prompt = "Hello, world" },
                 "detokenize" => new { tokens = model.Tokenizer.Encode("Hello, world") },
                 _ => null,

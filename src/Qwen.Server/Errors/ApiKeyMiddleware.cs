@@ -5,21 +5,37 @@ using Qwen.Server.Hosting;
 namespace Qwen.Server.Errors;
 
 /// <summary>
-/// When API keys are configured, /v1/*, /tokenize and /detokenize need <c>Authorization: Bearer &lt;key&gt;</c>. Keys are
-/// compared as SHA-256 digests with a constant-time comparison, so neither content nor length leaks through timing.
-/// Health, metrics and the API docs stay open (probes and scrapers).
+/// When API keys are configured, /v1/*, /tokenize and /detokenize need <c>Authorization: Bearer &lt;key&gt;</c>, and with
+/// ProtectOperations /metrics and /swagger too. Keys are compared as SHA-256 digests with a constant-time comparison, so
+/// neither content nor length leaks through timing. /health and /health/ready stay open for probes, but /health/ready
+/// shows its details only as <see cref="HasKey"/> allows. Without keys every route is open.
 /// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, ServerOptions options)
 {
+    private static readonly object HasKeyItem = new();
+
     private readonly byte[][] _digests = options.ApiKeyList.Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
+
+    /// <summary>Whether the request was let in as a keyholder: a valid key was sent, or the server has no keys.</summary>
+    public static bool HasKey(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Items.TryGetValue(HasKeyItem, out var value) && value is true;
+    }
 
     /// <summary>Checks the key, then runs the rest of the pipeline.</summary>
     public Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var path = context.Request.Path;
-        var guarded = path.StartsWithSegments("/v1") || path.StartsWithSegments("/tokenize") || path.StartsWithSegments("/detokenize");
-        if (_digests.Length == 0 || !guarded || HttpMethods.IsOptions(context.Request.Method))
+        var guarded = path.StartsWithSegments("/v1") || path.StartsWithSegments("/tokenize") || path.StartsWithSegments("/detokenize")
+            || (options.ProtectOperations && (path.StartsWithSegments("/metrics") || path.StartsWithSegments("/swagger")));
+        if (_digests.Length == 0)
+        {
+            context.Items[HasKeyItem] = true;
+            return next(context);
+        }
+        if (HttpMethods.IsOptions(context.Request.Method) || !(guarded || path.StartsWithSegments("/health/ready")))
         {
             return next(context);
         }
@@ -31,9 +47,10 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ServerOptions options
         {
             ok |= CryptographicOperations.FixedTimeEquals(d, digest);
         }
-        if (ok)
+        context.Items[HasKeyItem] = ok;
+        if (ok || !guarded)
         {
-            return next(context);
+            return next(context); // /health/ready answers everyone; what it shows depends on HasKey
         }
         throw ApiException.Unauthorized(missing: given.Length == 0);
     }

@@ -60,7 +60,7 @@ public static class ErrorMapper
         return new ErrorResponse(new ErrorBody(e.Message, e.Type, e.Param, e.Code));
     }
 
-    /// <summary>Writes the error as a JSON response (with Retry-After on 429/503).</summary>
+    /// <summary>Writes the error as a JSON response (with Retry-After on 429/503, WWW-Authenticate on 401).</summary>
     public static async Task WriteAsync(HttpContext context, ApiException api)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -69,6 +69,10 @@ public static class ErrorMapper
         if (api.Status is 429 or 503)
         {
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (api.Status == 401)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer"; // RFC 9110: a 401 names the scheme it wants
         }
         await context.Response.WriteAsJsonAsync(Respond(api), WireJson.Options, context.RequestAborted).ConfigureAwait(false);
     }

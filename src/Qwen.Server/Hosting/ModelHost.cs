@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Qwen.Inference.Engine;
 using Qwen.Inference.KvCache;
@@ -101,6 +102,16 @@ public sealed class ModelHost : IAsyncDisposable
         var tokenizer = Step(what, () => QwenTokenizer.FromDirectory(dir));
         var template = Step(what, () => ChatTemplate.FromDirectory(dir));
         var defaults = Step(what, () => GenerationDefaults.Load(dir));
+        if (options.GivenFrom.TryGetValue(nameof(ServerOptions.MaxModelLen), out var source))
+        {
+            // The engine caps MaxModelLen at the graph's max_seq_len; a value the operator asked for is refused instead of
+            // quietly shrunk, and before the model load. Left at its default, the cap stands (a small model serves its own limit).
+            var limit = Step(what, () => ModelManifest.Load(dir)).MaxSeqLen;
+            if (options.MaxModelLen > limit)
+            {
+                throw new StartupException(string.Create(CultureInfo.InvariantCulture, $"{ServerOptions.Setting(nameof(ServerOptions.MaxModelLen)).Label} must be at most the model's max_seq_len, {limit} (given {options.MaxModelLen}, from {source}; the model is {what})"));
+            }
+        }
 
         var engineOptions = new EngineOptions
         {

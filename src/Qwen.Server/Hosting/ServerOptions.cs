@@ -18,11 +18,11 @@ public sealed record ServerOptions
     [
         new("Model", "--model", "QWEN_MODEL", "(demo model)", "Exported model directory (onnx-export output). Unset: build and serve the random-weight demo model. A Hugging Face checkpoint directory is refused with the export command to run."),
         new("ServedModelName", "--served-model-name", "QWEN_SERVED_MODEL_NAME", "the model directory's name; for the demo `qwen2.5-demo-<preset>` (qwen2.5-demo-tiny)", "The model id clients send and /v1/models lists."),
-        new("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated keys; when set, /v1/*, /tokenize and /detokenize need `Authorization: Bearer <key>` (constant-time comparison)."),
+        new("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated keys; when set, /v1/*, /tokenize and /detokenize need `Authorization: Bearer <key>` (constant-time comparison), and /health/ready names the model only to a caller with a key. Set but blank, or with a blank entry, is a startup error."),
         new("MaxNumSeqs", "--max-num-seqs", "QWEN_MAX_NUM_SEQS", "8", "KV cache slots: sequences decoded together."),
         new("KvCacheMemory", "--kv-cache-memory", "QWEN_KV_CACHE_MEMORY", "(off)", "KV cache budget as a size (2GiB, 512MiB, 4GB or bytes); when set, the number of slots is derived from it instead of MaxNumSeqs."),
         new("GpuMemoryUtilization", "--gpu-memory-utilization", "QWEN_GPU_MEMORY_UTILIZATION", "0.9", "cuda only, when KvCacheMemory is unset: the fraction of the GPU's memory this process may take, in (0, 1]. Once the weights are loaded the KV cache gets what is left of it (free - (1 - u) x total), at most MaxNumSeqs slots. Ignored on cpu."),
-        new("MaxModelLen", "--max-model-len", "QWEN_MAX_MODEL_LEN", "4096", "Tokens per slot (prompt + output), at most the model's max_seq_len."),
+        new("MaxModelLen", "--max-model-len", "QWEN_MAX_MODEL_LEN", "4096", "Tokens per slot (prompt + output). Beyond the model's max_seq_len it is a startup error; left unset, a model whose max_seq_len is smaller serves that."),
         new("MaxWaiting", "--max-waiting", "QWEN_MAX_WAITING", "64", "Requests that may wait for a slot; beyond it 429 with Retry-After."),
         new("PrefillChunkSize", "--prefill-chunk-size", "QWEN_PREFILL_CHUNK_SIZE", "256", "Prompt tokens per prefill step, interleaved with decode steps."),
         new("Threads", "--threads", "QWEN_THREADS", "0 (one per core)", "ONNX Runtime intra-op threads."),
@@ -38,6 +38,7 @@ public sealed record ServerOptions
             EnvAlias = "QWEN_MODEL_CACHE",
         },
         new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
+        new("ProtectOperations", "--protect-operations", "QWEN_PROTECT_OPERATIONS", "false", "With ApiKeys: /metrics and /swagger need the key too, and /health/ready gives a caller without one its status alone (200 or 503). /health stays open."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -100,6 +101,12 @@ public sealed record ServerOptions
     /// <summary>Demo model preset.</summary>
     public string DemoPreset { get; init; } = "tiny";
 
+    /// <summary>With API keys: /metrics, /swagger and /health/ready's details need a key too.</summary>
+    public bool ProtectOperations { get; init; }
+
+    /// <summary>The settings given explicitly, each with where it came from (a flag, a variable, a file); the rest are defaults. Set by <see cref="ServerConfiguration"/>.</summary>
+    internal IReadOnlyDictionary<string, string> GivenFrom { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
 
@@ -146,6 +153,15 @@ public sealed record ServerOptions
         if (DemoPreset is not ("tiny" or "small" or "qwen2.5-0.5b"))
         {
             errors.Add((nameof(DemoPreset), "must be tiny, small or qwen2.5-0.5b", $"'{DemoPreset}'"));
+        }
+        if (ApiKeys is not null && ApiKeys.Split(',').Any(string.IsNullOrWhiteSpace))
+        {
+            // The keys themselves stay out of the message: it goes to the log.
+            errors.Add((nameof(ApiKeys), "must be comma-separated keys, none of them blank", $"{ApiKeys.Split(',').Count(string.IsNullOrWhiteSpace)} blank of {ApiKeys.Split(',').Length}"));
+        }
+        if (ProtectOperations && ApiKeyList.Count == 0)
+        {
+            errors.Add((nameof(ProtectOperations), "needs ApiKeys (--api-keys, QWEN_API_KEYS): there is no key to protect the routes with", "true"));
         }
         if (Model is not null && !Directory.Exists(Model))
         {

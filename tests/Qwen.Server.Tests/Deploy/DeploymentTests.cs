@@ -73,6 +73,16 @@ public sealed class DeploymentTests
     }
 
     [Fact]
+    public async Task Compose_PassesApiKeysOnlyWhenTheShellHasThem()
+    {
+        // ${QWEN_API_KEYS:-} gave the container a blank variable when the shell had none, which the server now refuses;
+        // a key with no value is passed through when set and left out otherwise (compose-spec "environment").
+        var text = await File.ReadAllTextAsync(Compose);
+        Assert.Matches(new Regex(@"^      QWEN_API_KEYS:[ 	]*$", RegexOptions.Multiline), text);
+        Assert.DoesNotContain("${QWEN_API_KEYS", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConfigMap_HasEverySetting_AndTheServerAcceptsItsValues()
     {
         var data = Variables(await File.ReadAllTextAsync(Path.Combine(K8s, "configmap.yaml")));

@@ -97,13 +97,78 @@ public sealed class ServerConfigurationTests
     [Fact]
     public void Load_EmptyVariable_CountsAsUnset()
     {
-        // docker compose's ${QWEN_API_KEYS:-} passes "" when the operator set nothing.
-        var options = Load("{}", new() { ["QWEN_API_KEYS"] = "", ["QWEN_SERVED_MODEL_NAME"] = "" }, []);
-        Assert.Null(options.ApiKeys);
-        Assert.Empty(options.ApiKeyList);
+        // The ConfigMap's "" means unset for every setting but the API keys.
+        var options = Load("{}", new() { ["QWEN_SERVED_MODEL_NAME"] = "", ["QWEN_KV_CACHE_MEMORY"] = "" }, []);
         Assert.Null(options.ServedModelName);
+        Assert.Null(options.KvCacheMemory);
     }
 
+    [Theory]
+    [InlineData("QWEN_API_KEYS", "", "ApiKeys (--api-keys, QWEN_API_KEYS) is set but blank (from QWEN_API_KEYS)")]
+    [InlineData("QWEN_API_KEYS", "  ", "ApiKeys (--api-keys, QWEN_API_KEYS) is set but blank (from QWEN_API_KEYS)")]
+    [InlineData("QWEN_API_KEYS", " , ", "ApiKeys (--api-keys, QWEN_API_KEYS) must be comma-separated keys, none of them blank (given 2 blank of 2, from QWEN_API_KEYS)")]
+    [InlineData("--api-keys", "", "ApiKeys (--api-keys, QWEN_API_KEYS) is set but blank (from --api-keys)")]
+    [InlineData("--api-keys", " , ", "ApiKeys (--api-keys, QWEN_API_KEYS) must be comma-separated keys, none of them blank (given 2 blank of 2, from --api-keys)")]
+    [InlineData("--api-keys", "sk-secret-1,,sk-secret-2", "ApiKeys (--api-keys, QWEN_API_KEYS) must be comma-separated keys, none of them blank (given 1 blank of 3, from --api-keys)")]
+    public void Load_BlankApiKeys_AreAStartupErrorNotAnOpenServer(string source, string value, string expected)
+    {
+        var (message, _) = source.StartsWith("--", StringComparison.Ordinal) ? Refused("{}", [], [source, value]) : Refused("{}", new() { [source] = value }, []);
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-secret", message, StringComparison.Ordinal); // the message goes to the log
+    }
+
+    [Fact]
+    public void Load_BlankApiKeysInAppsettings_AreAStartupError()
+    {
+        var (message, file) = Refused("""{"Qwen":{"ApiKeys":""}}""", [], []);
+        Assert.Contains($"ApiKeys (--api-keys, QWEN_API_KEYS) is set but blank (from {file})", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_ProtectOperationsWithoutKeys_IsRefused()
+    {
+        var (message, _) = Refused("{}", [], ["--protect-operations"]);
+        Assert.Contains("ProtectOperations (--protect-operations, QWEN_PROTECT_OPERATIONS) needs ApiKeys", message, StringComparison.Ordinal);
+        Assert.True(Load("{}", new() { ["QWEN_API_KEYS"] = "k" }, ["--protect-operations"]).ProtectOperations);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--modle", "/models/qwen" }, "unknown flag --modle; did you mean --model?")]
+    [InlineData(new[] { "--modle=/models/qwen" }, "unknown flag --modle; did you mean --model?")]
+    [InlineData(new[] { "--max-num-seq", "4" }, "unknown flag --max-num-seq; did you mean --max-num-seqs?")]
+    [InlineData(new[] { "--json-log" }, "unknown flag --json-log; did you mean --json-logs?")]
+    [InlineData(new[] { "--url", "http://127.0.0.1:9000" }, "unknown flag --url; did you mean --urls?")]
+    [InlineData(new[] { "--Kestrl:Limits:MaxConcurrentConnections=10" }, "unknown flag --Kestrl:Limits:MaxConcurrentConnections")]
+    [InlineData(new[] { "/models/qwen" }, "unexpected argument '/models/qwen': settings are given as --flag value or --flag=value")]
+    [InlineData(new[] { "-m", "x" }, "unexpected argument '-m'")]
+    [InlineData(new[] { "--threads", "2", "--model" }, "flag --model has no value")]
+    public void Load_UnknownOrMalformedFlag_IsRefusedNamingTheNearestFlag(string[] args, string expected)
+    {
+        var (message, _) = Refused("{}", [], args);
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_HostFlagsAndConfigurationPaths_AreAccepted()
+    {
+        var options = Load("{}", [], [
+            "--urls", "http://127.0.0.1:9000", "--environment=Production", "--applicationName", "qwen", "--http_ports", "9001",
+            "--Kestrel:Limits:MaxConcurrentConnections", "100", "--Logging:LogLevel:Default=Debug", "--Qwen:MaxWaiting=7", "--max-num-seqs=3",
+        ]);
+        Assert.Equal(7, options.MaxWaiting);
+        Assert.Equal(3, options.MaxNumSeqs);
+    }
+
+    [Fact]
+    public void Load_UnknownQwenVariable_IsRefusedNamingTheNearest_OthersOfTheProjectAccepted()
+    {
+        var (message, _) = Refused("{}", new() { ["QWEN_MAX_NUM_SEQ"] = "4", ["QWEN_MODLE"] = "/m" }, []);
+        Assert.Contains("unknown environment variable QWEN_MAX_NUM_SEQ; did you mean QWEN_MAX_NUM_SEQS?", message, StringComparison.Ordinal);
+        Assert.Contains("unknown environment variable QWEN_MODLE; did you mean QWEN_MODEL?", message, StringComparison.Ordinal);
+
+        var env = new Dictionary<string, string> { ["QWEN_MODEL_DIR"] = "./models", ["QWEN_RECORD_RESPONSES"] = "1", ["QWEN_MODEL_CACHE"] = "/c", ["PATH"] = "/bin", ["qwen_lowercase"] = "x" };
+        Assert.Equal("/c", Load("{}", env, []).ModelCacheDir);
+    }
     [Fact]
     public void Load_JsonLogsFlagWithoutValue_IsTrue()
     {
@@ -164,16 +229,19 @@ public sealed class ServerConfigurationTests
     private static ServerOptions Load(string appsettings, Dictionary<string, string> env, string[] args)
     {
         var (configuration, _) = Configuration(appsettings);
-        return ServerConfiguration.Load(configuration, args, name => env.GetValueOrDefault(name));
+        return ServerConfiguration.Load(configuration, args, Whole(env));
     }
 
     private static (string Message, string File) Refused(string appsettings, Dictionary<string, string> env, string[] args)
     {
         var (configuration, file) = Configuration(appsettings);
-        var e = Assert.Throws<StartupException>(() => ServerConfiguration.Load(configuration, args, name => env.GetValueOrDefault(name)));
+        var e = Assert.Throws<StartupException>(() => ServerConfiguration.Load(configuration, args, Whole(env)));
         Assert.DoesNotContain('\n', e.Message);
         return (e.Message, file);
     }
+
+    /// <summary><paramref name="env"/> as the process's whole environment, so unknown QWEN_* names are seen.</summary>
+    private static Dictionary<string, string?> Whole(Dictionary<string, string> env) => env.ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal);
 
     private static (ConfigurationManager Configuration, string File) Configuration(string appsettings)
     {

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Qwen.Server.Tests.Hosting;
 
-/// <summary>The real server's startup log: the demo warning (text and JSON), the execution provider and KV cache, JSON lines with --json-logs, and the content root being the app's directory.</summary>
+/// <summary>The real server's startup log: the demo warning (text and JSON), whether auth is on, the execution provider and KV cache, JSON lines with --json-logs, and the content root being the app's directory.</summary>
 public sealed class StartupLogTests
 {
     [Fact]
@@ -20,6 +20,8 @@ public sealed class StartupLogTests
         // The tiny demo model: 2 layers x (K, V) x 2 kv heads x 16 x 4 bytes = 512 bytes per token; 8 slots x 256 tokens = 1 MiB.
         Assert.Contains(server.Stdout, l => l.Contains("Serving qwen2.5-demo-tiny", StringComparison.Ordinal) && l.Contains("on cpu: KV cache 8 slots x 256 tokens = 2048 tokens, 1 MiB", StringComparison.Ordinal));
         Assert.DoesNotContain(server.Stdout, l => l.Contains("GPU memory", StringComparison.Ordinal)); // the utilisation is cuda's alone
+        var auth = Assert.Single(server.Stdout, l => l.Contains("Auth:", StringComparison.Ordinal));
+        Assert.EndsWith("Auth: off (no --api-keys): every route is open", auth, StringComparison.Ordinal);
 
         // The host logs its content root right after "Now listening": wait for that line too.
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -34,7 +36,7 @@ public sealed class StartupLogTests
     [Fact]
     public async Task Server_JsonLogsFlag_EveryLineIsAJsonEvent()
     {
-        await using var server = ServerProcess.Start(["--json-logs", "--threads", "1", "--max-model-len", "256"], new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" });
+        await using var server = ServerProcess.Start(["--json-logs", "--threads", "1", "--max-model-len", "256"], new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0", ["QWEN_API_KEYS"] = "sk-a,sk-b" });
         var address = await server.WaitForListeningAsync(TimeSpan.FromMinutes(2));
         Assert.Equal("127.0.0.1", address.Host);
 
@@ -50,6 +52,9 @@ public sealed class StartupLogTests
         var warning = Assert.Single(events, e => e.TryGetProperty("@l", out var l) && l.GetString() == "Warning" && e.GetProperty("@mt").GetString()!.Contains("MEANINGLESS", StringComparison.Ordinal));
         Assert.Equal("tiny", warning.GetProperty("Preset").GetString());
         Assert.Contains(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Serving", StringComparison.Ordinal));
+        var auth = Assert.Single(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Auth: on ({Keys} keys)", StringComparison.Ordinal));
+        Assert.Equal(2, auth.GetProperty("Keys").GetInt32());
+        Assert.DoesNotContain(server.Stdout, l => l.Contains("sk-a", StringComparison.Ordinal)); // the keys themselves are never logged
     }
 
     [Fact]
