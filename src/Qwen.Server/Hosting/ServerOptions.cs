@@ -38,6 +38,7 @@ public sealed record ServerOptions
             EnvAlias = "QWEN_MODEL_CACHE",
         },
         new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
+        new("MaxSeqsPerRequest", "--max-seqs-per-request", "QWEN_MAX_SEQS_PER_REQUEST", "0 (half the slots, at least 1)", "Most KV cache slots one request may hold: its `n` choices; a larger `n` gets a 400. At most the slots (a startup error beyond them)."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -100,6 +101,9 @@ public sealed record ServerOptions
     /// <summary>Demo model preset.</summary>
     public string DemoPreset { get; init; } = "tiny";
 
+    /// <summary>Most slots (choices) one request may hold; 0: half the slots, at least 1 (<see cref="ModelHost.MaxSeqsPerRequest"/> resolves it).</summary>
+    public int MaxSeqsPerRequest { get; init; }
+
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
 
@@ -131,6 +135,12 @@ public sealed record ServerOptions
         Range(nameof(CudaDeviceId), CudaDeviceId, 0, 64);
         Range(nameof(MaxRequestBodyBytes), MaxRequestBodyBytes, 1024, 1L << 31);
         Range(nameof(MaxTokensLimit), MaxTokensLimit, 0, 1 << 20);
+        Range(nameof(MaxSeqsPerRequest), MaxSeqsPerRequest, 0, 1024);
+        if (KvCacheMemory is null && MaxSeqsPerRequest > MaxNumSeqs && MaxSeqsPerRequest <= 1024)
+        {
+            // Without a budget the slots are at most MaxNumSeqs, so this is known before the model loads (ModelHost checks the rest).
+            errors.Add((nameof(MaxSeqsPerRequest), string.Create(CultureInfo.InvariantCulture, $"must be at most MaxNumSeqs ({MaxNumSeqs}), the KV cache slots, or 0 for half of them"), MaxSeqsPerRequest.ToString(CultureInfo.InvariantCulture)));
+        }
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));
