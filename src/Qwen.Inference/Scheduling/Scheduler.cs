@@ -40,7 +40,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private readonly int[] _fullRowOf = new int[runner.MaxNumSeqs]; // row -> its index in _logits, or -1
     private readonly CandidateOutcome[] _outcomes = new CandidateOutcome[runner.MaxNumSeqs];
     private readonly SampledToken[] _sampled = new SampledToken[runner.MaxNumSeqs];
-    private readonly Dictionary<object, int> _held = []; // group -> slots it holds, during Admit
+    private readonly Dictionary<object, int> _held = new(ReferenceEqualityComparer.Instance); // group -> slots it holds, during Admit
     private long _arrivals;
     private bool _lastWasPrefill;
 
@@ -156,6 +156,10 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
 
     private void Admit()
     {
+        if (_waiting.First is null)
+        {
+            return;
+        }
         _held.Clear();
         foreach (var s in _slots)
         {

@@ -99,7 +99,7 @@ public sealed class SchedulerFairShareTests
     private static List<Sequence> NaiveAdmissions(List<Sequence> waiting, List<Sequence> holding, int free)
     {
         var held = new List<Sequence>(holding);
-        int Held(Sequence s) => s.Request.Group is null ? 0 : held.Count(h => Equals(h.Request.Group, s.Request.Group));
+        int Held(Sequence s) => s.Request.Group is null ? 0 : held.Count(h => ReferenceEquals(h.Request.Group, s.Request.Group));
         var left = new List<Sequence>(waiting);
         var picked = new List<Sequence>();
         for (var i = 0; i < free && left.Count > 0; i++)
