@@ -1,7 +1,7 @@
 namespace Qwen.Server.Tests;
 
 /// <summary>
-/// The scripted server with room for n = 8 choices at once (8 slots, 32 waiting), a served model name containing '/'
+/// The scripted server with room for n = 8 choices at once (8 slots, all of them allowed to one request, 32 waiting), a served model name containing '/'
 /// (as Hugging Face ids do) and one allowed CORS origin.
 /// </summary>
 public sealed class BatchScriptedServerFixture : ScriptedServerFixture
@@ -10,7 +10,7 @@ public sealed class BatchScriptedServerFixture : ScriptedServerFixture
     public const string AllowedOrigin = "https://allowed.example";
 
     public BatchScriptedServerFixture()
-        : base(["--max-num-seqs", "8", "--max-waiting", "32", "--served-model-name", ModelName, "--cors-origins", AllowedOrigin])
+        : base(["--max-num-seqs", "8", "--max-seqs-per-request", "8", "--max-waiting", "32", "--served-model-name", ModelName, "--cors-origins", AllowedOrigin])
     {
     }
 }

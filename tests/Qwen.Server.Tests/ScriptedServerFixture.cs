@@ -1,6 +1,6 @@
 namespace Qwen.Server.Tests;
 
-/// <summary>The real server over a <see cref="ScriptedRunner"/>, with an API key, 2 slots and a waiting queue of 2.</summary>
+/// <summary>The real server over a <see cref="ScriptedRunner"/>, with an API key, 2 slots (both allowed to one request: n = 2 tests) and a waiting queue of 2.</summary>
 public class ScriptedServerFixture : ServerFixture
 {
     public const string ApiKey = "sk-test-key";
@@ -8,7 +8,7 @@ public class ScriptedServerFixture : ServerFixture
     private readonly Holder _holder;
 
     public ScriptedServerFixture()
-        : this(["--max-num-seqs", "2", "--max-waiting", "2", "--max-request-body-bytes", "65536"])
+        : this(["--max-num-seqs", "2", "--max-seqs-per-request", "2", "--max-waiting", "2", "--max-request-body-bytes", "65536"])
     {
     }
 

@@ -19,4 +19,11 @@ public sealed record GenerationRequest(
     /// and the first of <see cref="StopTokenIds"/> as its last token, so a constrained request needs at least one stop id.
     /// </summary>
     public ITokenConstraint? Constraint { get; init; }
+
+    /// <summary>
+    /// The caller's request this sequence belongs to: the server gives every choice of one request the same key, so
+    /// admission can share the slots between requests (the Scheduler's fair-share rule). The same object is the same group
+    /// (compared by reference, so equal records of two requests stay apart); null: a group of its own.
+    /// </summary>
+    public object? Group { get; init; }
 }

@@ -9,7 +9,10 @@ namespace Qwen.Inference.Scheduling;
 /// Iteration-level scheduling over the runner's KV slots. Every sequence gets an arrival number when it is enqueued.
 /// The rule, applied once per engine step:
 /// 1. Drop cancelled sequences (waiting or running) and free their slots.
-/// 2. Admit waiting sequences in arrival order (FIFO) into the lowest free slots, while slots are free.
+/// 2. Admit waiting sequences into the lowest free slots, while slots are free, fair share first: each free slot goes to
+///    the waiting sequence whose group (<see cref="GenerationRequest.Group"/>: the choices of one request) holds the
+///    fewest slots, the oldest arrival among equals. So requests take slots in turn: a small request waits for the next
+///    free slot, not for a big request's remaining choices. A sequence without a group counts as holding none.
 /// 3. Run ONE of: a decode step (one token for every sequence whose prompt is in the cache, batched over slots
 ///    [0, highest busy slot]), or one prefill chunk (at most PrefillChunkSize prompt tokens of the sequence still
 ///    prefilling with the smallest arrival number, whatever its slot; batch 1). When both are possible they take turns,
@@ -37,6 +40,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private readonly int[] _fullRowOf = new int[runner.MaxNumSeqs]; // row -> its index in _logits, or -1
     private readonly CandidateOutcome[] _outcomes = new CandidateOutcome[runner.MaxNumSeqs];
     private readonly SampledToken[] _sampled = new SampledToken[runner.MaxNumSeqs];
+    private readonly Dictionary<object, int> _held = new(ReferenceEqualityComparer.Instance); // group -> slots it holds, during Admit
     private long _arrivals;
     private bool _lastWasPrefill;
 
@@ -152,17 +156,57 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
 
     private void Admit()
     {
+        if (_waiting.First is null)
+        {
+            return;
+        }
+        _held.Clear();
+        foreach (var s in _slots)
+        {
+            if (s?.Request.Group is { } group)
+            {
+                _held[group] = _held.GetValueOrDefault(group) + 1;
+            }
+        }
         for (var slot = 0; slot < _slots.Length && _waiting.First is not null; slot++)
         {
             if (_slots[slot] is null)
             {
-                var s = _waiting.First.Value;
-                _waiting.RemoveFirst();
+                var node = FairestWaiting();
+                _waiting.Remove(node);
+                var s = node.Value;
                 s.Slot = slot;
                 s.CacheLength = 0;
                 _slots[slot] = s;
+                if (s.Request.Group is { } group)
+                {
+                    _held[group] = _held.GetValueOrDefault(group) + 1;
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// The waiting sequence whose group holds the fewest slots, the oldest among equals (the list is in arrival order).
+    /// The scan stops at the first group holding none: only the choices of requests already holding slots come before it.
+    /// </summary>
+    private LinkedListNode<Sequence> FairestWaiting()
+    {
+        var best = _waiting.First!;
+        var fewest = int.MaxValue;
+        for (var node = _waiting.First; node is not null; node = node.Next)
+        {
+            var held = node.Value.Request.Group is { } group ? _held.GetValueOrDefault(group) : 0;
+            if (held < fewest)
+            {
+                (best, fewest) = (node, held);
+                if (held == 0)
+                {
+                    break;
+                }
+            }
+        }
+        return best;
     }
 
     private void PrefillChunk(Sequence s)

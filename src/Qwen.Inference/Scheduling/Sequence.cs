@@ -14,7 +14,7 @@ internal sealed class Sequence(GenerationRequest request, SamplingState sampling
     /// <summary>Tokens flow to the caller; completed when the sequence ends.</summary>
     public Channel<GeneratedToken> Output { get; } = Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    /// <summary>Arrival order at the scheduler (set by <see cref="Scheduler.Enqueue"/>): the FIFO key of admission and prefill.</summary>
+    /// <summary>Arrival order at the scheduler (set by <see cref="Scheduler.Enqueue"/>): the order of prefill, and of admission among equal shares.</summary>
     public long Arrival { get; set; } = -1;
 
     /// <summary>KV slot, or -1 while waiting.</summary>

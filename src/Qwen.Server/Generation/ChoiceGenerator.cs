@@ -28,7 +28,8 @@ internal static class ChoiceGenerator
         {
             request = request with { Sampling = request.Sampling with { Seed = seed + (ulong)choice } };
         }
-        var tokens = model.Engine.GenerateAsync(request with { Constraint = plan.Grammar?.Invoke() }, ct);
+        // Group: every choice of this request shares the plan, so the engine's admission shares slots between requests.
+        var tokens = model.Engine.GenerateAsync(request with { Constraint = plan.Grammar?.Invoke(), Group = plan }, ct);
         return Run(model, tokens, plan, choice, ct);
     }
 

@@ -22,8 +22,9 @@ public sealed class ModelHost : IAsyncDisposable
 
     private readonly Lazy<TokenBytes> _tokenBytes;
 
-    private ModelHost(string directory, string name, bool isDemo, QwenTokenizer tokenizer, ChatTemplate template, GenerationDefaults defaults, InferenceEngine engine)
+    private ModelHost(string directory, string name, bool isDemo, QwenTokenizer tokenizer, ChatTemplate template, GenerationDefaults defaults, InferenceEngine engine, int maxSeqsPerRequest)
     {
+        MaxSeqsPerRequest = maxSeqsPerRequest;
         Directory = directory;
         Name = name;
         IsDemo = isDemo;
@@ -62,6 +63,12 @@ public sealed class ModelHost : IAsyncDisposable
 
     /// <summary>The id of <c>&lt;tool_call&gt;</c>, if the vocabulary has it.</summary>
     public int? ToolCallTokenId { get; }
+
+    /// <summary>
+    /// The most slots one request may hold, i.e. its largest n: <see cref="ServerOptions.MaxSeqsPerRequest"/>, or when
+    /// that is 0 half the engine's slots (at least 1), so one request leaves the other half to everyone else.
+    /// </summary>
+    public int MaxSeqsPerRequest { get; }
 
     /// <summary>Every token's bytes, for grammar-constrained decoding; built on first use and shared by all requests.</summary>
     public TokenBytes TokenBytes => _tokenBytes.Value;
@@ -128,6 +135,13 @@ public sealed class ModelHost : IAsyncDisposable
         };
         var engine = Step(what, () => InferenceEngine.Load(dir, engineOptions, runnerFactory));
         var info = engine.Info;
+        var maxSeqsPerRequest = options.MaxSeqsPerRequest == 0 ? Math.Max(1, info.Slots / 2) : options.MaxSeqsPerRequest;
+        if (maxSeqsPerRequest > info.Slots)
+        {
+            // Only now known when a memory budget sized the slots; a cap beyond them would never be reached, so it is a mistake.
+            engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw new StartupException($"{ServerOptions.Setting(nameof(ServerOptions.MaxSeqsPerRequest)).Label} must be at most the {info.Slots} KV cache slots the model was given, or 0 for half of them (given {options.MaxSeqsPerRequest})");
+        }
         var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
         logger.LogInformation(
             "Serving {Model} from {Directory} ({Precision}) on {ExecutionProvider}: KV cache {Slots} slots x {Tokens} tokens = {Total} tokens, {Megabytes:F0} MiB",
@@ -144,7 +158,7 @@ public sealed class ModelHost : IAsyncDisposable
                 "Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
                 options.DemoPreset, ExportHint.Template());
         }
-        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine);
+        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, maxSeqsPerRequest);
     }
 
     /// <inheritdoc/>

@@ -39,6 +39,7 @@ public sealed record ServerOptions
         },
         new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
         new("ProtectOperations", "--protect-operations", "QWEN_PROTECT_OPERATIONS", "false", "With ApiKeys: /metrics and /swagger need the key too, and /health/ready gives a caller without one its status alone (200 or 503). /health stays open."),
+        new("MaxSeqsPerRequest", "--max-seqs-per-request", "QWEN_MAX_SEQS_PER_REQUEST", "0 (half the slots, at least 1)", "Most KV cache slots one request may hold: its `n` choices; a larger `n` gets a 400. At most the slots (a startup error beyond them)."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -106,6 +107,8 @@ public sealed record ServerOptions
 
     /// <summary>The settings given explicitly, each with where it came from (a flag, a variable, a file); the rest are defaults. Set by <see cref="ServerConfiguration"/>.</summary>
     internal IReadOnlyDictionary<string, string> GivenFrom { get; init; } = new Dictionary<string, string>();
+    /// <summary>Most slots (choices) one request may hold; 0: half the slots, at least 1 (<see cref="ModelHost.MaxSeqsPerRequest"/> resolves it).</summary>
+    public int MaxSeqsPerRequest { get; init; }
 
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
@@ -138,6 +141,12 @@ public sealed record ServerOptions
         Range(nameof(CudaDeviceId), CudaDeviceId, 0, 64);
         Range(nameof(MaxRequestBodyBytes), MaxRequestBodyBytes, 1024, 1L << 31);
         Range(nameof(MaxTokensLimit), MaxTokensLimit, 0, 1 << 20);
+        Range(nameof(MaxSeqsPerRequest), MaxSeqsPerRequest, 0, 1024);
+        if (KvCacheMemory is null && MaxSeqsPerRequest > MaxNumSeqs && MaxSeqsPerRequest <= 1024)
+        {
+            // Without a budget the slots are at most MaxNumSeqs, so this is known before the model loads (ModelHost checks the rest).
+            errors.Add((nameof(MaxSeqsPerRequest), string.Create(CultureInfo.InvariantCulture, $"must be at most MaxNumSeqs ({MaxNumSeqs}), the KV cache slots, or 0 for half of them"), MaxSeqsPerRequest.ToString(CultureInfo.InvariantCulture)));
+        }
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));

@@ -15,7 +15,6 @@ namespace Qwen.Server.Validation;
 /// </summary>
 internal static class RequestValidator
 {
-    public const int MaxChoices = 8;
     public const int MaxStops = 16;
     public const int MaxStopLength = 256;
 
@@ -57,7 +56,7 @@ internal static class RequestValidator
         }
         var sampling = Sampling(body, model, topLogprobs, bannedTokenIds);
         body.String("user");
-        var n = body.Int("n", 1, MaxChoices) ?? 1;
+        var n = Choices(body, model);
         return new SharedFields(sampling, maxTokens, Stops(body), n, stream, includeUsage, body.Bool("ignore_eos") ?? false);
     }
 
@@ -105,6 +104,21 @@ internal static class RequestValidator
         var stopIds = fields.IgnoreEos && grammar is null ? [] : model.Defaults.EosTokenIds;
         var request = new GenerationRequest(prompt, fields.Sampling, fields.MaxTokens ?? room, stopIds);
         return new GenerationPlan(request, fields.N, fields.Stops, grammar, toolChoice, parallelToolCalls, fields.Stream, fields.IncludeUsage);
+    }
+
+    /// <summary>
+    /// n, at most <see cref="ModelHost.MaxSeqsPerRequest"/>: each choice holds a slot, so one request may not take them all.
+    /// Beyond the cap the message names the setting, so a client learns why and an operator what to raise.
+    /// </summary>
+    private static int Choices(FieldReader body, ModelHost model)
+    {
+        var cap = model.MaxSeqsPerRequest;
+        if (body.TryGet("n", out var v) && v.ValueKind == JsonValueKind.Number && !(v.TryGetDouble(out var d) && d <= cap))
+        {
+            body.Problem("n", string.Create(CultureInfo.InvariantCulture, $"'n' must be in [1, {cap}] (given {FieldReader.Shorten(v.GetRawText())}): one request may hold at most {cap} of the {model.Engine.Info.Slots} KV cache slots, set by {ServerOptions.Setting(nameof(ServerOptions.MaxSeqsPerRequest)).Label}"));
+            return 1;
+        }
+        return body.Int("n", 1, cap) ?? 1;
     }
 
     private static ulong? Seed(FieldReader body)

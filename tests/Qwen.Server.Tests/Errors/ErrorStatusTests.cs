@@ -75,7 +75,7 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
 
     [Theory]
     [InlineData("temperature", "1e400", "'temperature' must be in [0, 2] (given 1e400)")]
-    [InlineData("n", "1e400", "'n' must be in [1, 8] (given 1e400)")]
+    [InlineData("n", "1e400", "'n' must be in [1, 2] (given 1e400): one request may hold at most 2 of the 2 KV cache slots, set by MaxSeqsPerRequest (--max-seqs-per-request, QWEN_MAX_SEQS_PER_REQUEST)")]
     [InlineData("n", "1.5", "'n' must be an integer (given 1.5)")]
     [InlineData("top_p", "0", "'top_p' must be in (0, 1] (given 0)")]
     [InlineData("temperature", "\"hot\"", "'temperature' must be a number (given a string)")]

@@ -50,16 +50,17 @@ internal static class FuzzEdgeCases
         yield return Json(Completions, "edge:prompt=context", Ids(maxModelLen, 1), false, ErrorCode("context_length_exceeded"));
         yield return Json(Completions, "edge:prompt+max_tokens=context+1", Ids(100, maxModelLen - 99), false, ErrorCode("context_length_exceeded"));
 
-        // n at its stated maximum (8), JSON and streamed: eight distinct choice indices.
-        var n8 = Hello(2);
-        n8["n"] = 8;
-        yield return Json(Chat, "edge:n=8", n8, true, Choices(8));
-        var n8Stream = (JsonObject)n8.DeepClone();
-        n8Stream["stream"] = true;
-        yield return Json(Chat, "edge:n=8+stream", n8Stream, true, null, stream: true);
-        var n9 = Hello(2);
-        n9["n"] = 9;
-        yield return Json(Chat, "edge:n=9", n9, false, ErrorParam("n"));
+        // n at the server's cap (MaxSeqsPerRequest), JSON and streamed: that many distinct choice indices; one more is a 400.
+        const int Cap = LimitedServerFixture.MaxSeqsPerRequest;
+        var atCap = Hello(2);
+        atCap["n"] = Cap;
+        yield return Json(Chat, "edge:n=cap", atCap, true, Choices(Cap));
+        var atCapStream = (JsonObject)atCap.DeepClone();
+        atCapStream["stream"] = true;
+        yield return Json(Chat, "edge:n=cap+stream", atCapStream, true, null, stream: true);
+        var overCap = Hello(2);
+        overCap["n"] = Cap + 1;
+        yield return Json(Chat, "edge:n=cap+1", overCap, false, ErrorParam("n"));
 
         // top_logprobs at its maximum (20): every sampled token carries 20 alternatives.
         var top20 = Hello(3);

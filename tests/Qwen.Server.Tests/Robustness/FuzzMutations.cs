@@ -185,7 +185,8 @@ internal static class FuzzMutations
         [
             ("model", [Raw("model", $"\"{model}\"", true), Raw("model", "null", true), Raw("model", "\"gpt-nonexistent\"", false), Raw("model", "5", false), Raw("model", "[]", false), Raw("model", "\"\"", false)]),
             ("max_tokens", budget),
-            ("n", [Raw("n", "1", true), Raw("n", "2", true), Raw("n", "8", true), Raw("n", "0", false), Raw("n", "9", false), Raw("n", "-1", false),
+            // LimitedServerFixture allows n up to its 4 slots (MaxSeqsPerRequest).
+            ("n", [Raw("n", "1", true), Raw("n", "2", true), Raw("n", "4", true), Raw("n", "0", false), Raw("n", "5", false), Raw("n", "9", false), Raw("n", "-1", false),
                 Raw("n", "1.5", false), Raw("n", "\"2\"", false), Raw("n", "1e10", false)]),
             ("temperature", [Raw("temperature", "0", true), Raw("temperature", "0.7", true), Raw("temperature", "2", true), Raw("temperature", "-0.1", false),
                 Raw("temperature", "2.01", false), Raw("temperature", "\"hot\"", false), Raw("temperature", "1e308", false), Raw("temperature", "[]", false)]),

@@ -21,7 +21,7 @@ public sealed class FuzzTests(LimitedServerFixture server, ITestOutputHelper out
     /// <summary>An answer later than this is a hang (a bug), recorded as status -1; the slowest fuzz answers take well under a second.</summary>
     private static readonly TimeSpan AnswerBound = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often a valid request refused with 429 (the fixture's queue is small and n=8 takes 8 places) is sent again.</summary>
+    /// <summary>How often a valid request refused with 429 (the fixture's queue is small and n=4 takes 4 places) is sent again.</summary>
     private const int RetriesOn429 = 50;
 
     [Fact]

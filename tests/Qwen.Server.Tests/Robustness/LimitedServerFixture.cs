@@ -1,9 +1,12 @@
 namespace Qwen.Server.Tests.Robustness;
 
-/// <summary>The real server with the tiny demo model and small limits: 4 KV slots of 512 tokens, 8 waiting, 1 MiB bodies.</summary>
+/// <summary>The real server with the tiny demo model and small limits: 4 KV slots of 512 tokens (all of them allowed to one request), 8 waiting, 1 MiB bodies.</summary>
 public class LimitedServerFixture : ServerFixture
 {
     public const int Slots = 4;
+
+    /// <summary>The largest n: every slot (the fuzzer's n limits).</summary>
+    public const int MaxSeqsPerRequest = Slots;
     public const int MaxModelLen = 512;
     public const int MaxBodyBytes = 1 << 20;
 
@@ -13,7 +16,7 @@ public class LimitedServerFixture : ServerFixture
     }
 
     protected LimitedServerFixture(int slots, int waiting)
-        : base(["--max-num-seqs", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}"])
+        : base(["--max-num-seqs", $"{slots}", "--max-seqs-per-request", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}"])
     {
     }
 }
