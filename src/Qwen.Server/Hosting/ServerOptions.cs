@@ -38,6 +38,8 @@ public sealed record ServerOptions
             EnvAlias = "QWEN_MODEL_CACHE",
         },
         new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
+        new("MaxClientLag", "--max-client-lag", "QWEN_MAX_CLIENT_LAG", "512", "Tokens a reader may fall behind a sequence; beyond it the engine ends the sequence and frees its slot (logged client_too_slow). Bounds the memory a client that stops reading can pin: about 110 KB per sequence with top_logprobs 20."),
+        new("SseWriteTimeout", "--sse-write-timeout", "QWEN_SSE_WRITE_TIMEOUT", "30", "Seconds one SSE event (write and flush) may take; past it the connection is aborted, the request's sequences cancelled and the request logged client_too_slow."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -100,6 +102,12 @@ public sealed record ServerOptions
     /// <summary>Demo model preset.</summary>
     public string DemoPreset { get; init; } = "tiny";
 
+    /// <summary>Tokens a reader may be behind a sequence before the engine ends it.</summary>
+    public int MaxClientLag { get; init; } = EngineDefaults.MaxClientLag;
+
+    /// <summary>Seconds one SSE write and flush may take before the connection is aborted.</summary>
+    public int SseWriteTimeout { get; init; } = 30;
+
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
 
@@ -131,6 +139,8 @@ public sealed record ServerOptions
         Range(nameof(CudaDeviceId), CudaDeviceId, 0, 64);
         Range(nameof(MaxRequestBodyBytes), MaxRequestBodyBytes, 1024, 1L << 31);
         Range(nameof(MaxTokensLimit), MaxTokensLimit, 0, 1 << 20);
+        Range(nameof(MaxClientLag), MaxClientLag, 1, 1 << 20);
+        Range(nameof(SseWriteTimeout), SseWriteTimeout, 1, 3600);
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));
