@@ -9,10 +9,11 @@ using Qwen.Server.Tests.Observability;
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>
-/// A client that never reads its stream: a raw socket with a small receive buffer sends a streaming request with n > 1
+/// A client that stops reading its stream: a raw socket with a small receive buffer sends a streaming request with n > 1
 /// and top_logprobs 20 and reads nothing. The server (its own process, so its log and metrics are this test's alone; the
-/// tiny demo model) must cut it off within its shortened SSE write timeout, log it 408 client_too_slow with the tokens the
-/// engine really generated, count it in /metrics while it is held, give every slot back and serve the next request.
+/// tiny demo model) must end its sequences once it is MaxClientLag tokens behind or cut it off within its shortened SSE
+/// write timeout, log it 408 client_too_slow with the tokens the engine really generated, count it in /metrics while it
+/// is held, give every slot back and serve the next request.
 /// </summary>
 [Collection(RobustnessCollection.Name)]
 public sealed class SlowReaderTests
@@ -45,16 +46,20 @@ public sealed class SlowReaderTests
     }
 
     [Fact]
-    public async Task NeverReads_ClientLagExceeded_SlotsFreedLongBeforeMaxTokensThenLoggedTooSlow()
+    public async Task StopsReading_ClientLagExceeded_SlotsFreedLongBeforeMaxTokens_ThenTheBufferedTokensAndAnErrorEvent()
     {
         // max_tokens far beyond what could run in the test: only the engine's lag limit can give the slots back early.
         const int n = 2, maxTokens = 30_000;
-        await using var server = await JsonLoggedServer.StartAsync("--max-num-seqs", "4", "--max-model-len", "32000", "--max-client-lag", "32", "--sse-write-timeout", "10");
+        await using var server = await JsonLoggedServer.StartAsync("--max-num-seqs", "4", "--max-model-len", "32000", "--max-client-lag", "32", "--sse-write-timeout", "30");
         using var client = await NeverReadingClient.SendAsync(server.BaseAddress, n, maxTokens);
 
         await WaitUntil(async () => (await server.MetricsAsync()).GetValueOrDefault("qwen_requests_in_generation") == 1 && await Ready(server) is { SlotsUsed: 0, Waiting: 0 });
         Assert.Equal(n, (await server.MetricsAsync())["qwen_sequences_held"]);
 
+        // The client reads again (within the write timeout): what was buffered for it, then the reason, then [DONE].
+        var stream = await client.ReadUntilAsync("data: [DONE]");
+        Assert.Contains("\"code\":\"client_too_slow\"", stream, StringComparison.Ordinal);
+        Assert.Contains("more than 32 tokens behind", stream, StringComparison.Ordinal);
         var record = await server.WaitForLogAsync(e => e.TryGetProperty("ErrorCode", out var c) && c.GetString() == "client_too_slow");
         Assert.Equal(408, record.GetProperty("Status").GetInt32());
         Assert.InRange(record.GetProperty("CompletionTokens").GetInt32(), n * 33, (n * maxTokens) - 1);
@@ -99,6 +104,21 @@ public sealed class SlowReaderTests
             var head = string.Create(CultureInfo.InvariantCulture, $"POST /v1/chat/completions HTTP/1.1\r\nHost: {server.Authority}\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n");
             await socket.SendAsync(Encoding.UTF8.GetBytes(head + body));
             return new NeverReadingClient(socket);
+        }
+
+        /// <summary>Reads from now on until <paramref name="end"/> has arrived; returns everything read.</summary>
+        public async Task<string> ReadUntilAsync(string end)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            var received = new StringBuilder();
+            var buffer = new byte[65536];
+            while (!received.ToString().Contains(end, StringComparison.Ordinal))
+            {
+                var read = await _socket.ReceiveAsync(buffer, timeout.Token);
+                Assert.True(read > 0, "the server closed the connection before " + end);
+                received.Append(Encoding.UTF8.GetString(buffer, 0, read));
+            }
+            return received.ToString();
         }
 
         public void Dispose() => _socket.Dispose();
