@@ -115,8 +115,19 @@ internal static class SoakBench
         {
             await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(new
             {
-                streams, n, topLogprobs, maxTokens, seconds = duration.TotalSeconds, receiveBuffer, baselineBytes, peakBytes = peak, statuses = statuses.ToDictionary(s => s.Key.ToString(CultureInfo.InvariantCulture), s => s.Value),
-                clientTooSlowChoices = slow, slotsUsedAtEnd = end.SlotsUsed, slotsTotal = end.SlotsTotal, samples = samples.Select(s => new { s.Seconds, s.Rss, s.Managed, s.Held, s.SlotsUsed }),
+                streams,
+                n,
+                topLogprobs,
+                maxTokens,
+                seconds = duration.TotalSeconds,
+                receiveBuffer,
+                baselineBytes,
+                peakBytes = peak,
+                statuses = statuses.ToDictionary(s => s.Key.ToString(CultureInfo.InvariantCulture), s => s.Value),
+                clientTooSlowChoices = slow,
+                slotsUsedAtEnd = end.SlotsUsed,
+                slotsTotal = end.SlotsTotal,
+                samples = samples.Select(s => new { s.Seconds, s.Rss, s.Managed, s.Held, s.SlotsUsed }),
             }, new JsonSerializerOptions { WriteIndented = true }));
         }
         var pass = peak - baselineBytes <= 64 * 1048576.0 && end.SlotsUsed == 0;
