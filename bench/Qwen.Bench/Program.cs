@@ -10,6 +10,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["sampler"] = SamplerBench.RunAsync,
     ["parity"] = ParityBench.RunAsync,
     ["grammar"] = GrammarBench.RunAsync,
+    ["soak"] = SoakBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {

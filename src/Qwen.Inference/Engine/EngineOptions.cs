@@ -31,6 +31,15 @@ public sealed record EngineOptions
     public int MaxWaiting { get; init; } = 64;
 
     /// <summary>
+    /// Tokens a sequence's reader may be behind the engine (its output channel's capacity). The engine loop never waits for a
+    /// reader: when the channel is full it ends the sequence, frees its slot and raises <see cref="ClientTooSlowException"/>
+    /// to the reader after what is buffered. 512 holds about 110 KB per sequence at worst (a token with top_logprobs 20 is
+    /// a 32-byte entry plus a 184-byte array of 20 alternatives), 14 MB for 128 sequences; and it is several seconds of
+    /// decode at the CPU's 60-220 tok/s, on top of what the socket buffers absorb, so a reader that keeps up never hits it.
+    /// </summary>
+    public int MaxClientLag { get; init; } = 512;
+
+    /// <summary>
     /// Prompt tokens prefilled per engine step; longer prompts are prefilled in chunks between decode steps. 256 bounds the
     /// stall of 8 running streams to one chunk (0.70 s at int4 on the CPU, bench/README.md "Chunk size trade-off").
     /// </summary>

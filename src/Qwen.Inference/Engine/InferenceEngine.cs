@@ -72,9 +72,11 @@ public sealed class InferenceEngine : IAsyncDisposable
     /// or <see cref="EngineOverloadedException"/> (more than MaxNumSeqs + MaxWaiting requests would be in flight) at once,
     /// before anything is queued. Cancelling <paramref name="cancellationToken"/> or disposing the enumerator frees the
     /// sequence's slot within one engine step. The output ends (finish reason length) when prompt plus output reach
-    /// <see cref="MaxModelLen"/>, whatever <see cref="GenerationRequest.MaxTokens"/> says.
+    /// <see cref="MaxModelLen"/>, whatever <see cref="GenerationRequest.MaxTokens"/> says. A reader that falls more than
+    /// <see cref="EngineOptions.MaxClientLag"/> tokens behind gets the buffered tokens, then <see cref="ClientTooSlowException"/>
+    /// (its slot was freed when the engine found the buffer full).
     /// </summary>
-    public IAsyncEnumerable<GeneratedToken> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+    public TokenStream GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.PromptTokens.Length == 0)
@@ -94,7 +96,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         {
             throw new ArgumentException("a request with a token constraint needs at least one stop token id (it ends with the first when the constraint allows no token)", nameof(request));
         }
-        var sequence = new Sequence(request, new SamplingState(request.Sampling, request.PromptTokens, Runner.VocabSize));
+        var sequence = new Sequence(request, new SamplingState(request.Sampling, request.PromptTokens, Runner.VocabSize), Options.MaxClientLag);
         // One counter, incremented here and decremented by the loop when a sequence ends: the bound is exact.
         if (Interlocked.Increment(ref _inFlight) > Options.MaxWaiting + Runner.MaxNumSeqs)
         {
@@ -113,7 +115,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         // Registered now, not when the caller starts reading: a request that is never read is still cancellable.
         var registration = cancellationToken.Register(() => Cancel(sequence));
         Wake();
-        return ReadAsync(sequence, registration, cancellationToken);
+        return new TokenStream(ReadAsync(sequence, registration, cancellationToken), () => sequence.Generated);
     }
 
     /// <summary>A snapshot of running, waiting and KV cache use.</summary>
@@ -195,6 +197,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PrefillChunkSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxWaiting, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxClientLag, 1);
     }
 
     private void Loop()

@@ -18,7 +18,8 @@ namespace Qwen.Inference.Scheduling;
 ///    prefilling with the smallest arrival number, whatever its slot; batch 1). When both are possible they take turns,
 ///    so running streams stall for at most one chunk per token however long an arriving prompt is.
 /// 4. Sequences that finish (stop token, max_tokens, context full: prompt plus output reached MaxModelLen, or a token
-///    constraint that allows nothing) leave at once and free their slot.
+///    constraint that allows nothing) leave at once and free their slot; so does one whose reader is MaxClientLag tokens
+///    behind (its output channel is full): the loop never waits for a reader.
 /// A decode step's rows are sampled first (from their candidates when the runner has them, fetching the full rows the
 /// sampler asks for in one call; on the sampler pool's workers when there are many), then emitted in row order here.
 /// Engine loop thread only. <c>ended</c> is told of every sequence whose output is completed, exactly once.
@@ -412,8 +413,12 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             // Prompt plus output fill the slot: feeding this token back would need a position the slot does not have.
             finish = FinishReason.Length;
         }
-        s.Output.Writer.TryWrite(new GeneratedToken(sampled.TokenId, sampled.Logprob, sampled.TopLogprobs, finish));
-        if (finish is not null)
+        if (!s.Output.Writer.TryWrite(new GeneratedToken(sampled.TokenId, sampled.Logprob, sampled.TopLogprobs, finish)))
+        {
+            // The reader is MaxClientLag tokens behind: end the sequence rather than wait for it or buffer without bound.
+            Release(s, new ClientTooSlowException(options.MaxClientLag, s.Generated));
+        }
+        else if (finish is not null)
         {
             Release(s, null);
         }

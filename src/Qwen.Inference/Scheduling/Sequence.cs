@@ -5,14 +5,19 @@ using Qwen.Inference.Sampling;
 namespace Qwen.Inference.Scheduling;
 
 /// <summary>One request inside the engine: its slot, how much of its prompt is in the cache, and its output channel.</summary>
-internal sealed class Sequence(GenerationRequest request, SamplingState sampling)
+internal sealed class Sequence(GenerationRequest request, SamplingState sampling, int maxClientLag)
 {
+    private int _generated;
+
     public GenerationRequest Request { get; } = request;
 
     public SamplingState Sampling { get; } = sampling;
 
-    /// <summary>Tokens flow to the caller; completed when the sequence ends.</summary>
-    public Channel<GeneratedToken> Output { get; } = Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    /// <summary>
+    /// Tokens flow to the caller; completed when the sequence ends. Bounded by <see cref="EngineOptions.MaxClientLag"/>: the
+    /// loop only ever TryWrites, and a full channel ends the sequence (a reader that does not read cannot pin memory).
+    /// </summary>
+    public Channel<GeneratedToken> Output { get; } = Channel.CreateBounded<GeneratedToken>(new BoundedChannelOptions(maxClientLag) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 
     /// <summary>Arrival order at the scheduler (set by <see cref="Scheduler.Enqueue"/>): the order of prefill, and of admission among equal shares.</summary>
     public long Arrival { get; set; } = -1;
@@ -26,7 +31,12 @@ internal sealed class Sequence(GenerationRequest request, SamplingState sampling
     /// <summary>The last sampled token, fed at the next decode step.</summary>
     public int NextInput { get; set; }
 
-    public int Generated { get; set; }
+    /// <summary>Tokens sampled so far; written by the loop thread, read from any thread (what a reader's request counts).</summary>
+    public int Generated
+    {
+        get => Volatile.Read(ref _generated);
+        set => Volatile.Write(ref _generated, value);
+    }
 
     public bool IsPrefilling => CacheLength < Request.PromptTokens.Length;
 

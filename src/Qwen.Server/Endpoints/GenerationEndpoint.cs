@@ -18,7 +18,9 @@ namespace Qwen.Server.Endpoints;
 /// client disconnect or by the server stopping live here, and so does the rule for failures, mapped once by
 /// <see cref="ErrorMapper"/>: before the response started the answer is the JSON error; after an SSE stream started it is
 /// the mapper's failure event with the same body (then <c>[DONE]</c> when the format has it); a client that went away
-/// gets nothing.
+/// gets nothing. A client too slow to take the stream (an event not taken within SseWriteTimeout: the writer aborted
+/// the connection) gets nothing either; one that fell MaxClientLag tokens behind gets the tokens buffered for it, then
+/// the error event. Both are logged as 408 client_too_slow.
 /// </summary>
 internal static class GenerationEndpoint
 {
@@ -42,7 +44,8 @@ internal static class GenerationEndpoint
             var pipeline = GenerationPipeline.Start(model, plan, record, cts);
             if (plan.Stream)
             {
-                sse = new SseWriter(context.Response, context.RequestServices.GetService<SseKeepAlive>()?.Interval ?? SseKeepAlive.DefaultInterval);
+                var writeTimeout = TimeSpan.FromSeconds(context.RequestServices.GetService<ServerOptions>()?.SseWriteTimeout ?? new ServerOptions().SseWriteTimeout);
+                sse = new SseWriter(context.Response, context.RequestServices.GetService<SseKeepAlive>()?.Interval ?? SseKeepAlive.DefaultInterval, writeTimeout);
                 await StreamAsync(sse, pipeline, mapper, cts.Token).ConfigureAwait(false);
             }
             else
@@ -51,16 +54,28 @@ internal static class GenerationEndpoint
                 await context.Response.WriteAsJsonAsync(mapper.Whole(choices, Usage(pipeline)), WireJson.Options, cts.Token).ConfigureAwait(false);
             }
         }
+        catch (SseWriteTimeoutException e)
+        {
+            // The writer aborted the connection (its generation is cancelled with it): nothing more can be sent.
+            record.Fail(StatusCodes.Status408RequestTimeout, RequestRecord.ClientTooSlowCode, e);
+        }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && (sse is { Started: true } || !context.Response.HasStarted))
         {
             var api = ErrorMapper.Map(e, context);
             record.Fail(api.Status, api.Code ?? api.Type, e);
             if (sse is { Started: true } && mapper is not null)
             {
-                await sse.WriteAsync(mapper.Failure(ErrorMapper.Respond(api)), CancellationToken.None).ConfigureAwait(false);
-                if (mapper.SendsDone)
+                try
                 {
-                    await sse.DoneAsync(CancellationToken.None).ConfigureAwait(false);
+                    await sse.WriteAsync(mapper.Failure(ErrorMapper.Respond(api)), CancellationToken.None).ConfigureAwait(false);
+                    if (mapper.SendsDone)
+                    {
+                        await sse.DoneAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+                catch (SseWriteTimeoutException)
+                {
+                    // Not even the error event was taken; the connection is aborted and the record keeps the failure.
                 }
             }
             else

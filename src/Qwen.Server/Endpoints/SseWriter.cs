@@ -8,9 +8,13 @@ namespace Qwen.Server.Endpoints;
 /// Writes server-sent events, flushed one by one: <c>data: &lt;json&gt;\n\n</c>, preceded by <c>event: &lt;type&gt;\n</c> for
 /// a Responses API event (<see cref="ResponseStreamEvent"/>, whose sequence_number it stamps from 0), the final <c>data: [DONE]</c> of chat and text completions,
 /// and <c>: keep-alive</c> comments while the stream waits (<see cref="NextAsync{T}"/>). Its caller is the stream's only
-/// writer, so a comment can only fall between two events, never inside one.
+/// writer, so a comment can only fall between two events, never inside one. Each write and flush has a deadline
+/// (<paramref name="writeTimeout"/>): a client that takes nothing for that long would otherwise hold the request, its
+/// buffers and (through backpressure) its slots for as long as Kestrel's minimum data rate allows, about 8 s per 2 KB
+/// event. Past it the connection is aborted (which cancels the request's generation) and
+/// <see cref="SseWriteTimeoutException"/> is thrown.
 /// </summary>
-internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive)
+internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive, TimeSpan writeTimeout)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] KeepAliveComment = ": keep-alive\n\n"u8.ToArray();
@@ -84,8 +88,21 @@ internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive)
 
     private async Task SendAsync(byte[] bytes, CancellationToken ct)
     {
-        await response.Body.WriteAsync(bytes, ct).ConfigureAwait(false);
-        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+        using var timer = new CancellationTokenSource(writeTimeout);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        try
+        {
+            await response.Body.WriteAsync(bytes, deadline.Token).ConfigureAwait(false);
+            await response.Body.FlushAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested)
+        {
+            // The timer says why: Kestrel aborts the connection itself when a write is cancelled, so ct (linked to
+            // RequestAborted) may be cancelled by now too. The event may be half written, so the stream cannot go on;
+            // aborting (again, to be sure) frees the socket's buffers and cancels the request's sequences.
+            response.HttpContext.Abort();
+            throw new SseWriteTimeoutException(writeTimeout);
+        }
         _lastWrite = Environment.TickCount64;
     }
 

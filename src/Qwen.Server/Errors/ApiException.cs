@@ -43,6 +43,9 @@ public sealed class ApiException(int status, string message, string type, string
     /// <summary>429: the engine's waiting queue is full (sent with Retry-After).</summary>
     public static ApiException QueueFull(string message) => new(429, message, "rate_limit_error", null, "queue_full");
 
+    /// <summary>408: the client read the stream too slowly, so its sequences were ended (the body says by how much).</summary>
+    public static ApiException ClientTooSlow(string message) => new(408, message, "timeout_error", null, Observability.RequestRecord.ClientTooSlowCode);
+
     /// <summary>503: the server is stopping, so the request was refused or its generation ended (sent with Retry-After).</summary>
     public static ApiException ShuttingDown() => new(503, "the server is shutting down", "server_error", null, "shutting_down");
 

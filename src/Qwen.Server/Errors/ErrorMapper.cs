@@ -27,6 +27,7 @@ public static class ErrorMapper
         ApiException api => api,
         PromptTooLongException tooLong => ApiException.BadRequest(tooLong.Message, "messages", "context_length_exceeded"),
         EngineOverloadedException overloaded => ApiException.QueueFull(overloaded.Message),
+        ClientTooSlowException slow => ApiException.ClientTooSlow(slow.Message),
         BadHttpRequestException { StatusCode: 413 } => ApiException.TooLarge(),
         BadHttpRequestException bad => ApiException.BadRequest(bad.Message),
         JsonException json => ApiException.BadRequest($"the body is not valid JSON: {json.Message}", null, "invalid_json"),

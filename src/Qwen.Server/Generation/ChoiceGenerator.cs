@@ -19,9 +19,10 @@ internal static class ChoiceGenerator
 {
     /// <summary>
     /// Queues choice <paramref name="choice"/> now (so overload and context errors are thrown before any response is
-    /// written) and returns its events. Stopping the enumeration early cancels the sequence.
+    /// written) and returns its events, with the engine's stream of its tokens (whose count includes tokens not yet read).
+    /// Stopping the enumeration early cancels the sequence.
     /// </summary>
-    public static IAsyncEnumerable<ChoiceEvent> Start(ModelHost model, GenerationPlan plan, int choice, CancellationToken ct)
+    public static (IAsyncEnumerable<ChoiceEvent> Events, TokenStream Tokens) Start(ModelHost model, GenerationPlan plan, int choice, CancellationToken ct)
     {
         var request = plan.Request;
         if (request.Sampling.Seed is { } seed && choice > 0)
@@ -30,7 +31,7 @@ internal static class ChoiceGenerator
         }
         // Group: every choice of this request shares the plan, so the engine's admission shares slots between requests.
         var tokens = model.Engine.GenerateAsync(request with { Constraint = plan.Grammar?.Invoke(), Group = plan }, ct);
-        return Run(model, tokens, plan, choice, ct);
+        return (Run(model, tokens, plan, choice, ct), tokens);
     }
 
     private static async IAsyncEnumerable<ChoiceEvent> Run(ModelHost model, IAsyncEnumerable<GeneratedToken> tokens, GenerationPlan plan, int choice, [EnumeratorCancellation] CancellationToken ct)

@@ -2,9 +2,16 @@ using System.Threading.Channels;
 
 namespace Qwen.Server.Generation;
 
-/// <summary>Runs the n choices of a request side by side and yields their events as they come.</summary>
+/// <summary>
+/// Runs the n choices of a request side by side and yields their events as they come. The merge channel holds a few
+/// events per choice, so a consumer that stops (a socket that does not drain) stops the choices, and the engine then
+/// ends their sequences once they are EngineOptions.MaxClientLag tokens ahead: backpressure reaches the engine.
+/// </summary>
 internal static class ChoiceMerger
 {
+    /// <summary>Events a choice may run ahead of the consumer: enough to keep n pumps busy, too few to hold memory.</summary>
+    public const int EventsPerChoice = 4;
+
     public static async IAsyncEnumerable<ChoiceEvent> MergeAsync(IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         if (choices.Count == 1)
@@ -16,7 +23,7 @@ internal static class ChoiceMerger
             yield break;
         }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var channel = Channel.CreateUnbounded<ChoiceEvent>();
+        var channel = Channel.CreateBounded<ChoiceEvent>(new BoundedChannelOptions(EventsPerChoice * choices.Count) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var pumps = choices.Select(async choice =>
         {
             await foreach (var e in choice.WithCancellation(stop.Token).ConfigureAwait(false))

@@ -47,11 +47,14 @@ internal sealed class GenerationPipeline
     public static GenerationPipeline Start(ModelHost model, GenerationPlan plan, RequestRecord record, CancellationTokenSource cts)
     {
         var choices = new List<IAsyncEnumerable<ChoiceEvent>>();
+        var tokens = new List<TokenStream>();
         try
         {
             for (var i = 0; i < plan.N; i++)
             {
-                choices.Add(ChoiceGenerator.Start(model, plan, i, cts.Token));
+                var (events, stream) = ChoiceGenerator.Start(model, plan, i, cts.Token);
+                choices.Add(events);
+                tokens.Add(stream);
             }
         }
         catch
@@ -59,7 +62,8 @@ internal sealed class GenerationPipeline
             cts.Cancel();
             throw;
         }
-        record.Started(plan.Request.PromptTokens.Length, plan.N);
+        // The record counts what the engine generated, not what the client took: a reader that stops early still cost them.
+        record.Started(plan.Request.PromptTokens.Length, plan.N, i => tokens[i].Generated);
         return new GenerationPipeline(choices, plan.Request.PromptTokens.Length, record);
     }
 

@@ -132,6 +132,7 @@ public sealed class ModelHost : IAsyncDisposable
             ExecutionProvider = options.ExecutionProvider,
             CudaDeviceId = options.CudaDeviceId,
             OptimizedModelPath = options.OptimizedModelCache,
+            MaxClientLag = options.MaxClientLag,
         };
         var engine = Step(what, () => InferenceEngine.Load(dir, engineOptions, runnerFactory));
         var info = engine.Info;

@@ -40,6 +40,8 @@ public sealed record ServerOptions
         new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
         new("ProtectOperations", "--protect-operations", "QWEN_PROTECT_OPERATIONS", "false", "With ApiKeys: /metrics and /swagger need the key too, and /health/ready gives a caller without one its status alone (200 or 503). /health stays open."),
         new("MaxSeqsPerRequest", "--max-seqs-per-request", "QWEN_MAX_SEQS_PER_REQUEST", "0 (half the slots, at least 1)", "Most KV cache slots one request may hold: its `n` choices; a larger `n` gets a 400. At most the slots (a startup error beyond them)."),
+        new("MaxClientLag", "--max-client-lag", "QWEN_MAX_CLIENT_LAG", "512", "Tokens a reader may fall behind a sequence; beyond it the engine ends the sequence and frees its slot (logged client_too_slow). Bounds the memory a client that stops reading can pin: about 110 KB per sequence with top_logprobs 20."),
+        new("SseWriteTimeout", "--sse-write-timeout", "QWEN_SSE_WRITE_TIMEOUT", "30", "Seconds one SSE event (write and flush) may take; past it the connection is aborted, the request's sequences cancelled and the request logged client_too_slow."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -107,8 +109,15 @@ public sealed record ServerOptions
 
     /// <summary>The settings given explicitly, each with where it came from (a flag, a variable, a file); the rest are defaults. Set by <see cref="ServerConfiguration"/>.</summary>
     internal IReadOnlyDictionary<string, string> GivenFrom { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Most slots (choices) one request may hold; 0: half the slots, at least 1 (<see cref="ModelHost.MaxSeqsPerRequest"/> resolves it).</summary>
     public int MaxSeqsPerRequest { get; init; }
+
+    /// <summary>Tokens a reader may be behind a sequence before the engine ends it.</summary>
+    public int MaxClientLag { get; init; } = EngineDefaults.MaxClientLag;
+
+    /// <summary>Seconds one SSE write and flush may take before the connection is aborted.</summary>
+    public int SseWriteTimeout { get; init; } = 30;
 
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
@@ -147,6 +156,8 @@ public sealed record ServerOptions
             // Without a budget the slots are at most MaxNumSeqs, so this is known before the model loads (ModelHost checks the rest).
             errors.Add((nameof(MaxSeqsPerRequest), string.Create(CultureInfo.InvariantCulture, $"must be at most MaxNumSeqs ({MaxNumSeqs}), the KV cache slots, or 0 for half of them"), MaxSeqsPerRequest.ToString(CultureInfo.InvariantCulture)));
         }
+        Range(nameof(MaxClientLag), MaxClientLag, 1, 1 << 20);
+        Range(nameof(SseWriteTimeout), SseWriteTimeout, 1, 3600);
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));

@@ -4,11 +4,13 @@ namespace Qwen.Server.Observability;
 
 /// <summary>
 /// The record of one generation request (chat or text completion), written exactly once however the request ends:
-/// finished, refused (4xx), failed (5xx), cut short by shutdown (503) or abandoned by its client. It writes one log line
-/// (request id, model, status, prompt and completion tokens, time to first token, duration, finish reasons; never prompt
-/// or output text) and the per-request metrics: qwen_requests_finished_total{finish_reason} per started choice (stop,
-/// length, tool_calls, cancelled when the client went away, error when a server-side error or shutdown ended it),
-/// generated tokens, time to first token, inter-token and end-to-end latency. Error responses are counted where they are
+/// finished, refused (4xx), failed (5xx), cut short by shutdown (503), abandoned by its client, or cut off because its
+/// client read too slowly (408 client_too_slow). It writes one log line (request id, model, status, prompt and completion
+/// tokens, time to first token, duration, finish reasons; never prompt or output text) and the per-request metrics:
+/// qwen_requests_finished_total{finish_reason} per started choice (stop, length, tool_calls, cancelled when the client
+/// went away, client_too_slow, error when a server-side error or shutdown ended it), generated tokens (as the engine
+/// counts them, read by the client or not), time to first token, inter-token and end-to-end latency; and, from start to
+/// write, the gauges of requests and sequences held. Error responses are counted where they are
 /// sent (Errors.ErrorMapper), not here. Owned by one request; not thread-safe.
 /// </summary>
 internal sealed class RequestRecord
@@ -16,10 +18,14 @@ internal sealed class RequestRecord
     /// <summary>The status logged for a request whose client went away: nginx's "client closed request" (no response was sent).</summary>
     public const int ClientClosedStatus = 499;
 
+    /// <summary>The error code (and finish reason of every unfinished choice) of a request whose client read too slowly.</summary>
+    public const string ClientTooSlowCode = "client_too_slow";
+
     private readonly long _start = Stopwatch.GetTimestamp();
     private int[] _completion = [];
     private long[] _lastAt = []; // per choice: when its count last grew (0: not yet observed)
     private string?[] _finish = [];
+    private Func<int, int> _generated = _ => 0;
     private bool _written;
 
     private RequestRecord(string kind, string id)
@@ -55,8 +61,11 @@ internal sealed class RequestRecord
     /// <summary>Whether the client disconnected before the response was complete.</summary>
     public bool ClientGone { get; private set; }
 
-    /// <summary>Tokens generated over all choices so far.</summary>
-    public int CompletionTokens => _completion.Sum();
+    /// <summary>
+    /// Tokens generated over all choices so far: per choice what the engine generated, which is more than the client saw
+    /// when it stopped reading (tokens still buffered count: they cost a decode step each).
+    /// </summary>
+    public int CompletionTokens => _completion.Select((seen, i) => Math.Max(seen, _generated(i))).Sum();
 
     private Exception? Exception { get; set; }
 
@@ -70,14 +79,20 @@ internal sealed class RequestRecord
         return record;
     }
 
-    /// <summary>The request's choices were queued in the engine: counts its prompt tokens once.</summary>
-    public void Started(int promptTokens, int choices)
+    /// <summary>
+    /// The request's choices were queued in the engine: counts its prompt tokens once, and holds its choices in the gauges
+    /// until <see cref="Write"/>. <paramref name="generated"/> gives a choice's tokens as the engine counts them (any thread).
+    /// </summary>
+    public void Started(int promptTokens, int choices, Func<int, int>? generated = null)
     {
         PromptTokens = promptTokens;
         _completion = new int[choices];
         _lastAt = new long[choices];
         _finish = new string?[choices];
+        _generated = generated ?? (_ => 0);
         ServerMetrics.PromptTokens.Inc(promptTokens);
+        ServerMetrics.RequestsInGeneration.Inc();
+        ServerMetrics.SequencesHeld.Inc(choices);
     }
 
     /// <summary>Called with a choice's running token count on each of its events: time to first token and inter-token gaps.</summary>
@@ -124,10 +139,12 @@ internal sealed class RequestRecord
         _written = true;
         ClientGone |= ErrorStatus is null && context.RequestAborted.IsCancellationRequested;
         var elapsed = Stopwatch.GetElapsedTime(_start);
-        var unfinished = ClientGone ? "cancelled" : "error";
+        var unfinished = ErrorCode == ClientTooSlowCode ? ClientTooSlowCode : ClientGone ? "cancelled" : "error";
         var finish = _finish.Select(f => f ?? unfinished).ToArray();
         if (PromptTokens is not null)
         {
+            ServerMetrics.RequestsInGeneration.Dec();
+            ServerMetrics.SequencesHeld.Dec(_finish.Length);
             ServerMetrics.RequestLatency.Observe(elapsed.TotalSeconds);
             ServerMetrics.GenerationTokens.Inc(CompletionTokens);
             foreach (var f in finish)

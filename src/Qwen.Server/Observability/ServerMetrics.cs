@@ -29,6 +29,15 @@ public static class ServerMetrics
     /// <summary>Error responses by status.</summary>
     public static readonly Counter Errors = Metrics.CreateCounter("qwen_request_errors_total", "Error responses by HTTP status.", "status");
 
+    /// <summary>
+    /// Generation requests from queueing their choices to their end (response written, failed or cut off): the engine
+    /// may have finished their sequences while their output still waits on a slow client.
+    /// </summary>
+    public static readonly Gauge RequestsInGeneration = Metrics.CreateGauge("qwen_requests_in_generation", "Generation requests between queueing their choices and their end, whether their sequences still run in the engine or their output waits on the client.");
+
+    /// <summary>Sequences (choices) held by those requests: waiting, running, or ended in the engine with output not yet delivered.</summary>
+    public static readonly Gauge SequencesHeld = Metrics.CreateGauge("qwen_sequences_held", "Sequences held by requests in generation: waiting, running, or ended in the engine with output the client has not taken yet.");
+
     private static readonly Gauge Running = Metrics.CreateGauge("qwen_requests_running", "Sequences holding a KV slot.");
     private static readonly Gauge Waiting = Metrics.CreateGauge("qwen_requests_waiting", "Sequences waiting for a slot.");
     private static readonly Gauge KvUsage = Metrics.CreateGauge("qwen_kv_cache_usage_ratio", "Share of KV cache slots in use.");

@@ -20,6 +20,9 @@ internal sealed class FakeRunner(int vocabSize = 1000, int maxNumSeqs = 4, int m
 
     public TimeSpan Delay { get; set; }
 
+    /// <summary>When set, each decode step takes one permit first: a test paces the engine against its reader.</summary>
+    public SemaphoreSlim? DecodeGate { get; set; }
+
     public bool Disposed { get; private set; }
 
     public void Prefill(int slot, ReadOnlySpan<int> tokens, int pastLength, Span<float> logits)
@@ -36,6 +39,7 @@ internal sealed class FakeRunner(int vocabSize = 1000, int maxNumSeqs = 4, int m
 
     public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits)
     {
+        DecodeGate?.Wait();
         Thread.Sleep(Delay);
         lock (Calls)
         {

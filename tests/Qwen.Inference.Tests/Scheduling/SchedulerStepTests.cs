@@ -13,7 +13,7 @@ public sealed class SchedulerStepTests
     private static int[] Prompt(int seed, int length) => Enumerable.Range(0, length).Select(i => ((seed * 31) + (i * 7)) % 997 + 1).ToArray();
 
     private static Sequence Seq(int[] prompt, int maxTokens, IReadOnlyList<int>? stops = null, ITokenConstraint? constraint = null)
-        => new(new GenerationRequest(prompt, new SamplingParams(), maxTokens, stops ?? []) { Constraint = constraint }, new SamplingState(new SamplingParams(), prompt, 1000));
+        => new(new GenerationRequest(prompt, new SamplingParams(), maxTokens, stops ?? []) { Constraint = constraint }, new SamplingState(new SamplingParams(), prompt, 1000), maxClientLag: 4096);
 
     private Scheduler Create(FakeRunner runner, int chunk = 512)
         => new(runner, new EngineOptions { MaxNumSeqs = runner.MaxNumSeqs, MaxModelLen = runner.MaxModelLen, PrefillChunkSize = chunk }, _ended.Add);

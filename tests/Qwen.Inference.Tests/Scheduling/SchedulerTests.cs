@@ -74,9 +74,10 @@ public sealed class SchedulerTests
     public async Task QueueBound_HammeredWhileTheLoopSteps_ExactlyMaxNumSeqsPlusMaxWaitingAccepted()
     {
         // Nothing ever ends (huge max_tokens and context), so exactly 1 + 4 requests may be in flight however the
-        // submitters and the stepping loop interleave; a counter the loop overwrote used to let extra ones in.
+        // submitters and the stepping loop interleave; a counter the loop overwrote used to let extra ones in. Nobody reads,
+        // so the reader's lag is unbounded here too (the default would end the running one after 512 tokens).
         var runner = new FakeRunner(maxNumSeqs: 1, maxModelLen: 1 << 20);
-        await using var engine = new InferenceEngine(runner, new EngineOptions { MaxNumSeqs = 1, MaxModelLen = 1 << 20, MaxWaiting = 4 });
+        await using var engine = new InferenceEngine(runner, new EngineOptions { MaxNumSeqs = 1, MaxModelLen = 1 << 20, MaxWaiting = 4, MaxClientLag = int.MaxValue });
         using var cts = new CancellationTokenSource();
         var accepted = 0;
         void Hammer()

@@ -20,6 +20,7 @@ public sealed class ServerDefaultsTests
         { nameof(ServerOptions.Threads), nameof(EngineOptions.IntraOpThreads) },
         { nameof(ServerOptions.ExecutionProvider), nameof(EngineOptions.ExecutionProvider) },
         { nameof(ServerOptions.CudaDeviceId), nameof(EngineOptions.CudaDeviceId) },
+        { nameof(ServerOptions.MaxClientLag), nameof(EngineOptions.MaxClientLag) },
     };
 
     [Theory]

@@ -23,12 +23,16 @@ internal sealed class JsonLoggedServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The server's address.</summary>
+    public Uri BaseAddress => Http.BaseAddress!;
+
     /// <summary>Every line the process wrote so far (stdout and stderr).</summary>
     public IReadOnlyList<string> Lines => [.. _process.Stdout, .. _process.Stderr];
 
-    public static async Task<JsonLoggedServer> StartAsync()
+    /// <summary>Starts the server: 2 slots of 512 tokens unless <paramref name="args"/> says otherwise (a later flag wins).</summary>
+    public static async Task<JsonLoggedServer> StartAsync(params string[] args)
     {
-        var process = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--json-logs", "--threads", "1", "--max-model-len", "512", "--max-num-seqs", "2"]);
+        var process = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--json-logs", "--threads", "1", "--max-model-len", "512", "--max-num-seqs", "2", .. args]);
         var address = await process.WaitForListeningAsync(Bound);
         // No drain on dispose: a response abandoned mid-stream must close the connection, as a real client that hangs up does.
         return new JsonLoggedServer(process, new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = address, Timeout = Bound });

@@ -1,0 +1,23 @@
+namespace Qwen.Inference.Engine;
+
+/// <summary>
+/// The tokens of one request as the engine streams them (enumerate once), and how many the engine has generated so far,
+/// whether or not the reader has taken them yet: what a request that stops reading early should count.
+/// </summary>
+public sealed class TokenStream : IAsyncEnumerable<GeneratedToken>
+{
+    private readonly IAsyncEnumerable<GeneratedToken> _tokens;
+    private readonly Func<int> _generated;
+
+    internal TokenStream(IAsyncEnumerable<GeneratedToken> tokens, Func<int> generated)
+    {
+        _tokens = tokens;
+        _generated = generated;
+    }
+
+    /// <summary>Tokens the engine has sampled for this request so far (buffered ones included); safe from any thread.</summary>
+    public int Generated => _generated();
+
+    /// <inheritdoc/>
+    public IAsyncEnumerator<GeneratedToken> GetAsyncEnumerator(CancellationToken cancellationToken = default) => _tokens.GetAsyncEnumerator(cancellationToken);
+}
