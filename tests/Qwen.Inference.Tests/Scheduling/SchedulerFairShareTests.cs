@@ -12,7 +12,7 @@ public sealed class SchedulerFairShareTests
     private static int[] Prompt(int seed, int length) => Enumerable.Range(0, length).Select(i => ((seed * 31) + (i * 7)) % 997 + 1).ToArray();
 
     private static Sequence Seq(int[] prompt, int maxTokens, object? group)
-        => new(new GenerationRequest(prompt, new SamplingParams(), maxTokens, []) { Group = group }, new SamplingState(new SamplingParams(), prompt, 1000));
+        => new(new GenerationRequest(prompt, new SamplingParams(), maxTokens, []) { Group = group }, new SamplingState(new SamplingParams(), prompt, 1000), maxClientLag: 4096);
 
     private Scheduler Create(FakeRunner runner, int chunk)
         => new(runner, new EngineOptions { MaxNumSeqs = runner.MaxNumSeqs, MaxModelLen = runner.MaxModelLen, PrefillChunkSize = chunk }, _ended.Add);
