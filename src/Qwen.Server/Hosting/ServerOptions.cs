@@ -38,6 +38,8 @@ public sealed record ServerOptions
             EnvAlias = "QWEN_MODEL_CACHE",
         },
         new("DemoPreset", "--demo-preset", "QWEN_DEMO_PRESET", "tiny", "Random-weight preset of the demo model: tiny, small or qwen2.5-0.5b (about a minute to build on first run)."),
+        new("MaxConcurrentPrompts", "--max-concurrent-prompts", "QWEN_MAX_CONCURRENT_PROMPTS", "the processor count", "Requests whose prompt may be rendered and tokenized at once (chat, completions, responses, /tokenize); up to MaxNumSeqs + MaxWaiting more wait for a turn, beyond that 429 with Retry-After."),
+        new("SplitSpecialTokens", "--split-special-tokens", "QWEN_SPLIT_SPECIAL_TOKENS", "true", "Special-token text in chat messages (content, tool calls, tool definitions) is tokenized as plain text, so a user cannot forge `<|im_start|>` or `<tool_call>`; false maps it to the control tokens, as Hugging Face and vLLM do."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -100,6 +102,12 @@ public sealed record ServerOptions
     /// <summary>Demo model preset.</summary>
     public string DemoPreset { get; init; } = "tiny";
 
+    /// <summary>Requests whose prompt may be rendered and tokenized at once.</summary>
+    public int MaxConcurrentPrompts { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Whether special-token text in chat messages is tokenized as plain text (Hugging Face's split_special_tokens, for the content only).</summary>
+    public bool SplitSpecialTokens { get; init; } = true;
+
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
 
@@ -131,6 +139,7 @@ public sealed record ServerOptions
         Range(nameof(CudaDeviceId), CudaDeviceId, 0, 64);
         Range(nameof(MaxRequestBodyBytes), MaxRequestBodyBytes, 1024, 1L << 31);
         Range(nameof(MaxTokensLimit), MaxTokensLimit, 0, 1 << 20);
+        Range(nameof(MaxConcurrentPrompts), MaxConcurrentPrompts, 1, 4096);
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));
