@@ -144,20 +144,8 @@ public sealed class QwenTokenizer
         ArgumentNullException.ThrowIfNull(text);
         cancellationToken.ThrowIfCancellationRequested();
         Interlocked.Increment(ref _encodes);
-        if (text.Length == 0)
-        {
-            return [];
-        }
-        // The library's EncodeToIds in two steps: normalize; then, if no piece can be long and the text is short, its
-        // split-and-BPE as it is, else the same split with each piece's BPE done here (a long piece's by LongPreTokenBpe).
-        var normalized = _bpe.Normalizer?.Normalize(text) ?? text;
-        var longest = _qwen2Pattern ? QwenPreTokenizerPattern.LongestPieceBound(normalized) : normalized.Length;
-        if (longest <= LongPreTokenThreshold && normalized.Length <= CancellableLength)
-        {
-            return [.. _bpe.EncodeToIds(normalized, considerPreTokenization: true, considerNormalization: false)];
-        }
-        var ids = new List<int>(normalized.Length / 2);
-        EncodePieces(normalized, _bpe.PreTokenizer!, addedTokensAsIds: true, ids, cancellationToken);
+        var ids = new List<int>();
+        EncodeOrdinary(text, ids, cancellationToken);
         return [.. ids];
     }
 
@@ -218,13 +206,35 @@ public sealed class QwenTokenizer
     /// <summary>The most UTF-8 bytes one token (added tokens included) stands for: 128 for Qwen2.5 (a run of 128 spaces).</summary>
     public int MaxTokenBytes => _maxTokenBytes;
 
-    /// <summary>Encodes text with no added tokens in it (their text, if any, is plain text): normalize, split, BPE.</summary>
+    /// <summary>Appends the ids of <paramref name="text"/>, its added tokens (special or not) as their ids.</summary>
+    private void EncodeOrdinary(string text, List<int> ids, CancellationToken cancellationToken)
+    {
+        if (text.Length == 0)
+        {
+            return;
+        }
+        // The library's EncodeToIds in two steps: normalize; then, if no piece can be long and the text is short, its
+        // split-and-BPE as it is, else the same split with each piece's BPE done here (a long piece's by LongPreTokenBpe).
+        var normalized = _bpe.Normalizer?.Normalize(text) ?? text;
+        var longest = _qwen2Pattern ? QwenPreTokenizerPattern.LongestPieceBound(normalized) : normalized.Length;
+        if (longest <= LongPreTokenThreshold && normalized.Length <= CancellableLength)
+        {
+            ids.AddRange(_bpe.EncodeToIds(normalized, considerPreTokenization: true, considerNormalization: false));
+            return;
+        }
+        ids.EnsureCapacity(ids.Count + (normalized.Length / 2));
+        EncodePieces(normalized, _bpe.PreTokenizer!, addedTokensAsIds: true, ids, cancellationToken);
+    }
+
+    /// <summary>Appends the ids of <paramref name="text"/> with its added-token text, if any, as plain text: normalize, split, BPE.</summary>
     private void EncodePlain(string text, List<int> ids, CancellationToken cancellationToken)
     {
-        if (text.Length > 0)
+        if (!_addedRegex!.IsMatch(text))
         {
-            EncodePieces(_bpe.Normalizer?.Normalize(text) ?? text, _plainPreTokenizer.Value, addedTokensAsIds: false, ids, cancellationToken);
+            EncodeOrdinary(text, ids, cancellationToken); // nothing to keep from becoming an id: the ordinary path and its speed
+            return;
         }
+        EncodePieces(_bpe.Normalizer?.Normalize(text) ?? text, _plainPreTokenizer.Value, addedTokensAsIds: false, ids, cancellationToken);
     }
 
     /// <summary>
