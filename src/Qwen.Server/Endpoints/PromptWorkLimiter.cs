@@ -11,7 +11,7 @@ namespace Qwen.Server.Endpoints;
 /// engine would admit is not refused here); beyond that it gets a 429 with Retry-After at once, like a full queue.
 /// Singleton; thread-safe.
 /// </summary>
-public sealed class PromptWorkLimiter
+internal sealed class PromptWorkLimiter
 {
     private readonly SemaphoreSlim _slots;
     private readonly int _maxWaiting;

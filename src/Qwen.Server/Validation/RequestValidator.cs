@@ -11,7 +11,8 @@ namespace Qwen.Server.Validation;
 /// <summary>
 /// The checks chat and text completions share, in the order a request meets them: the body is an object and names the
 /// served model (checked first, before anything is rendered or tokenized); then the sampling, stream and limit fields
-/// (problems collected); then, once the prompt is tokenized, whether prompt and max_tokens fit the model. Unset sampling
+/// (problems collected); then whether prompt and max_tokens fit the model: before tokenizing by the prompt's length in
+/// bytes (<see cref="Tokenize"/>), then exactly once it is tokenized. Unset sampling
 /// fields take the model's generation_config.json values. Unknown fields are ignored.
 /// </summary>
 internal static class RequestValidator

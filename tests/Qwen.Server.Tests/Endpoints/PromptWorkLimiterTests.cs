@@ -79,6 +79,27 @@ public sealed class PromptWorkLimiterTests(PromptWorkServerFixture server) : ICl
         Assert.Equal(started + 1, tokenizer.EncodeCount);
     }
 
+    [Fact]
+    public async Task Waiter_TokenCancelled_StopsWaitingAndFreesItsPlace()
+    {
+        var limiter = new PromptWorkLimiter(new Qwen.Server.Hosting.ServerOptions { MaxConcurrentPrompts = 1, MaxNumSeqs = 1, MaxWaiting = 0 });
+        using var gate = new ManualResetEventSlim();
+        var hold = Task.Run(() => limiter.RunAsync(() => gate.Wait(Patience), CancellationToken.None));
+        await Until(() => limiter.Active == 1);
+        using var leaving = new CancellationTokenSource();
+        var waiter = limiter.RunAsync(() => true, leaving.Token);
+        Assert.Equal(1, limiter.Waiting);
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter);
+        Assert.Equal(0, limiter.Waiting);
+        var next = limiter.RunAsync(() => true, CancellationToken.None); // the freed place takes a new waiter, not a 429
+        Assert.Equal(1, limiter.Waiting);
+        gate.Set();
+        await hold;
+        Assert.True(await next);
+        Assert.Equal(0, limiter.Active);
+    }
+
     private static StringContent Json(object body) => new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
 
     private static async Task Until(Func<bool> condition)
