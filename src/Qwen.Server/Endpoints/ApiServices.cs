@@ -20,6 +20,7 @@ public static class ApiServices
     {
         services.ConfigureHttpJsonOptions(o => WireJson.Apply(o.SerializerOptions));
         services.AddSingleton<SseKeepAlive>();
+        services.AddSingleton<PromptWorkLimiter>();
         services.Configure<SwaggerGenOptions>(s =>
         {
             s.OperationFilter<RequestExamples>();

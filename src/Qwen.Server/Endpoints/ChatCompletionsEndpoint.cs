@@ -22,9 +22,9 @@ public static class ChatCompletionsEndpoint
     }
 
     private static Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<RequestRecord> log)
-        => GenerationEndpoint.RunAsync(context, "chat.completion", "chatcmpl-", model, lifetime, log, (body, header) =>
+        => GenerationEndpoint.RunAsync(context, "chat.completion", "chatcmpl-", model, lifetime, log, (body, header, cancellationToken) =>
         {
-            var plan = ChatRequestValidator.Validate(body, model, options);
+            var plan = ChatRequestValidator.Validate(body, model, options, cancellationToken);
             return (plan, new ChatCompletionMapper(header, model.Tokenizer, plan.N, plan.TopLogprobs is not null, plan.IncludeUsage));
         });
 }

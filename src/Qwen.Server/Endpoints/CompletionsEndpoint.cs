@@ -22,9 +22,9 @@ public static class CompletionsEndpoint
     }
 
     private static Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<RequestRecord> log)
-        => GenerationEndpoint.RunAsync(context, "text_completion", "cmpl-", model, lifetime, log, (body, header) =>
+        => GenerationEndpoint.RunAsync(context, "text_completion", "cmpl-", model, lifetime, log, (body, header, cancellationToken) =>
         {
-            var request = TextRequestValidator.Validate(body, model, options);
+            var request = TextRequestValidator.Validate(body, model, options, cancellationToken);
             var plan = request.Plan;
             return (plan, new TextCompletionMapper(header, model.Tokenizer, plan.N, plan.TopLogprobs is not null, request.Echo ? plan.Request.PromptTokens : null, plan.IncludeUsage));
         });

@@ -27,8 +27,11 @@ internal static class GenerationEndpoint
     /// <summary>The fingerprint of this build's serving configuration.</summary>
     public const string SystemFingerprint = "fp_qwen_server_1";
 
-    /// <summary>Runs one request of <paramref name="kind"/>; <paramref name="prepare"/> validates the body and makes the request's mapper.</summary>
-    public static async Task RunAsync(HttpContext context, string kind, string idPrefix, ModelHost model, IHostApplicationLifetime lifetime, ILogger log, Func<JsonElement, ResponseHeader, (GenerationPlan Plan, IGenerationMapper Mapper)> prepare)
+    /// <summary>
+    /// Runs one request of <paramref name="kind"/>; <paramref name="prepare"/> validates the body, renders and tokenizes
+    /// its prompt (cancelled by the token it is given) and makes the request's mapper, in a <see cref="PromptWorkLimiter"/> slot.
+    /// </summary>
+    public static async Task RunAsync(HttpContext context, string kind, string idPrefix, ModelHost model, IHostApplicationLifetime lifetime, ILogger log, Func<JsonElement, ResponseHeader, CancellationToken, (GenerationPlan Plan, IGenerationMapper Mapper)> prepare)
     {
         var header = new ResponseHeader(NewId(idPrefix), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Name);
         var record = RequestRecord.Begin(context, kind, header.Id);
@@ -39,7 +42,7 @@ internal static class GenerationEndpoint
         try
         {
             using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
-            (var plan, mapper) = prepare(body.RootElement, header);
+            (var plan, mapper) = await context.RequestServices.GetRequiredService<PromptWorkLimiter>().RunAsync(() => prepare(body.RootElement, header, cts.Token), cts.Token).ConfigureAwait(false);
             record.Stream = plan.Stream;
             var pipeline = GenerationPipeline.Start(model, plan, record, cts);
             if (plan.Stream)

@@ -22,9 +22,9 @@ public static class ResponsesEndpoint
     }
 
     private static Task HandleAsync(HttpContext context, ModelHost model, ServerOptions options, IHostApplicationLifetime lifetime, ILogger<RequestRecord> log)
-        => GenerationEndpoint.RunAsync(context, "response", "resp_", model, lifetime, log, (body, header) =>
+        => GenerationEndpoint.RunAsync(context, "response", "resp_", model, lifetime, log, (body, header, cancellationToken) =>
         {
-            var request = ResponsesRequestValidator.Validate(body, model, options);
+            var request = ResponsesRequestValidator.Validate(body, model, options, cancellationToken);
             return (request.Plan, new ResponsesMapper(header, request.Echo));
         });
 }

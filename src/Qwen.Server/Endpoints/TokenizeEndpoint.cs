@@ -14,15 +14,23 @@ public static class TokenizeEndpoint
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithTags("Extensions")
-            .WithRequestSchema<TokenizeRequest>().Produces<TokenizeResponse>().ProducesErrors(400, 404, 413);
+            .WithRequestSchema<TokenizeRequest>().Produces<TokenizeResponse>().ProducesErrors(400, 404, 413, 429);
         app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithTags("Extensions")
             .WithRequestSchema<DetokenizeRequest>().Produces<DetokenizeResponse>().ProducesErrors(400, 404, 413);
     }
 
-    private static async Task<IResult> TokenizeAsync(HttpContext context, ModelHost model)
+    private static async Task<IResult> TokenizeAsync(HttpContext context, ModelHost model, ServerOptions options, PromptWorkLimiter limiter)
     {
         using var body = await RequestBody.ReadAsync(context).ConfigureAwait(false);
-        var root = body.RootElement;
+        return await limiter.RunAsync(() => Tokenize(body.RootElement, model, options, context.RequestAborted), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The ids of a raw <c>prompt</c> (special-token text stays control tokens, as for /v1/completions) or of
+    /// <c>messages</c> rendered as chat renders them. No length check: counting a text longer than the context is a use.
+    /// </summary>
+    private static IResult Tokenize(JsonElement root, ModelHost model, ServerOptions options, CancellationToken cancellationToken)
+    {
         RequestValidator.CheckModel(root, model);
         var problems = new RequestProblems();
         var fields = new FieldReader(root, null, problems);
@@ -39,7 +47,7 @@ public static class TokenizeEndpoint
             chat = ChatPrompt.Read(fields);
         }
         problems.ThrowIfAny();
-        var ids = prompt is not null ? model.Tokenizer.Encode(prompt) : chat!.Encode(model, addGenerationPrompt);
+        var ids = prompt is not null ? model.Tokenizer.Encode(prompt, cancellationToken) : chat!.Encode(model, options, addGenerationPrompt, "", null, cancellationToken);
         return TypedResults.Json(new TokenizeResponse(ids.Length, model.Engine.MaxModelLen, ids), WireJson.Options);
     }
 

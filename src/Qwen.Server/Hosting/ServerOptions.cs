@@ -42,6 +42,8 @@ public sealed record ServerOptions
         new("MaxSeqsPerRequest", "--max-seqs-per-request", "QWEN_MAX_SEQS_PER_REQUEST", "0 (half the slots, at least 1)", "Most KV cache slots one request may hold: its `n` choices; a larger `n` gets a 400. At most the slots (a startup error beyond them)."),
         new("MaxClientLag", "--max-client-lag", "QWEN_MAX_CLIENT_LAG", "512", "Tokens a reader may fall behind a sequence; beyond it the engine ends the sequence and frees its slot (logged client_too_slow). Bounds the memory a client that stops reading can pin: about 110 KB per sequence with top_logprobs 20."),
         new("SseWriteTimeout", "--sse-write-timeout", "QWEN_SSE_WRITE_TIMEOUT", "30", "Seconds one SSE event (write and flush) may take; past it the connection is aborted, the request's sequences cancelled and the request logged client_too_slow."),
+        new("MaxConcurrentPrompts", "--max-concurrent-prompts", "QWEN_MAX_CONCURRENT_PROMPTS", "the processor count", "Requests whose prompt may be rendered and tokenized at once (chat, completions, responses, /tokenize); up to MaxNumSeqs + MaxWaiting more wait for a turn, beyond that 429 with Retry-After."),
+        new("SplitSpecialTokens", "--split-special-tokens", "QWEN_SPLIT_SPECIAL_TOKENS", "true", "Special-token text in chat messages (content, tool calls, tool definitions) is tokenized as plain text, so a user cannot forge `<|im_start|>` or `<tool_call>`; false maps it to the control tokens, as Hugging Face and vLLM do."),
     ];
 
     /// <summary>Exported model directory; null serves the demo model.</summary>
@@ -119,6 +121,12 @@ public sealed record ServerOptions
     /// <summary>Seconds one SSE write and flush may take before the connection is aborted.</summary>
     public int SseWriteTimeout { get; init; } = 30;
 
+    /// <summary>Requests whose prompt may be rendered and tokenized at once.</summary>
+    public int MaxConcurrentPrompts { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Whether special-token text in chat messages is tokenized as plain text (Hugging Face's split_special_tokens, for the content only).</summary>
+    public bool SplitSpecialTokens { get; init; } = true;
+
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);
 
@@ -158,6 +166,7 @@ public sealed record ServerOptions
         }
         Range(nameof(MaxClientLag), MaxClientLag, 1, 1 << 20);
         Range(nameof(SseWriteTimeout), SseWriteTimeout, 1, 3600);
+        Range(nameof(MaxConcurrentPrompts), MaxConcurrentPrompts, 1, 4096);
         if (KvCacheMemory is not null && KvCacheMemoryBytes is null)
         {
             errors.Add((nameof(KvCacheMemory), $"must be a positive size: {ByteSize.Accepted}", $"'{KvCacheMemory}'"));

@@ -20,11 +20,19 @@ internal sealed record ChatPrompt(IReadOnlyList<ChatMessage> Messages, IReadOnly
 
     /// <summary>
     /// Renders with the model's chat template, appends <paramref name="suffix"/> (text that opens the assistant turn, as
-    /// tool_choice asks) and tokenizes. Only for a request whose problems were thrown: the renderer takes checked input.
+    /// tool_choice asks) and tokenizes; with <see cref="ServerOptions.SplitSpecialTokens"/> the messages' special-token
+    /// text is plain text. <paramref name="fit"/> (null: none, as for /tokenize) refuses a prompt that cannot fit with its
+    /// max_tokens before tokenizing (<see cref="RequestValidator.Tokenize"/>). Only for a request whose problems were
+    /// thrown: the renderer takes checked input.
     /// </summary>
-    public int[] Encode(ModelHost model, bool addGenerationPrompt, string suffix = "")
+    public int[] Encode(ModelHost model, ServerOptions options, bool addGenerationPrompt, string suffix, (int? MaxTokens, string Field)? fit, CancellationToken cancellationToken)
     {
         Debug.Assert(Messages.Count > 0, "rendered before the request's problems were thrown");
-        return model.Tokenizer.Encode(model.Template.Render(Messages, Tools, addGenerationPrompt) + suffix);
+        var rendered = model.Template.RenderPrompt(Messages, Tools, addGenerationPrompt, cancellationToken);
+        var text = rendered.Text + suffix; // the suffix is the server's, not the client's: its tokens stay control tokens
+        IReadOnlyList<Range> plain = options.SplitSpecialTokens ? rendered.Content : [];
+        return fit is { } f
+            ? RequestValidator.Tokenize(model, text, plain, f.MaxTokens, f.Field, cancellationToken)
+            : model.Tokenizer.Encode(text, plain, cancellationToken);
     }
 }

@@ -11,7 +11,7 @@ namespace Qwen.Server.Validation;
 /// </summary>
 internal static class ChatRequestValidator
 {
-    public static GenerationPlan Validate(JsonElement root, ModelHost model, ServerOptions options)
+    public static GenerationPlan Validate(JsonElement root, ModelHost model, ServerOptions options, CancellationToken cancellationToken)
     {
         RequestValidator.CheckModel(root, model);
         var problems = new RequestProblems();
@@ -30,7 +30,7 @@ internal static class ChatRequestValidator
         var fields = RequestValidator.Common(body, model, options, chat: true, logprobs ? top ?? 0 : null, plan.BannedTokenIds);
         problems.ThrowIfAny();
 
-        var ids = chat.Encode(model, addGenerationPrompt: true, plan.PromptPrefix);
+        var ids = chat.Encode(model, options, addGenerationPrompt: true, plan.PromptPrefix, (fields.MaxTokens, "messages"), cancellationToken);
         return RequestValidator.Plan(fields, ids, model, chat: true, OutputGrammar.Select(model, plan, chat.Tools, parallel, format), plan, parallel);
     }
 }

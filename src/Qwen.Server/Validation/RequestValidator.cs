@@ -4,13 +4,15 @@ using Qwen.Inference.Engine;
 using Qwen.Inference.Sampling;
 using Qwen.Server.Errors;
 using Qwen.Server.Hosting;
+using Qwen.Tokenization.Tokenizer;
 
 namespace Qwen.Server.Validation;
 
 /// <summary>
 /// The checks chat and text completions share, in the order a request meets them: the body is an object and names the
 /// served model (checked first, before anything is rendered or tokenized); then the sampling, stream and limit fields
-/// (problems collected); then, once the prompt is tokenized, whether prompt and max_tokens fit the model. Unset sampling
+/// (problems collected); then whether prompt and max_tokens fit the model: before tokenizing by the prompt's length in
+/// bytes (<see cref="Tokenize"/>), then exactly once it is tokenized. Unset sampling
 /// fields take the model's generation_config.json values. Unknown fields are ignored.
 /// </summary>
 internal static class RequestValidator
@@ -92,15 +94,8 @@ internal static class RequestValidator
     /// </summary>
     public static GenerationPlan Plan(SharedFields fields, int[] prompt, ModelHost model, bool chat, Func<ITokenConstraint>? grammar, ToolChoicePlan toolChoice, bool parallelToolCalls, string? promptField = null)
     {
+        CheckFits(model, prompt.Length, fields.MaxTokens, promptField ?? (chat ? "messages" : "prompt"));
         var room = model.Engine.MaxModelLen - prompt.Length;
-        if (room < 1 || (fields.MaxTokens is { } m && m > room))
-        {
-            var field = promptField ?? (chat ? "messages" : "prompt");
-            throw ApiException.BadRequest(
-                $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {prompt.Length + (fields.MaxTokens ?? 1)} tokens ({prompt.Length} in the {field}, {fields.MaxTokens ?? 1} in the completion). Please reduce the length of the {field} or completion.",
-                field,
-                "context_length_exceeded");
-        }
         var stopIds = fields.IgnoreEos && grammar is null ? [] : model.Defaults.EosTokenIds;
         var request = new GenerationRequest(prompt, fields.Sampling, fields.MaxTokens ?? room, stopIds);
         return new GenerationPlan(request, fields.N, fields.Stops, grammar, toolChoice, parallelToolCalls, fields.Stream, fields.IncludeUsage);
@@ -119,6 +114,32 @@ internal static class RequestValidator
             return 1;
         }
         return body.Int("n", 1, cap) ?? 1;
+    }
+
+    /// <summary>
+    /// Tokenizes prompt text after a check that costs no BPE: a text whose <see cref="QwenTokenizer.MinimumTokenCount"/>
+    /// already leaves no room (with <paramref name="maxTokens"/> when given) gets the 400 <see cref="Plan"/> would give,
+    /// saying "at least", before any tokenizing. <paramref name="plainText"/>: ranges whose added-token text is plain text.
+    /// </summary>
+    public static int[] Tokenize(ModelHost model, string text, IReadOnlyList<Range> plainText, int? maxTokens, string field, CancellationToken cancellationToken)
+    {
+        CheckFits(model, model.Tokenizer.MinimumTokenCount(text), maxTokens, field, atLeast: true);
+        return model.Tokenizer.Encode(text, plainText, cancellationToken);
+    }
+
+    /// <summary>Throws the context_length_exceeded 400 unless <paramref name="promptTokens"/> (a lower bound when <paramref name="atLeast"/>) and max_tokens fit the model.</summary>
+    private static void CheckFits(ModelHost model, int promptTokens, int? maxTokens, string field, bool atLeast = false)
+    {
+        var room = model.Engine.MaxModelLen - promptTokens;
+        if (room >= 1 && (maxTokens is not { } m || m <= room))
+        {
+            return;
+        }
+        var least = atLeast ? "at least " : "";
+        throw ApiException.BadRequest(
+            $"This model's maximum context length is {model.Engine.MaxModelLen} tokens. However, you requested {least}{(long)promptTokens + (maxTokens ?? 1)} tokens ({least}{promptTokens} in the {field}, {maxTokens ?? 1} in the completion). Please reduce the length of the {field} or completion.",
+            field,
+            "context_length_exceeded");
     }
 
     private static ulong? Seed(FieldReader body)

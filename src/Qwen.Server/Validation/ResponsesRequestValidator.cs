@@ -14,7 +14,7 @@ namespace Qwen.Server.Validation;
 /// </summary>
 internal static class ResponsesRequestValidator
 {
-    public static ResponsesRequest Validate(JsonElement root, ModelHost model, ServerOptions options)
+    public static ResponsesRequest Validate(JsonElement root, ModelHost model, ServerOptions options, CancellationToken cancellationToken)
     {
         RequestValidator.CheckModel(root, model);
         var problems = new RequestProblems();
@@ -45,7 +45,7 @@ internal static class ResponsesRequestValidator
             conversation.Add(new ChatMessage(ChatRole.System, instructions));
         }
         conversation.AddRange(input.Count > 0 ? input : [new ChatMessage(ChatRole.User, "")]);
-        var ids = new ChatPrompt(conversation, tools).Encode(model, addGenerationPrompt: true, plan.PromptPrefix);
+        var ids = new ChatPrompt(conversation, tools).Encode(model, options, addGenerationPrompt: true, plan.PromptPrefix, (maxOutput, "input"), cancellationToken);
         var fields = new SharedFields(sampling, maxOutput, [], 1, stream, IncludeUsage: false, IgnoreEos: false);
         var grammar = OutputGrammar.Select(model, plan, tools, parallel, format);
         var echo = new ResponseEcho(instructions, maxOutput, parallel, sampling.Temperature, sampling.TopP, echoFormat, echoChoice, echoTools, user, metadata);

@@ -12,25 +12,28 @@ internal static class TextRequestValidator
     /// <summary>Most alternatives legacy <c>logprobs</c> may ask for (OpenAI's limit).</summary>
     public const int MaxLogprobs = 5;
 
-    public static TextRequest Validate(JsonElement root, ModelHost model, ServerOptions options)
+    public static TextRequest Validate(JsonElement root, ModelHost model, ServerOptions options, CancellationToken cancellationToken)
     {
         RequestValidator.CheckModel(root, model);
         var problems = new RequestProblems();
         var body = new FieldReader(root, null, problems);
-        var prompt = Prompt(body, model);
+        var (text, tokenIds) = Prompt(body, model);
         var echo = body.Bool("echo") ?? false;
         var logprobs = body.Int("logprobs", 0, MaxLogprobs);
         var fields = RequestValidator.Common(body, model, options, chat: false, logprobs, []);
         problems.ThrowIfAny();
+        // A raw prompt is tokenized as it is: its special-token text stays control tokens (the raw prompt interface).
+        var prompt = tokenIds ?? RequestValidator.Tokenize(model, text!, [], fields.MaxTokens, "prompt", cancellationToken);
         return new TextRequest(RequestValidator.Plan(fields, prompt, model, chat: false, null, ToolChoicePlan.PlainText, parallelToolCalls: true), echo);
     }
 
-    private static int[] Prompt(FieldReader body, ModelHost model)
+    /// <summary>The prompt as text to tokenize (once the other fields are checked) or as token ids; ids [] after a problem.</summary>
+    private static (string? Text, int[]? Ids) Prompt(FieldReader body, ModelHost model)
     {
         if (!body.TryGet("prompt", out var p))
         {
             body.Problem("prompt", "'prompt' is required");
-            return [];
+            return (null, []);
         }
         if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() == 1 && p[0].ValueKind == JsonValueKind.String)
         {
@@ -38,12 +41,12 @@ internal static class TextRequestValidator
         }
         if (p.ValueKind == JsonValueKind.String)
         {
-            var ids = model.Tokenizer.Encode(p.GetString()!);
-            if (ids.Length == 0)
+            // Only the empty text encodes to no tokens: normalizing keeps text non-empty and every byte has a token.
+            if (p.GetString()!.Length == 0)
             {
                 body.Problem("prompt", "'prompt' must not be empty");
             }
-            return ids;
+            return (p.GetString()!, null);
         }
         if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0 && p.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
         {
@@ -54,13 +57,13 @@ internal static class TextRequestValidator
                 if (!e.TryGetInt32(out var id) || id < 0 || id >= vocab)
                 {
                     body.Problem("prompt", $"'prompt' token ids must be integers in [0, {vocab}) (given {e.GetRawText()})");
-                    return [];
+                    return (null, []);
                 }
                 ids.Add(id);
             }
-            return [.. ids];
+            return (null, [.. ids]);
         }
         body.Problem("prompt", "'prompt' must be a string, an array of one string, or a non-empty array of token ids (batches of prompts are not supported)");
-        return [];
+        return (null, []);
     }
 }

@@ -73,18 +73,41 @@ public sealed partial class ChatTemplate
     /// input is typed and checked by the caller (the server's validation), so rendering cannot fail on its content.
     /// </summary>
     public string Render(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatTool> tools, bool addGenerationPrompt)
+        => RenderPrompt(messages, tools, addGenerationPrompt, CancellationToken.None).Text;
+
+    /// <summary>
+    /// Renders as <see cref="Render"/> does and reports which ranges of the text came from the conversation (checks
+    /// <paramref name="cancellationToken"/> between messages and tools: a long conversation is cancellable).
+    /// </summary>
+    public RenderedPrompt RenderPrompt(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatTool> tools, bool addGenerationPrompt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(tools);
         var sb = new StringBuilder();
+        var content = new List<Range>();
+        void Content(string text)
+        {
+            content.Add(sb.Length..(sb.Length + text.Length));
+            sb.Append(text);
+        }
         var firstIsSystem = messages.Count > 0 && messages[0].Role == ChatRole.System;
-        sb.Append("<|im_start|>system\n").Append(firstIsSystem ? messages[0].Content : DefaultSystemPrompt);
+        sb.Append("<|im_start|>system\n");
+        if (firstIsSystem)
+        {
+            Content(messages[0].Content);
+        }
+        else
+        {
+            sb.Append(DefaultSystemPrompt);
+        }
         if (tools.Count > 0)
         {
             sb.Append(ToolsPreamble);
             foreach (var tool in tools)
             {
-                sb.Append('\n').Append(PythonJson.Dumps(tool.Definition));
+                cancellationToken.ThrowIfCancellationRequested();
+                sb.Append('\n');
+                Content(PythonJson.Dumps(tool.Definition));
             }
             sb.Append(ToolsPostamble);
         }
@@ -95,21 +118,29 @@ public sealed partial class ChatTemplate
 
         for (var i = 0; i < messages.Count; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var m = messages[i];
             if (m.Role == ChatRole.User || (m.Role == ChatRole.System && i > 0) || (m.Role == ChatRole.Assistant && m.ToolCalls.Count == 0))
             {
-                sb.Append("<|im_start|>").Append(RoleName(m.Role)).Append('\n').Append(m.Content).Append("<|im_end|>\n");
+                sb.Append("<|im_start|>").Append(RoleName(m.Role)).Append('\n');
+                Content(m.Content);
+                sb.Append("<|im_end|>\n");
             }
             else if (m.Role == ChatRole.Assistant)
             {
                 sb.Append("<|im_start|>assistant");
                 if (m.Content.Length > 0)
                 {
-                    sb.Append('\n').Append(m.Content);
+                    sb.Append('\n');
+                    Content(m.Content);
                 }
                 foreach (var call in m.ToolCalls)
                 {
-                    sb.Append("\n<tool_call>\n{\"name\": \"").Append(call.Name).Append("\", \"arguments\": ").Append(ArgumentsJson(call.Arguments)).Append("}\n</tool_call>");
+                    sb.Append("\n<tool_call>\n{\"name\": \"");
+                    Content(call.Name);
+                    sb.Append("\", \"arguments\": ");
+                    Content(ArgumentsJson(call.Arguments));
+                    sb.Append("}\n</tool_call>");
                 }
                 sb.Append("<|im_end|>\n");
             }
@@ -119,7 +150,9 @@ public sealed partial class ChatTemplate
                 {
                     sb.Append("<|im_start|>user");
                 }
-                sb.Append("\n<tool_response>\n").Append(m.Content).Append("\n</tool_response>");
+                sb.Append("\n<tool_response>\n");
+                Content(m.Content);
+                sb.Append("\n</tool_response>");
                 if (i == messages.Count - 1 || messages[i + 1].Role != ChatRole.Tool)
                 {
                     sb.Append("<|im_end|>\n");
@@ -134,7 +167,7 @@ public sealed partial class ChatTemplate
         {
             sb.Append("<|im_start|>assistant\n");
         }
-        return sb.ToString();
+        return new RenderedPrompt(sb.ToString(), content);
     }
 
     private static string RoleName(ChatRole role) => role switch

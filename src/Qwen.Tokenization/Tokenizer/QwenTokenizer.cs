@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace Qwen.Tokenization.Tokenizer;
@@ -15,6 +17,14 @@ public sealed class QwenTokenizer
     /// </summary>
     internal const int LongPreTokenThreshold = 256;
 
+    /// <summary>
+    /// Texts longer than this (UTF-16 units) are encoded piece by piece, checking the cancellation token every
+    /// <see cref="PiecesPerCancellationCheck"/> pieces; shorter ones in one library call (a few milliseconds at most).
+    /// </summary>
+    internal const int CancellableLength = 1 << 16;
+
+    private const int PiecesPerCancellationCheck = 256;
+
     private readonly BpeTokenizer _bpe;
     private readonly Lazy<LongPreTokenBpe> _longBpe; // built on first use: ordinary text never has a pre-token that long
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _addedLookup;
@@ -22,6 +32,11 @@ public sealed class QwenTokenizer
     private readonly Dictionary<string, int> _vocab;
     private readonly byte[][] _bytes; // id -> the UTF-8 bytes it stands for
     private readonly bool[] _special;
+    private readonly int _maxTokenBytes; // the most UTF-8 bytes one token stands for, added tokens included
+    private readonly Regex? _addedRegex; // the added tokens, longest first: leftmost-longest, as the normalizer and the library split them
+    private readonly Lazy<DispatchPreTokenizer> _plainPreTokenizer;
+    private long _encodes;
+    private long _cancelledEncodes;
 
     private QwenTokenizer(BpeTokenizer bpe, Lazy<LongPreTokenBpe> longBpe, bool qwen2Pattern, Dictionary<string, int> vocab, Dictionary<string, (int Id, bool Special)> added, Dictionary<string, int> addedIds)
     {
@@ -44,6 +59,9 @@ public sealed class QwenTokenizer
         }
         AddedTokens = addedIds;
         _addedLookup = addedIds.GetAlternateLookup<ReadOnlySpan<char>>();
+        _maxTokenBytes = Math.Max(1, _bytes.Max(b => b?.Length ?? 0));
+        _addedRegex = addedIds.Count == 0 ? null : new Regex(string.Join('|', addedIds.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)), RegexOptions.CultureInvariant);
+        _plainPreTokenizer = new Lazy<DispatchPreTokenizer>(() => ((DispatchPreTokenizer)bpe.PreTokenizer!).WithoutAddedTokens());
     }
 
     /// <summary>One past the largest token id the tokenizer knows.</summary>
@@ -115,43 +133,150 @@ public sealed class QwenTokenizer
     }
 
     /// <summary>Encodes text; added tokens in the text (special or not) become their single ids; no BOS/EOS is added.</summary>
-    public int[] Encode(string text)
+    public int[] Encode(string text) => Encode(text, CancellationToken.None);
+
+    /// <summary>
+    /// Encodes text as <see cref="Encode(string)"/> does; a text longer than a few thousand words checks
+    /// <paramref name="cancellationToken"/> between pre-token pieces and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public int[] Encode(string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(text);
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _encodes);
+        var ids = new List<int>();
+        EncodeOrdinary(text, ids, cancellationToken);
+        return [.. ids];
+    }
+
+    /// <summary>
+    /// Encodes text in which added-token text inside <paramref name="plainText"/> (sorted, disjoint ranges: what a chat
+    /// message's author wrote) is plain text, split and merged like any other, while added tokens outside them (what the
+    /// chat template wrote) become their ids: Hugging Face's <c>split_special_tokens</c> for the content only. The text
+    /// between two such ids is normalized and split as a whole, as it would be if the content held no added-token text,
+    /// so a prompt whose content holds none encodes exactly as <see cref="Encode(string, CancellationToken)"/> encodes it.
+    /// </summary>
+    public int[] Encode(string text, IReadOnlyList<Range> plainText, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(plainText);
+        if (plainText.Count == 0 || _addedRegex is null)
+        {
+            return Encode(text, cancellationToken);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _encodes);
+        var ids = new List<int>(text.Length / 3);
+        int gapStart = 0, outside = 0; // the text not yet encoded; the start of the template's span being searched
+        for (var r = 0; r <= plainText.Count; r++)
+        {
+            var (start, length) = r < plainText.Count ? plainText[r].GetOffsetAndLength(text.Length) : (text.Length, 0);
+            Debug.Assert(start >= outside, "plain-text ranges must be sorted and disjoint");
+            foreach (var match in _addedRegex.EnumerateMatches(text.AsSpan(outside, start - outside)))
+            {
+                var at = outside + match.Index;
+                EncodePlain(text[gapStart..at], ids, cancellationToken);
+                ids.Add(_addedLookup[text.AsSpan(at, match.Length)]);
+                gapStart = at + match.Length;
+            }
+            outside = start + length;
+        }
+        EncodePlain(text[gapStart..], ids, cancellationToken);
+        return [.. ids];
+    }
+
+    /// <summary>
+    /// A lower bound on the number of tokens <paramref name="text"/> encodes to, in linear time and without BPE: a token
+    /// stands for at most <see cref="MaxTokenBytes"/> bytes, so the normalized text's UTF-8 bytes need at least
+    /// ceil(bytes / that) tokens. The normalizer leaves an NFC text (nearly every text) as it is, so it costs one scan.
+    /// </summary>
+    public int MinimumTokenCount(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var normalized = _bpe.Normalizer?.Normalize(text) ?? text;
+        return (int)((Encoding.UTF8.GetByteCount(normalized) + (long)_maxTokenBytes - 1) / _maxTokenBytes);
+    }
+
+    /// <summary>Texts encoded so far (calls that got past their first cancellation check): what tests count to prove a text was refused before encoding.</summary>
+    internal long EncodeCount => Interlocked.Read(ref _encodes);
+
+    /// <summary>Encodes stopped part-way by their cancellation token: what tests count to prove an encode was cancelled, not finished.</summary>
+    internal long CancelledEncodeCount => Interlocked.Read(ref _cancelledEncodes);
+
+    /// <summary>The most UTF-8 bytes one token (added tokens included) stands for: 128 for Qwen2.5 (a run of 128 spaces).</summary>
+    public int MaxTokenBytes => _maxTokenBytes;
+
+    /// <summary>Appends the ids of <paramref name="text"/>, its added tokens (special or not) as their ids.</summary>
+    private void EncodeOrdinary(string text, List<int> ids, CancellationToken cancellationToken)
+    {
         if (text.Length == 0)
         {
-            return [];
+            return;
         }
-        // The library's EncodeToIds in two steps: normalize; then, if no piece can be long, its split-and-BPE as it is,
-        // else the same split with each long piece's BPE done here.
+        // The library's EncodeToIds in two steps: normalize; then, if no piece can be long and the text is short, its
+        // split-and-BPE as it is, else the same split with each piece's BPE done here (a long piece's by LongPreTokenBpe).
         var normalized = _bpe.Normalizer?.Normalize(text) ?? text;
         var longest = _qwen2Pattern ? QwenPreTokenizerPattern.LongestPieceBound(normalized) : normalized.Length;
-        if (longest <= LongPreTokenThreshold)
+        if (longest <= LongPreTokenThreshold && normalized.Length <= CancellableLength)
         {
-            return [.. _bpe.EncodeToIds(normalized, considerPreTokenization: true, considerNormalization: false)];
+            ids.AddRange(_bpe.EncodeToIds(normalized, considerPreTokenization: true, considerNormalization: false));
+            return;
         }
-        var ids = new List<int>(normalized.Length / 2);
-        foreach (var (offset, length) in _bpe.PreTokenizer!.PreTokenize(normalized))
+        ids.EnsureCapacity(ids.Count + (normalized.Length / 2));
+        EncodePieces(normalized, _bpe.PreTokenizer!, addedTokensAsIds: true, ids, cancellationToken);
+    }
+
+    /// <summary>Appends the ids of <paramref name="text"/> with its added-token text, if any, as plain text: normalize, split, BPE.</summary>
+    private void EncodePlain(string text, List<int> ids, CancellationToken cancellationToken)
+    {
+        if (!_addedRegex!.IsMatch(text))
         {
-            var piece = normalized.AsSpan(offset, length);
-            if (length <= LongPreTokenThreshold)
+            EncodeOrdinary(text, ids, cancellationToken); // nothing to keep from becoming an id: the ordinary path and its speed
+            return;
+        }
+        EncodePieces(_bpe.Normalizer?.Normalize(text) ?? text, _plainPreTokenizer.Value, addedTokensAsIds: false, ids, cancellationToken);
+    }
+
+    /// <summary>
+    /// Splits <paramref name="normalized"/> with <paramref name="preTokenizer"/> and appends each piece's ids, as the
+    /// library's own loop does: a piece that is an added token is its id (unless <paramref name="addedTokensAsIds"/> is
+    /// false: then its BPE), a short piece goes through the library's cached BPE, a long one through LongPreTokenBpe.
+    /// </summary>
+    private void EncodePieces(string normalized, PreTokenizer preTokenizer, bool addedTokensAsIds, List<int> ids, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        foreach (var (offset, length) in preTokenizer.PreTokenize(normalized))
+        {
+            if (++count % PiecesPerCancellationCheck == 0 && cancellationToken.IsCancellationRequested)
             {
-                // One piece through the library's per-piece step (added token -> its id, else cached BPE), as in its own loop.
-                ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
+                Interlocked.Increment(ref _cancelledEncodes);
+                cancellationToken.ThrowIfCancellationRequested();
             }
-            else if (_addedLookup.TryGetValue(piece, out var id))
+            var piece = normalized.AsSpan(offset, length);
+            if (_addedLookup.TryGetValue(piece, out var id))
             {
-                ids.Add(id); // an added token longer than the threshold: none in Qwen2.5, but the library's rule
+                if (addedTokensAsIds)
+                {
+                    ids.Add(id);
+                }
+                else
+                {
+                    _longBpe.Value.Encode(piece, ids); // the library would answer the added token's id
+                }
+            }
+            else if (length <= LongPreTokenThreshold)
+            {
+                // One piece through the library's per-piece step (cached BPE), as in its own loop.
+                ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
             }
             else
             {
                 _longBpe.Value.Encode(piece, ids);
             }
         }
-        return [.. ids];
     }
 
-    /// <summary>The library's own encoding of the whole text (quadratic in a pre-token's length): the reference the tests hold <see cref="Encode"/> to.</summary>
+    /// <summary>The library's own encoding of the whole text (quadratic in a pre-token's length): the reference the tests hold <see cref="Encode(string)"/> to.</summary>
     internal int[] EncodeWithLibraryOnly(string text)
     {
         ArgumentNullException.ThrowIfNull(text);

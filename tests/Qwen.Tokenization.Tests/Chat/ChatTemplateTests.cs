@@ -104,12 +104,46 @@ public sealed class ChatTemplateTests
     }
 
     [Fact]
+    public void RenderPrompt_ContentRanges_AreExactlyTheConversationsOwnText()
+    {
+        using var tool = JsonDocument.Parse("""{"type": "function", "function": {"name": "f", "description": "«d»"}}""");
+        List<ChatMessage> messages =
+        [
+            new(ChatRole.System, "«s»"),
+            new(ChatRole.User, "«u»"),
+            new(ChatRole.Assistant, "«a»", [new ChatToolCall("«n»", "{\"x\": \"«g»\"}")]),
+            new(ChatRole.Tool, "«t1»"),
+            new(ChatRole.Tool, "«t2»"),
+            new(ChatRole.Assistant, "«b»"),
+        ];
+        var renderer = Qwen25();
+        var prompt = renderer.RenderPrompt(messages, [new ChatTool("f", tool.RootElement)], addGenerationPrompt: true, CancellationToken.None);
+
+        Assert.Equal(renderer.Render(messages, [new ChatTool("f", tool.RootElement)], addGenerationPrompt: true), prompt.Text);
+        var pieces = prompt.Content.Select(r => prompt.Text[r]).ToList();
+        Assert.Equal(["«s»", PythonJson.Dumps(tool.RootElement), "«u»", "«a»", "«n»", "{\"x\": \"«g»\"}", "«t1»", "«t2»", "«b»"], pieces);
+        var outside = string.Concat(Enumerable.Range(0, prompt.Text.Length).Where(i => !prompt.Content.Any(r => i >= r.Start.Value && i < r.End.Value)).Select(i => prompt.Text[i]));
+        Assert.DoesNotContain("«", outside, StringComparison.Ordinal);
+        Assert.Equal(11, CountOf(outside, "<|im_")); // the template's own: 5 turns' start and end, and the generation prompt
+    }
+
+    [Fact]
+    public void RenderPrompt_CancelledToken_Throws()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.Throws<OperationCanceledException>(() => Qwen25().RenderPrompt([new(ChatRole.User, "x")], [], true, cts.Token));
+    }
+
+    [Fact]
     public void PythonJson_Escapes_AsJsonDumpsEnsureAsciiFalse()
     {
         using var doc = JsonDocument.Parse("{\"k\": [1.50, -2e3, true, null, \"a\\\"b\\\\c\\n\\u0001é😀\"], \"e\": {}}");
         // Expected text written by hand from Python's rules: separators ", " and ": ", numbers as given, \u0001 in lowercase hex.
         Assert.Equal("{\"k\": [1.50, -2e3, true, null, \"a\\\"b\\\\c\\n\\u0001é😀\"], \"e\": {}}", PythonJson.Dumps(doc.RootElement));
     }
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 
     internal static ChatTemplate Qwen25() => ChatTemplate.FromDirectory(ModelDirWithTemplate(File.ReadAllText(GoldenFiles.Path("chat_template.jinja"))));
 
