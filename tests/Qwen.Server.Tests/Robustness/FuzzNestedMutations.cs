@@ -109,16 +109,18 @@ internal static class FuzzNestedMutations
     private static Func<JsonObject, bool> Calls(string text, bool responses, bool valid, bool asObject = false)
     {
         JsonNode arguments = asObject ? JsonNode.Parse(text)! : JsonValue.Create(text);
-        return responses
-            ? body =>
-            {
-                body["input"] = new JsonArray(
-                    new JsonObject { ["role"] = "user", ["content"] = "Weather?" },
-                    new JsonObject { ["type"] = "function_call", ["call_id"] = "call_1", ["name"] = "get_weather", ["arguments"] = arguments.DeepClone() },
-                    new JsonObject { ["type"] = "function_call_output", ["call_id"] = "call_1", ["output"] = "22 C" });
-                return valid;
-            }
-            : ChatCall(arguments, valid);
+        if (!responses)
+        {
+            return ChatCall(arguments, valid);
+        }
+        return body =>
+        {
+            body["input"] = new JsonArray(
+                new JsonObject { ["role"] = "user", ["content"] = "Weather?" },
+                new JsonObject { ["type"] = "function_call", ["call_id"] = "call_1", ["name"] = "get_weather", ["arguments"] = arguments.DeepClone() },
+                new JsonObject { ["type"] = "function_call_output", ["call_id"] = "call_1", ["output"] = "22 C" });
+            return valid;
+        };
     }
 
     private static Func<JsonObject, bool> ChatCall(JsonNode? arguments, bool valid) => body =>
