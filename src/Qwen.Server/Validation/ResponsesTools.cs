@@ -13,11 +13,15 @@ namespace Qwen.Server.Validation;
 /// </summary>
 internal static class ResponsesTools
 {
-    /// <summary>The function tools in chat shape, in order; <paramref name="echo"/> gets every tool as sent.</summary>
+    /// <summary>
+    /// The function tools in chat shape, in order; <paramref name="echo"/> gets every tool as sent. When there were
+    /// problems the tools are as sent and only their names may be read (as <see cref="ToolsValidator.Read"/>'s).
+    /// </summary>
     public static List<ChatTool> Read(FieldReader body, List<JsonElement> echo)
     {
         var functions = new List<(string Name, JsonElement Tool)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var before = body.Problems.Count;
         foreach (var (t, tool) in ToolsValidator.Objects(body, "tools", owned: true))
         {
             echo.Add(tool);
@@ -32,7 +36,8 @@ internal static class ResponsesTools
                 functions.Add((name, tool));
             }
         }
-        return ChatShapes(functions);
+        // With problems the request is refused and the list is read for its names only: the shapes are not worth building.
+        return body.Problems.Count == before ? ChatShapes(functions) : [.. functions.Select(f => new ChatTool(f.Name, f.Tool))];
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Qwen.Server.Tests.Robustness;
 using Xunit.Abstractions;
 
 namespace Qwen.Server.Tests.Validation;
@@ -9,9 +10,10 @@ namespace Qwen.Server.Tests.Validation;
 /// <summary>
 /// Validation is linear in the body (issue 14): 100,000 tools, messages, logit_bias keys or stop strings, and schemas
 /// of thousands of subschemas, are each answered in well under a second, and a body of 330,000 bad keys gets a short
-/// 400 that counts them. Each body is sent once to warm up, then timed (the fastest of up to three), so JIT, first-use
-/// costs and other processes on the CPU do not count; the bound is generous (the quadratic checks the issue found took 8 s for 75,000 tools).
+/// 400 that counts them. Each body is sent once to warm up, then measured in CPU time (the least of up to three tries),
+/// so JIT, first-use costs and other processes on the machine do not count; the bound is generous (the quadratic checks the issue found took 8 s for 75,000 tools).
 /// </summary>
+[Collection(RobustnessCollection.Name)]
 public sealed class LargeRequestTests(LargeBodyServerFixture server, ITestOutputHelper output) : IClassFixture<LargeBodyServerFixture>
 {
     private const int N = 100_000;
@@ -152,24 +154,32 @@ public sealed class LargeRequestTests(LargeBodyServerFixture server, ITestOutput
     private async Task<(string Message, string? Param)> RefusedAsync(string path, string json, string? param, string? warmUp = null)
     {
         await PostAsync(path, warmUp ?? json);
-        // The fastest of three: the bound is about the work, not about other processes sharing the CPU.
-        var elapsed = TimeSpan.MaxValue;
+        // The process's CPU time, as the issue measured it (8.1 s of CPU): this class runs alone in the test process
+        // (the collection is not parallelized), so that is the request's work on both sides of the socket, which other
+        // processes sharing the machine do not inflate as they do wall-clock time. The least of up to three tries.
+        var cpu = TimeSpan.MaxValue;
+        var wall = TimeSpan.MaxValue;
         HttpStatusCode status = default;
         var body = "";
-        for (var attempt = 0; attempt < 3 && elapsed >= Bound; attempt++)
+        using var process = Process.GetCurrentProcess();
+        for (var attempt = 0; attempt < 3 && cpu >= Bound; attempt++)
         {
+            process.Refresh();
+            var before = process.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             (status, body) = await PostAsync(path, json);
-            elapsed = TimeSpan.FromTicks(Math.Min(elapsed.Ticks, clock.Elapsed.Ticks));
+            wall = TimeSpan.FromTicks(Math.Min(wall.Ticks, clock.Elapsed.Ticks));
+            process.Refresh();
+            cpu = TimeSpan.FromTicks(Math.Min(cpu.Ticks, (process.TotalProcessorTime - before).Ticks));
         }
-        output.WriteLine($"{path} {json.Length / 1e6:F1} MB body: {(int)status} in {elapsed.TotalMilliseconds:F0} ms; {(body.Length > 300 ? body[..300] : body)}");
+        output.WriteLine($"{path} {json.Length / 1e6:F1} MB body: {(int)status} in {cpu.TotalMilliseconds:F0} ms of CPU ({wall.TotalMilliseconds:F0} ms wall); {(body.Length > 300 ? body[..300] : body)}");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         var error = ErrorOf(body);
         if (param is not null)
         {
             Assert.Equal(param, error.GetProperty("param").GetString());
         }
-        Assert.True(elapsed < Bound, $"{path} answered in {elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(cpu < Bound, $"{path} took {cpu.TotalMilliseconds:F0} ms of CPU ({wall.TotalMilliseconds:F0} ms wall)");
         return (error.GetProperty("message").GetString()!, error.GetProperty("param").GetString());
     }
 
