@@ -40,6 +40,11 @@ public sealed class ApiException(int status, string message, string type, string
     /// <summary>413 for a body over the configured limit.</summary>
     public static ApiException TooLarge() => new(413, "the request body is too large", "invalid_request_error", null, "request_too_large");
 
+    /// <summary>
+    /// 408: the body arrived slower than Kestrel's minimum data rate (MinRequestBodyDataRate), so reading it was given up.
+    /// </summary>
+    public static ApiException RequestTimeout() => new(408, "the request body arrived too slowly and reading it timed out; send it again", "invalid_request_error", null, "request_timeout");
+
     /// <summary>429: the engine's waiting queue is full (sent with Retry-After).</summary>
     public static ApiException QueueFull(string message) => new(429, message, "rate_limit_error", null, "queue_full");
 

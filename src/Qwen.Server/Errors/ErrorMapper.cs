@@ -29,6 +29,8 @@ public static class ErrorMapper
         EngineOverloadedException overloaded => ApiException.QueueFull(overloaded.Message),
         ClientTooSlowException slow => ApiException.ClientTooSlow(slow.Message),
         BadHttpRequestException { StatusCode: 413 } => ApiException.TooLarge(),
+        // Kestrel's own message names its setting ("See MinRequestBodyDataRate"): a client is told what happened instead.
+        BadHttpRequestException { StatusCode: 408 } => ApiException.RequestTimeout(),
         BadHttpRequestException bad => ApiException.BadRequest(bad.Message),
         JsonException json => ApiException.BadRequest($"the body is not valid JSON: {json.Message}", null, "invalid_json"),
         // The engine refuses new work once disposed (ObjectDisposedException) and fails running sequences with an

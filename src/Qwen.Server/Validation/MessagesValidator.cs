@@ -170,6 +170,12 @@ internal static class MessagesValidator
             f.WrongType("arguments", "a JSON string", args);
             return null;
         }
-        return name is null ? null : new ChatToolCall(name, args.ValueKind == JsonValueKind.String ? args.GetString()! : args.GetRawText());
+        var text = args.ValueKind == JsonValueKind.String ? args.GetString()! : args.GetRawText();
+        if (args.ValueKind == JsonValueKind.String && !JsonStrings.IsUnicodeJson(text))
+        {
+            f.Problem("arguments", JsonStrings.NotUnicodeJson($"{at}.function.arguments"));
+            return null;
+        }
+        return name is null ? null : new ChatToolCall(name, text);
     }
 }

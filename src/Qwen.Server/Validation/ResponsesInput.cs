@@ -40,14 +40,15 @@ internal static class ResponsesInput
             return messages;
         }
         var i = 0;
+        List<ChatToolCall>? calls = null; // the tool calls of the last message, while function_call items add to it
         foreach (var item in input.EnumerateArray())
         {
-            Item(item, $"input[{i++}]", body.Problems, messages);
+            Item(item, $"input[{i++}]", body.Problems, messages, ref calls);
         }
         return messages;
     }
 
-    private static void Item(JsonElement item, string at, RequestProblems problems, List<ChatMessage> messages)
+    private static void Item(JsonElement item, string at, RequestProblems problems, List<ChatMessage> messages, ref List<ChatToolCall>? calls)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -71,13 +72,21 @@ internal static class ResponsesInput
             case "function_call":
                 if (FunctionCall(it, at) is { } call)
                 {
-                    if (messages.Count > 0 && messages[^1].Role == ChatRole.Assistant)
+                    // Calls in a row join one assistant message; they are appended to its list, since copying the list
+                    // for each call would make 100,000 calls cost 5 billion copies.
+                    if (messages.Count > 0 && ReferenceEquals(messages[^1].ToolCalls, calls))
                     {
-                        messages[^1] = messages[^1] with { ToolCalls = [.. messages[^1].ToolCalls, call] };
+                        calls.Add(call);
+                    }
+                    else if (messages.Count > 0 && messages[^1].Role == ChatRole.Assistant)
+                    {
+                        calls = [.. messages[^1].ToolCalls, call];
+                        messages[^1] = messages[^1] with { ToolCalls = calls };
                     }
                     else
                     {
-                        messages.Add(new ChatMessage(ChatRole.Assistant, "", [call]));
+                        calls = [call];
+                        messages.Add(new ChatMessage(ChatRole.Assistant, "", calls));
                     }
                 }
                 break;
@@ -144,6 +153,11 @@ internal static class ResponsesInput
         if (arguments is null && !c.TryGet("arguments", out _))
         {
             c.Problem("arguments", $"'{at}.arguments' is required");
+        }
+        else if (arguments is not null && !JsonStrings.IsUnicodeJson(arguments))
+        {
+            c.Problem("arguments", JsonStrings.NotUnicodeJson($"{at}.arguments"));
+            return null;
         }
         // The arguments string is passed on as given, as chat's tool_calls[].function.arguments is (ChatToolCall.Arguments).
         return name is not null && arguments is not null ? new ChatToolCall(name, arguments) : null;

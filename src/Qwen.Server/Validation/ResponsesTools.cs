@@ -13,14 +13,18 @@ namespace Qwen.Server.Validation;
 /// </summary>
 internal static class ResponsesTools
 {
-    /// <summary>The function tools in chat shape, in order; <paramref name="echo"/> gets every tool as sent.</summary>
+    /// <summary>
+    /// The function tools in chat shape, in order; <paramref name="echo"/> gets every tool as sent. When there were
+    /// problems the tools are as sent and only their names may be read (as <see cref="ToolsValidator.Read"/>'s).
+    /// </summary>
     public static List<ChatTool> Read(FieldReader body, List<JsonElement> echo)
     {
-        var tools = new List<ChatTool>();
+        var functions = new List<(string Name, JsonElement Tool)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (t, tool) in ToolsValidator.Objects(body, "tools"))
+        var before = body.Problems.Count;
+        foreach (var (t, tool) in ToolsValidator.Objects(body, "tools", owned: true))
         {
-            echo.Add(tool.Clone());
+            echo.Add(tool);
             var type = t.String("type");
             if (type is null && !t.TryGet("type", out _))
             {
@@ -29,10 +33,11 @@ internal static class ResponsesTools
             // A hosted tool (web_search, file_search, …) is accepted and not offered to the model.
             if (type == "function" && ToolsValidator.Function(t, names) is { } name)
             {
-                tools.Add(new ChatTool(name, ChatShape(tool)));
+                functions.Add((name, tool));
             }
         }
-        return tools;
+        // With problems the request is refused and the list is read for its names only: the shapes are not worth building.
+        return body.Problems.Count == before ? ChatShapes(functions) : [.. functions.Select(f => new ChatTool(f.Name, f.Tool))];
     }
 
     /// <summary>
@@ -83,27 +88,39 @@ internal static class ResponsesTools
         return ToolChoicePlan.Function(name);
     }
 
-    /// <summary>{"type": "function", "function": {the tool's keys but type, in order}}, as a value that outlives the request.</summary>
-    private static JsonElement ChatShape(JsonElement tool)
+    /// <summary>
+    /// Each function as {"type": "function", "function": {the tool's keys but type, in order}}, as values that outlive
+    /// the request; written into one document, not one per tool.
+    /// </summary>
+    private static List<ChatTool> ChatShapes(List<(string Name, JsonElement Tool)> functions)
     {
+        if (functions.Count == 0)
+        {
+            return [];
+        }
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", "function");
-            writer.WritePropertyName("function");
-            writer.WriteStartObject();
-            foreach (var property in tool.EnumerateObject())
+            writer.WriteStartArray();
+            foreach (var (_, tool) in functions)
             {
-                if (property.Name != "type")
+                writer.WriteStartObject();
+                writer.WriteString("type", "function");
+                writer.WritePropertyName("function");
+                writer.WriteStartObject();
+                foreach (var property in tool.EnumerateObject())
                 {
-                    property.WriteTo(writer);
+                    if (property.Name != "type")
+                    {
+                        property.WriteTo(writer);
+                    }
                 }
+                writer.WriteEndObject();
+                writer.WriteEndObject();
             }
-            writer.WriteEndObject();
-            writer.WriteEndObject();
+            writer.WriteEndArray();
         }
         using var document = JsonDocument.Parse(buffer.ToArray());
-        return document.RootElement.Clone();
+        return [.. document.RootElement.Clone().EnumerateArray().Select((shape, i) => new ChatTool(functions[i].Name, shape))];
     }
 }

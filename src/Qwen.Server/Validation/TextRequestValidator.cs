@@ -50,7 +50,9 @@ internal static class TextRequestValidator
         }
         if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() > 0 && p.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
         {
-            var vocab = model.Engine.Info.VocabSize;
+            // The tokenizer's ids, as /detokenize takes them: the model's embedding has padding rows past them (151,936
+            // against 151,665 for Qwen2.5) that no text maps to, so a prompt of them could not be echoed or logged.
+            var vocab = model.Tokenizer.TokenCount;
             var ids = new List<int>();
             foreach (var e in p.EnumerateArray())
             {

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>
-/// Seeded generator of hostile requests to /v1/chat/completions, /v1/completions, /tokenize and /detokenize. Each case
+/// Seeded generator of hostile requests to /v1/chat/completions, /v1/completions, /v1/responses, /tokenize and /detokenize. Each case
 /// carries its own verdict, decided here from the OpenAI rules and the server's stated limits (the oracle is this
 /// table, not the server): a mutation is either valid or not, and a request is valid only when every mutation applied
 /// to a valid base is. Mutations of fields that the server reads together (max_tokens/max_completion_tokens,
@@ -16,11 +16,12 @@ internal sealed class FuzzCaseGenerator(int seed, string modelName)
 {
     public const string Chat = "/v1/chat/completions";
     public const string Completions = "/v1/completions";
+    public const string Responses = "/v1/responses";
     public const string Tokenize = "/tokenize";
     public const string Detokenize = "/detokenize";
 
     /// <summary>The endpoints in the order the summary prints them.</summary>
-    public static readonly string[] Endpoints = [Chat, Completions, Tokenize, Detokenize];
+    public static readonly string[] Endpoints = [Chat, Completions, Responses, Tokenize, Detokenize];
 
     private readonly Random _random = new(seed);
 
@@ -31,6 +32,7 @@ internal sealed class FuzzCaseGenerator(int seed, string modelName)
     {
         [Chat] = FuzzMutations.ChatGroups(modelName),
         [Completions] = FuzzMutations.CompletionGroups(modelName),
+        [Responses] = FuzzNestedMutations.ResponsesGroups(),
         [TokenizePrompt] = FuzzMutations.TokenizePromptGroups(),
         [TokenizeMessages] = FuzzMutations.TokenizeMessagesGroups(),
         [Detokenize] = FuzzMutations.DetokenizeGroups(),
@@ -39,7 +41,7 @@ internal sealed class FuzzCaseGenerator(int seed, string modelName)
     public FuzzCase Next()
     {
         // Chat has the most fields, so the most cases; the small endpoints still get hundreds each.
-        var form = _random.Next(100) switch { < 45 => Chat, < 70 => Completions, < 78 => TokenizePrompt, < 86 => TokenizeMessages, _ => Detokenize };
+        var form = _random.Next(100) switch { < 40 => Chat, < 60 => Completions, < 72 => Responses, < 80 => TokenizePrompt, < 88 => TokenizeMessages, _ => Detokenize };
         return _random.Next(100) switch
         {
             < 7 => Truncated(form),
@@ -84,6 +86,7 @@ internal sealed class FuzzCaseGenerator(int seed, string modelName)
             ["temperature"] = 0,
         },
         Completions => new JsonObject { ["model"] = model, ["prompt"] = "Say something.", ["max_tokens"] = 2, ["temperature"] = 0 },
+        Responses => new JsonObject { ["model"] = model, ["input"] = "Say something.", ["max_output_tokens"] = 2, ["temperature"] = 0 },
         TokenizePrompt => new JsonObject { ["prompt"] = "Say something." },
         TokenizeMessages => new JsonObject { ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Say something." }) },
         // An ignored text field gives the byte-level corruptions a string to damage.
@@ -96,15 +99,31 @@ internal sealed class FuzzCaseGenerator(int seed, string modelName)
         var valid = true;
         var names = new List<string>();
         var groups = _groups[form];
+        var written = new HashSet<string>();
         foreach (var g in groups.OrderBy(_ => _random.Next()).Take(1 + _random.Next(Math.Min(3, groups.Length))))
         {
             var m = _random.Next(g.Mutations.Length);
-            valid &= g.Mutations[m](body);
+            var trial = (JsonObject)body.DeepClone();
+            var verdict = g.Mutations[m](trial);
+            // Two groups that write one field (messages from tool-call arguments and from nested content): the later
+            // would overwrite the earlier's value but not its verdict, so only the first is applied.
+            var fields = Changed(body, trial);
+            if (fields.Overlaps(written))
+            {
+                continue;
+            }
+            written.UnionWith(fields);
+            body = trial;
+            valid &= verdict;
             names.Add($"{g.Name}#{m}");
         }
         var stream = body["stream"] is JsonValue v && v.TryGetValue<bool>(out var s) && s;
         return new FuzzCase(PathOf(form), string.Join('+', names), Encoding.UTF8.GetBytes(body.ToJsonString()), "application/json", valid, stream);
     }
+
+    /// <summary>The top-level fields whose values differ between <paramref name="a"/> and <paramref name="b"/> (added and removed ones too).</summary>
+    private static HashSet<string> Changed(JsonObject a, JsonObject b)
+        => [.. a.Select(p => p.Key).Union(b.Select(p => p.Key)).Where(k => !JsonNode.DeepEquals(a[k], b[k]))];
 
     private FuzzCase Truncated(string form)
     {

@@ -7,13 +7,16 @@ namespace Qwen.Server.Tests.Robustness;
 /// verdict. Sources of the verdicts: the OpenAI API reference (types, ranges, required fields: a tool message needs
 /// tool_call_id, stream_options needs stream, top_logprobs needs logprobs, function names are unique within tools),
 /// vLLM's extensions for top_k/min_p/repetition_penalty, and the server's stated limits (README: n 1-8, stop up to 16
-/// strings of 1-256 characters, logit_bias values in [-100, 100] over the model's 151,936 rows, only text content
-/// parts, response_format text, json_object or json_schema, JSON nested at most 64 deep, 512-token context in the fixture).
+/// strings of 1-256 characters, logit_bias values in [-100, 100] over the model's 151,936 rows, prompt ids the
+/// tokenizer's 151,665, only text content parts, response_format text, json_object or json_schema, JSON nested at most 64 deep, 512-token context in the fixture).
 /// </summary>
 internal static class FuzzMutations
 {
     /// <summary>Rows of the demo model's embedding (the real Qwen2.5 vocabulary size).</summary>
     public const int Vocab = 151936;
+
+    /// <summary>Ids the tokenizer knows (vocab.json's 151,643 and 22 added tokens): prompts and /detokenize take these only.</summary>
+    public const int TokenizerIds = 151665;
 
     private const string Tool = """{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}""";
     private const string OtherTool = """{"type":"function","function":{"name":"get_time","description":"Current time","parameters":{"type":"object","properties":{}}}}""";
@@ -92,6 +95,7 @@ internal static class FuzzMutations
                 Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","not":{}}}}""", false),
                 Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","pattern":"(a"}}}""", false),
                 Raw("response_format", """{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}}}""", false)]),
+            .. FuzzNestedMutations.ChatGroups(),
             ("logprobs", [Logprobs("true", "2", true), Logprobs("true", null, true), Logprobs("true", "0", true), Logprobs("true", "20", true), Logprobs("false", null, true),
                 Logprobs(null, "2", false), Logprobs("false", "2", false), Logprobs("true", "21", false), Logprobs("true", "-1", false), Logprobs("true", "1.5", false),
                 Logprobs("true", "\"2\"", false), Logprobs("\"yes\"", null, false), Logprobs("1", null, false)]),
@@ -112,7 +116,9 @@ internal static class FuzzMutations
         .. Common(model, chat: false),
         ("prompt", [
             Raw("prompt", "\"Once upon a time\"", true), Raw("prompt", "[\"Once upon a time\"]", true), Raw("prompt", "[9707, 11, 1879]", true),
-            Raw("prompt", $"[0, {Vocab - 1}]", true), Raw("prompt", "\"\\u0000 nul and \\ud83d\\ude00\"", true),
+            Raw("prompt", $"[0, {TokenizerIds - 1}]", true), Raw("prompt", $"[{TokenizerIds}]", false), Raw("prompt", $"[{Vocab - 1}]", false),
+            Raw("prompt", "\"\\u0000 nul and \\ud83d\\ude00\"", true),
+            Raw("prompt", "[[[1]]]", false), Raw("prompt", "[{\"a\":1}]", false), Raw("prompt", "[[\"a\"]]", false), Raw("prompt", "[[]]", false),
             Raw("prompt", "\"\"", false), Raw("prompt", "[]", false), Raw("prompt", "[-1]", false), Raw("prompt", $"[{Vocab}]", false), Raw("prompt", "[1.5]", false),
             Raw("prompt", "[[1, 2]]", false), Raw("prompt", "[\"a\", \"b\"]", false), Raw("prompt", "[1, \"a\"]", false), Raw("prompt", "5", false),
             Raw("prompt", "{}", false), Raw("prompt", "null", false), Raw("prompt", "[1e10]", false), Raw("prompt", "[null]", false),
@@ -146,6 +152,7 @@ internal static class FuzzMutations
             Messages("""[{"content":"x"}]""", false), Messages("""[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]""", false),
             body => { body.Remove("messages"); return false; }, // neither prompt nor messages
         ]),
+        FuzzNestedMutations.ToolCallArguments(),
         ("add_generation_prompt", [Raw("add_generation_prompt", "true", true), Raw("add_generation_prompt", "false", true),
             Raw("add_generation_prompt", "\"yes\"", false), Raw("add_generation_prompt", "1", false)]),
         ("tools", [Raw("tools", $"[{Tool}]", true), Raw("tools", "[]", true), Raw("tools", "null", true),
@@ -157,6 +164,7 @@ internal static class FuzzMutations
     [
         ("tokens", [
             Raw("tokens", "[9707, 4337]", true), Raw("tokens", "[]", true), Raw("tokens", "[0]", true), Raw("tokens", "[151643, 151644, 151645]", true),
+            Raw("tokens", $"[{TokenizerIds - 1}]", true), Raw("tokens", $"[{TokenizerIds}]", false),
             Raw("tokens", "[-1]", false), Raw("tokens", $"[{Vocab}]", false), Raw("tokens", "[2147483648]", false), Raw("tokens", "[1e10]", false),
             Raw("tokens", "[1.5]", false), Raw("tokens", "[\"1\"]", false), Raw("tokens", "[null]", false), Raw("tokens", "[[1]]", false),
             Raw("tokens", "\"hello\"", false), Raw("tokens", "{}", false), Raw("tokens", "null", false), Raw("tokens", "5", false),
@@ -228,15 +236,15 @@ internal static class FuzzMutations
         ];
     }
 
-    private static Func<JsonObject, bool> Set(string field, JsonNode? value, bool valid) => body =>
+    public static Func<JsonObject, bool> Set(string field, JsonNode? value, bool valid) => body =>
     {
         body[field] = value?.DeepClone();
         return valid;
     };
 
-    private static Func<JsonObject, bool> Raw(string field, string json, bool valid) => Set(field, JsonNode.Parse(json), valid);
+    public static Func<JsonObject, bool> Raw(string field, string json, bool valid) => Set(field, JsonNode.Parse(json), valid);
 
-    private static Func<JsonObject, bool> Messages(string json, bool valid) => Raw("messages", json, valid);
+    public static Func<JsonObject, bool> Messages(string json, bool valid) => Raw("messages", json, valid);
 
     private static Func<JsonObject, bool> Tools(string tools, string? choice, string? parallel, bool valid) => body =>
     {

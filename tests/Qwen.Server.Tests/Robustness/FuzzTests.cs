@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>
-/// A few thousand hostile requests to /v1/chat/completions, /v1/completions, /tokenize and /detokenize, plus fixed
+/// A few thousand hostile requests to /v1/chat/completions, /v1/completions, /v1/responses, /tokenize and /detokenize, plus fixed
 /// cases at the limits: each answer must match the case's own verdict (valid: 200 and a well-formed answer; invalid:
 /// a 4xx with the OpenAI error body), never a 5xx; afterwards the server serves a normal request and nothing runs.
 /// </summary>
@@ -176,6 +176,7 @@ public sealed class FuzzTests(LimitedServerFixture server, ITestOutputHelper out
                 {
                     FuzzCaseGenerator.Tokenize => root.GetProperty("tokens").ValueKind == JsonValueKind.Array && root.GetProperty("count").GetInt32() == root.GetProperty("tokens").GetArrayLength(),
                     FuzzCaseGenerator.Detokenize => root.GetProperty("prompt").ValueKind == JsonValueKind.String,
+                    FuzzCaseGenerator.Responses => root.GetProperty("object").GetString() == "response" && root.GetProperty("output").ValueKind == JsonValueKind.Array,
                     _ => root.GetProperty("choices").GetArrayLength() >= 1,
                 };
                 return !shape ? "the answer lacks its fields" : c.Expect?.Invoke(root);

@@ -20,6 +20,18 @@ internal sealed class SchemaCompiler
         "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     ];
 
+    /// <summary>
+    /// Most subschemas (schema objects, the root and every definition included) one schema may hold. OpenAI's structured
+    /// outputs allow 5,000 object properties in all; this is twice that, and bounds the work and memory one schema asks for.
+    /// </summary>
+    public const int MaxSubschemas = 10_000;
+
+    /// <summary>
+    /// Longest chain of $ref and anyOf steps between two containers: starting a value follows such a chain by recursion
+    /// (here and in <see cref="SchemaDfa"/>), so a chain of thousands of definitions must be refused, not overflow the stack.
+    /// </summary>
+    public const int MaxAlternativeChain = 256;
+
     private static readonly string[] TypeNames = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
     private static readonly JsonWriterOptions Canonical = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false };
@@ -28,6 +40,8 @@ internal sealed class SchemaCompiler
     private readonly Dictionary<string, RefNode> _refs = [];
     private readonly Dictionary<string, (JsonElement Schema, string Path)> _definitions = [];
     private readonly List<SchemaNode> _nodes = [];
+    private readonly Queue<string> _pending = new(); // references met whose definition is not compiled yet
+    private int _subschemas;
 
     private SchemaCompiler(JsonElement root) => _root = root;
 
@@ -86,11 +100,11 @@ internal sealed class SchemaCompiler
         var root = new RefNode();
         _refs["#"] = root;
         root.Target = CompileSchema(_root, "", isRoot: true);
-        // Compiling a definition may reference further ones: repeat until every reference has its target.
-        while (_refs.FirstOrDefault(kv => kv.Value.Target is null) is { Value: not null } pending)
+        // Compiling a definition may reference further ones: go on until every reference has its target.
+        while (_pending.TryDequeue(out var pending))
         {
-            var (schema, path) = _definitions[pending.Key];
-            pending.Value.Target = CompileSchema(schema, path, isRoot: false);
+            var (schema, path) = _definitions[pending];
+            _refs[pending].Target = CompileSchema(schema, path, isRoot: false);
         }
         CheckEmptyCycles();
         ComputeMinDepths(_nodes.Concat(_refs.Values));
@@ -103,6 +117,10 @@ internal sealed class SchemaCompiler
 
     private SchemaNode CompileSchema(JsonElement schema, string path, bool isRoot)
     {
+        if (++_subschemas > MaxSubschemas)
+        {
+            throw new JsonSchemaException(path, $"the schema has more than {MaxSubschemas} subschemas");
+        }
         if (schema.ValueKind == JsonValueKind.True)
         {
             return AnyJson;
@@ -176,6 +194,7 @@ internal sealed class SchemaCompiler
                     : $"'$ref' '{reference}' is not supported: only local references ('#', '#/$defs/Name', '#/definitions/Name')");
             }
             node = _refs[reference] = new RefNode();
+            _pending.Enqueue(reference);
         }
         return node;
     }
@@ -283,16 +302,17 @@ internal sealed class SchemaCompiler
 
     private ObjectNode Object(JsonElement schema, string path)
     {
-        var required = new List<string>();
+        var required = new HashSet<string>(StringComparer.Ordinal);
         if (schema.TryGetProperty("required", out var req))
         {
             if (req.ValueKind != JsonValueKind.Array || req.EnumerateArray().Any(r => r.ValueKind != JsonValueKind.String))
             {
                 throw new JsonSchemaException(path + "/required", "'required' must be an array of property names");
             }
-            required.AddRange(req.EnumerateArray().Select(r => r.GetString()!));
+            required.UnionWith(req.EnumerateArray().Select(r => r.GetString()!));
         }
         var properties = new List<ObjectProperty>();
+        var declared = new HashSet<string>(StringComparer.Ordinal); // TryGetProperty scans the object: once per name would be quadratic
         if (schema.TryGetProperty("properties", out var props))
         {
             if (props.ValueKind != JsonValueKind.Object)
@@ -303,11 +323,12 @@ internal sealed class SchemaCompiler
             {
                 var value = CompileSchema(p.Value, $"{path}/properties/{Pointer(p.Name)}", isRoot: false);
                 properties.Add(new ObjectProperty(EscapeKey(p.Name), value, required.Contains(p.Name)));
+                declared.Add(p.Name);
             }
         }
         foreach (var name in required)
         {
-            if (!props.ValueKind.Equals(JsonValueKind.Object) || !props.TryGetProperty(name, out _))
+            if (!declared.Contains(name))
             {
                 throw new JsonSchemaException(path + "/required", $"'required' names '{name}', which 'properties' does not declare");
             }
@@ -456,70 +477,131 @@ internal sealed class SchemaCompiler
         return d > int.MaxValue - 1 ? int.MaxValue - 1 : (int)d;
     }
 
-    /// <summary>Refuses a $ref or anyOf that reaches itself without reading a byte (starting a value would loop forever).</summary>
+    /// <summary>
+    /// Refuses a $ref or anyOf that reaches itself without reading a byte (starting a value would loop forever), and a
+    /// chain of such steps longer than <see cref="MaxAlternativeChain"/> (the depth-first walk stops there too).
+    /// </summary>
     private void CheckEmptyCycles()
     {
-        var state = new Dictionary<SchemaNode, bool>(ReferenceEqualityComparer.Instance); // false: on the path, true: done
+        var height = new Dictionary<SchemaNode, int>(ReferenceEqualityComparer.Instance); // -1: on the path; else the longest chain below
+        var names = new Dictionary<SchemaNode, string>(ReferenceEqualityComparer.Instance);
         foreach (var (reference, node) in _refs)
         {
-            Visit(node, reference);
+            names[node] = reference;
+        }
+        foreach (var (reference, node) in _refs)
+        {
+            Visit(node, reference, 0);
         }
 
-        void Visit(SchemaNode node, string reference)
+        int Visit(SchemaNode node, string reference, int depth)
         {
-            if (state.TryGetValue(node, out var done))
+            if (height.TryGetValue(node, out var known))
             {
-                if (!done)
+                if (known < 0)
                 {
                     throw new JsonSchemaException(reference == "#" ? "" : reference[1..], $"'$ref' '{reference}' refers to itself without an object or array in between");
                 }
-                return;
+                return known;
             }
-            state[node] = false;
-            switch (node)
+            if (depth > MaxAlternativeChain)
             {
-                case RefNode r when r == AnyJson:
-                    break; // the shared any-value graph always reads a byte before it recurses
-                case RefNode r:
-                    Visit(r.Target, _refs.First(kv => kv.Value == r).Key);
-                    break;
-                case AnyOfNode a:
-                    foreach (var alternative in a.Alternatives)
-                    {
-                        Visit(alternative, reference);
-                    }
-                    break;
+                throw new JsonSchemaException(reference == "#" ? "" : reference[1..], $"'$ref' and 'anyOf' chain more than {MaxAlternativeChain} deep without an object or array in between");
             }
-            state[node] = true;
+            height[node] = -1;
+            var below = node switch
+            {
+                RefNode r when r == AnyJson => 0, // the shared any-value graph always reads a byte before it recurses
+                RefNode r => 1 + Visit(r.Target, names[r], depth + 1),
+                AnyOfNode a => 1 + a.Alternatives.Max(x => Visit(x, reference, depth + 1)),
+                _ => 0,
+            };
+            if (below > MaxAlternativeChain)
+            {
+                throw new JsonSchemaException(reference == "#" ? "" : reference[1..], $"'$ref' and 'anyOf' chain more than {MaxAlternativeChain} deep without an object or array in between");
+            }
+            height[node] = below;
+            return below;
         }
     }
 
-    /// <summary>The fixed point of each node's smallest instance depth (cycles start at infinity and come down).</summary>
+    /// <summary>
+    /// Each node's smallest instance depth, in time linear in the graph (Knuth's generalization of Dijkstra to AND/OR
+    /// graphs): depths become final in increasing order; anyOf and $ref take their first final alternative, an object or
+    /// array one more than the deepest of its required parts once all are final. A node never made final (a required
+    /// cycle) keeps int.MaxValue. Nodes outside <paramref name="nodes"/> (the shared AnyJson graph) are already final.
+    /// </summary>
     private static void ComputeMinDepths(IEnumerable<SchemaNode> nodes)
     {
-        var all = nodes.Distinct(ReferenceEqualityComparer.Instance).Cast<SchemaNode>().ToList();
+        var all = new HashSet<SchemaNode>(nodes, ReferenceEqualityComparer.Instance);
+        var parents = new Dictionary<SchemaNode, List<SchemaNode>>(ReferenceEqualityComparer.Instance);
+        var waiting = new Dictionary<SchemaNode, (int Parts, int Deepest)>(ReferenceEqualityComparer.Instance); // objects and arrays
+        var queue = new PriorityQueue<SchemaNode, int>();
         foreach (var node in all)
         {
-            node.MinDepth = node is StringNode or NumberNode or LiteralNode ? 0 : int.MaxValue;
-        }
-        for (var changed = true; changed;)
-        {
-            changed = false;
-            foreach (var node in all)
+            node.MinDepth = int.MaxValue;
+            SchemaNode[] parts = node switch
             {
-                var depth = node switch
+                AnyOfNode a => a.Alternatives,
+                RefNode r => [r.Target],
+                ObjectNode o => [.. o.Properties.Where(p => p.Required).Select(p => p.Value)],
+                ArrayNode a => a.Min > 0 ? [a.Items] : [],
+                _ => [],
+            };
+            if (node is StringNode or NumberNode or LiteralNode)
+            {
+                queue.Enqueue(node, 0);
+                continue;
+            }
+            if (node is ObjectNode or ArrayNode)
+            {
+                waiting[node] = (parts.Length, 0);
+                if (parts.Length == 0)
                 {
-                    AnyOfNode a => a.Alternatives.Min(x => x.MinDepth),
-                    RefNode r => r.Target.MinDepth,
-                    ObjectNode o => Nest(o.Properties.Where(p => p.Required).Select(p => p.Value.MinDepth).DefaultIfEmpty(0).Max()),
-                    ArrayNode a => Nest(a.Min > 0 ? a.Items.MinDepth : 0),
-                    _ => node.MinDepth,
-                };
-                if (depth < node.MinDepth)
-                {
-                    node.MinDepth = depth;
-                    changed = true;
+                    queue.Enqueue(node, 1);
                 }
+            }
+            foreach (var part in parts)
+            {
+                if (all.Contains(part))
+                {
+                    (parents.TryGetValue(part, out var list) ? list : parents[part] = []).Add(node);
+                }
+                else
+                {
+                    Arrive(node, part.MinDepth);
+                }
+            }
+        }
+        while (queue.TryDequeue(out var node, out var depth))
+        {
+            if (node.MinDepth != int.MaxValue)
+            {
+                continue; // already final at a smaller or equal depth
+            }
+            node.MinDepth = depth;
+            foreach (var parent in parents.GetValueOrDefault(node) ?? [])
+            {
+                Arrive(parent, depth);
+            }
+        }
+
+        void Arrive(SchemaNode parent, int depth)
+        {
+            if (depth == int.MaxValue)
+            {
+                return;
+            }
+            if (!waiting.TryGetValue(parent, out var w))
+            {
+                queue.Enqueue(parent, depth); // anyOf or $ref: the first final alternative is the smallest
+                return;
+            }
+            w = (w.Parts - 1, Math.Max(w.Deepest, depth));
+            waiting[parent] = w;
+            if (w.Parts == 0)
+            {
+                queue.Enqueue(parent, Nest(w.Deepest));
             }
         }
     }
