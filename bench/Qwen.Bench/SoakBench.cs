@@ -51,15 +51,18 @@ internal static class SoakBench
     private static async Task<int> SoakAsync(BenchArgs a, Process? server, string url, int streams, int n, int topLogprobs, int maxTokens, TimeSpan duration, int receiveBuffer)
     {
         var baseUri = new Uri(url.TrimEnd('/') + "/");
-        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(180) };
         await WaitReadyAsync(http, server);
         var model = (await http.GetFromJsonAsync<JsonElement>("v1/models")).GetProperty("data")[0].GetProperty("id").GetString()!;
 
         // Warm up the path under test (logprobs, n choices, streaming) on every slot at once, read in full, so the buffers a
         // full decode batch touches (logits rows, ONNX Runtime's arena, samplers) are in the baseline: the soak measures
-        // what held output costs, not the first full batch.
+        // what held output costs, not the first full batch. They run as long as a soak stream can before the engine cuts it
+        // (--warm-tokens, default MaxClientLag 512 plus what the socket buffers took, 768): the attention work and ONNX
+        // Runtime's arena grow with the context, and that is the engine's memory at this length, not what clients pin.
+        var warmTokens = a.Int("warm-tokens", 768);
         var slotsTotal = (await ReadyAsync(http)).SlotsTotal;
-        var warm = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "user", content = "warm up" } }, n, max_tokens = 64, ignore_eos = true, logprobs = true, top_logprobs = topLogprobs, stream = true });
+        var warm = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "user", content = "warm up" } }, n, max_tokens = warmTokens, ignore_eos = true, logprobs = true, top_logprobs = topLogprobs, stream = true });
         await Task.WhenAll(Enumerable.Range(0, Math.Max(1, slotsTotal / n)).Select(async _ =>
         {
             using var response = await http.PostAsync("v1/chat/completions", new StringContent(warm, System.Text.Encoding.UTF8, "application/json"));
