@@ -3,6 +3,11 @@ using Qwen.Server.Hosting;
 
 // Settings come from flags, QWEN_* variables and appsettings.json (see ServerOptions); the model loads before listening.
 // A startup failure the operator can fix (setting, model files, address in use) is one line on stderr and exit code 1.
+if (ServerUsage.Asked(args))
+{
+    Console.Write(ServerUsage.Text());
+    return 0;
+}
 WebApplication app;
 try
 {
