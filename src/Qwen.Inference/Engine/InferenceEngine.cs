@@ -115,7 +115,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         // Registered now, not when the caller starts reading: a request that is never read is still cancellable.
         var registration = cancellationToken.Register(() => Cancel(sequence));
         Wake();
-        return new TokenStream(ReadAsync(sequence, registration, cancellationToken), () => sequence.Generated);
+        return new TokenStream(ReadAsync(sequence, registration, cancellationToken), sequence);
     }
 
     /// <summary>A snapshot of running, waiting and KV cache use.</summary>

@@ -1,3 +1,5 @@
+using Qwen.Inference.Scheduling;
+
 namespace Qwen.Inference.Engine;
 
 /// <summary>
@@ -7,16 +9,16 @@ namespace Qwen.Inference.Engine;
 public sealed class TokenStream : IAsyncEnumerable<GeneratedToken>
 {
     private readonly IAsyncEnumerable<GeneratedToken> _tokens;
-    private readonly Func<int> _generated;
+    private readonly Sequence _sequence;
 
-    internal TokenStream(IAsyncEnumerable<GeneratedToken> tokens, Func<int> generated)
+    internal TokenStream(IAsyncEnumerable<GeneratedToken> tokens, Sequence sequence)
     {
         _tokens = tokens;
-        _generated = generated;
+        _sequence = sequence;
     }
 
     /// <summary>Tokens the engine has sampled for this request so far (buffered ones included); safe from any thread.</summary>
-    public int Generated => _generated();
+    public int Generated => _sequence.Generated;
 
     /// <inheritdoc/>
     public IAsyncEnumerator<GeneratedToken> GetAsyncEnumerator(CancellationToken cancellationToken = default) => _tokens.GetAsyncEnumerator(cancellationToken);

@@ -6,18 +6,18 @@ namespace Qwen.Server.Validation;
 /// <summary>
 /// Every problem found in a request body, collected so one 400 reports them: OpenAI's error body has one message and
 /// one param, so the message lists the problems and param names the first (the field a client fixes first). Only the
-/// first <see cref="MaxListed"/> are kept and listed (each cut to <see cref="MaxMessageChars"/>), the rest counted, so a body of 330,000 bad keys costs a short
-/// message and bounded memory, not a 23 MB answer (issue 14).
+/// first <see cref="MaxListed"/> are kept and listed (each cut to <see cref="MaxMessageChars"/>), the rest counted, so a
+/// body of 330,000 bad keys costs a short message and bounded memory, not a 23 MB answer (issue 14).
 /// </summary>
 internal sealed class RequestProblems
 {
     /// <summary>How many problems the message lists in full; the rest are counted ("and 12 more").</summary>
     public const int MaxListed = 10;
 
-    private readonly List<(string? Param, string Message)> _problems = [];
-
     /// <summary>Characters kept of one problem's message (one that echoes a long raw value is cut).</summary>
     public const int MaxMessageChars = 300;
+
+    private readonly List<(string? Param, string Message)> _problems = [];
 
     /// <summary>How many problems were found so far (a reader compares counts to know whether its part had any).</summary>
     public int Count { get; private set; }
