@@ -5,13 +5,13 @@ namespace Qwen.OnnxExport;
 /// <summary>The command line of onnx-export: parses flags, runs the export with a progress bar, prints one-line errors.</summary>
 public static class ExportCommand
 {
-    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--int4-block-size 32] [--max-seq-len N] [--candidates 64] [--force]";
+    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--target cpu|cuda] [--int4-block-size 32] [--max-seq-len N] [--candidates 64] [--force]";
 
     /// <summary>Runs the command; returns the process exit code (0 success, 1 export error, 2 usage error).</summary>
     public static int Run(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        string? input = null, random = null, output = null, precision = "fp32";
+        string? input = null, random = null, output = null, precision = "fp32", target = null;
         int seed = 1234;
         int? maxSeqLen = null;
         var blockSize = ExportOptions.DefaultInt4BlockSize;
@@ -28,6 +28,7 @@ public static class ExportCommand
                     case "--random": random = Value(); break;
                     case "--output": output = Value(); break;
                     case "--precision": precision = Value(); break;
+                    case "--target": target = Value(); break;
                     case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--max-seq-len": maxSeqLen = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--int4-block-size": blockSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
@@ -63,6 +64,7 @@ public static class ExportCommand
                 Seed = seed,
                 OutputDirectory = output,
                 Precision = RandomModelCache.ParsePrecision(precision),
+                Target = target is null ? null : RandomModelCache.ParseTarget(target),
                 MaxSeqLen = maxSeqLen,
                 Int4BlockSize = blockSize,
                 Candidates = candidates,

@@ -18,6 +18,15 @@ public sealed record ExportOptions
     /// <summary>Weight precision.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 
+    /// <summary>The execution provider the graph is laid out for; null means the precision's own (<see cref="DefaultTarget"/>).</summary>
+    public Target? Target { get; init; }
+
+    /// <summary>
+    /// The target a precision is laid out for unless told otherwise: fp16 exists for CUDA, fp32 and int4 for the CPU
+    /// (int4 for CUDA is <c>--precision int4 --target cuda</c>).
+    /// </summary>
+    public static Target DefaultTarget(Precision precision) => precision == Precision.Fp16 ? OnnxExport.Target.Cuda : OnnxExport.Target.Cpu;
+
     /// <summary>Longest sequence the graph supports (rows of the rotary tables); default min(max_position_embeddings, 32768).</summary>
     public int? MaxSeqLen { get; init; }
 

@@ -71,13 +71,14 @@ public static class ModelExporter
             {
                 throw new ExportException($"--candidates must be in [{ExportOptions.MinCandidates}, {config.VocabSize}] (the vocabulary; at least {ExportOptions.MinCandidates} because top_logprobs asks for up to {ExportOptions.MinCandidates}) (given {options.Candidates})");
             }
+            TargetOf(options); // refuses a precision and target that have no layout, before any work
             var hasTokenizer = File.Exists(Path.Combine(input, "tokenizer.json")) || (File.Exists(Path.Combine(input, "vocab.json")) && File.Exists(Path.Combine(input, "merges.txt")));
             if (!hasTokenizer || !File.Exists(Path.Combine(input, "tokenizer_config.json")))
             {
                 throw new ExportException($"missing tokenizer files in {input} (need tokenizer.json or vocab.json + merges.txt, and tokenizer_config.json)");
             }
 
-            var settings = new GraphSettings(options.Precision, maxSeqLen) { ChunkBytes = options.ChunkBytes, Int4LmHead = options.Int4LmHead, Int4BlockSize = options.Int4BlockSize };
+            var settings = new GraphSettings(options.Precision, maxSeqLen) { ChunkBytes = options.ChunkBytes, Int4LmHead = options.Int4LmHead, Int4BlockSize = options.Int4BlockSize, Target = TargetOf(options) };
             using var weights = new SafeTensorsReader(input, config.TorchDtype);
             // A plan-only pass checks every tensor's name, dtype and shape first (a bad checkpoint fails in seconds, not
             // after minutes of writing) and gives the size of the external data for the progress bar.
@@ -97,7 +98,7 @@ public static class ModelExporter
             {
                 File.Copy(Path.Combine(input, f), Path.Combine(temp, f));
             }
-            WriteManifest(Path.Combine(temp, "manifest.json"), config, options, maxSeqLen, sha);
+            WriteManifest(Path.Combine(temp, "manifest.json"), config, options, settings, sha);
             Publish(temp, output);
             return new ExportResult(output, sha, watch.Elapsed.TotalSeconds);
         }
@@ -167,13 +168,25 @@ public static class ModelExporter
         onnx.WriteModel(file, "candidates");
     }
 
-    private static void WriteManifest(string path, QwenConfig c, ExportOptions o, int maxSeqLen, string sha)
+    /// <summary>
+    /// The target of <paramref name="o"/>, refusing the pairs with no layout: fp32 on CUDA (its float32 attention has no CUDA
+    /// kernel) and fp16 for the CPU (the fp16 graph is laid out for CUDA and runs on the CPU as it is).
+    /// </summary>
+    private static Target TargetOf(ExportOptions o) => (o.Precision, o.Target ?? ExportOptions.DefaultTarget(o.Precision)) switch
+    {
+        (Precision.Fp32, Target.Cuda) => throw new ExportException("--precision fp32 has no CUDA layout: ONNX Runtime's CUDA GroupQueryAttention takes float16 or bfloat16 only; use --precision fp16, or --precision int4 --target cuda"),
+        (Precision.Fp16, Target.Cpu) => throw new ExportException("--precision fp16 is laid out for CUDA and runs on the CPU as it is; --target cpu applies to int4 only"),
+        (_, var t) => t,
+    };
+
+    private static void WriteManifest(string path, QwenConfig c, ExportOptions o, GraphSettings settings, string sha)
     {
         var manifest = new JsonObject
         {
             ["format_version"] = FormatVersion,
             ["model_type"] = "qwen2",
             ["precision"] = o.Precision.ToString().ToLowerInvariant(),
+            ["target"] = settings.Target.ToString().ToLowerInvariant(),
             ["onnx_file"] = "model.onnx",
             ["num_hidden_layers"] = c.NumHiddenLayers,
             ["num_attention_heads"] = c.NumAttentionHeads,
@@ -182,8 +195,8 @@ public static class ModelExporter
             ["hidden_size"] = c.HiddenSize,
             ["intermediate_size"] = c.IntermediateSize,
             ["vocab_size"] = c.VocabSize,
-            ["max_seq_len"] = maxSeqLen,
-            ["kv_cache_dtype"] = o.Precision == Precision.Fp16 ? "float16" : "float32",
+            ["max_seq_len"] = settings.MaxSeqLen,
+            ["kv_cache_dtype"] = settings.HalfActivations ? "float16" : "float32",
             ["logits_dtype"] = "float32",
             ["inputs"] = new JsonObject
             {

@@ -7,20 +7,27 @@ namespace Qwen.OnnxExport;
 public static class RandomModelCache
 {
     /// <summary>Bumped whenever the graph, the manifest or the presets' weights change, so cached models are rebuilt.</summary>
-    public const int CacheVersion = 2;
+    public const int CacheVersion = 3;
 
     /// <summary>The default cache root: <c>$QWEN_MODEL_CACHE</c>, else <c>&lt;temp&gt;/qwen-server-models</c>.</summary>
     public static string DefaultRoot => Environment.GetEnvironmentVariable("QWEN_MODEL_CACHE") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "qwen-server-models");
 
-    /// <summary>Where the model for this preset, precision and seed is (or will be) cached: <c>&lt;preset&gt;-&lt;precision&gt;-seed&lt;seed&gt;-v&lt;version&gt;</c>.</summary>
-    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null)
-        => Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}-seed{seed}-v{CacheVersion}");
+    /// <summary>
+    /// Where the model for this preset, precision, seed and target is (or will be) cached:
+    /// <c>&lt;preset&gt;-&lt;precision&gt;[-&lt;target&gt;]-seed&lt;seed&gt;-v&lt;version&gt;</c>, the target named only when it is not the precision's own.
+    /// </summary>
+    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null, string? target = null)
+    {
+        var suffix = target is null || ParseTarget(target) == ExportOptions.DefaultTarget(ParsePrecision(precision)) ? "" : $"-{target.ToLowerInvariant()}";
+        return Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}{suffix}-seed{seed}-v{CacheVersion}");
+    }
 
-    /// <summary>Returns the directory of the model for this preset, precision and seed, building it on first use.</summary>
-    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null)
+    /// <summary>Returns the directory of the model for this preset, precision, seed and target (null: the precision's own), building it on first use.</summary>
+    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null, string? target = null)
     {
         var p = ParsePrecision(precision);
-        var dir = DirectoryFor(preset, precision, seed, cacheRoot);
+        var t = target is null ? (Target?)null : ParseTarget(target);
+        var dir = DirectoryFor(preset, precision, seed, cacheRoot, target);
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
         if (File.Exists(Path.Combine(dir, "manifest.json")))
         {
@@ -30,7 +37,7 @@ public static class RandomModelCache
         if (!File.Exists(Path.Combine(dir, "manifest.json")))
         {
             RemoveAbandoned(dir);
-            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Force = true });
+            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Target = t, Force = true });
         }
         return dir;
     }
@@ -42,6 +49,14 @@ public static class RandomModelCache
         "fp16" => Precision.Fp16,
         "int4" => Precision.Int4,
         _ => throw new ExportException($"--precision must be fp32, fp16 or int4 (given '{precision}')"),
+    };
+
+    /// <summary>Parses cpu or cuda.</summary>
+    public static Target ParseTarget(string target) => target.ToLowerInvariant() switch
+    {
+        "cpu" => Target.Cpu,
+        "cuda" => Target.Cuda,
+        _ => throw new ExportException($"--target must be cpu or cuda (given '{target}')"),
     };
 
     /// <summary>

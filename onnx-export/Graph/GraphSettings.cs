@@ -1,6 +1,6 @@
 namespace Qwen.OnnxExport.Graph;
 
-/// <summary>How <see cref="QwenGraph"/> lays out the model: precision, rotary table length, and how it streams weights.</summary>
+/// <summary>How <see cref="QwenGraph"/> lays out the model: precision, target, rotary table length, and how it streams weights.</summary>
 /// <param name="Precision">Weight precision.</param>
 /// <param name="MaxSeqLen">Rows of the rotary tables: the longest sequence the graph supports.</param>
 internal sealed record GraphSettings(Precision Precision, int MaxSeqLen)
@@ -10,6 +10,12 @@ internal sealed record GraphSettings(Precision Precision, int MaxSeqLen)
 
     /// <summary>Float32 bytes of checkpoint rows read, converted and written per step (at least one row); the output does not depend on it.</summary>
     public int ChunkBytes { get; init; } = DefaultChunkBytes;
+
+    /// <summary>The execution provider the graph is laid out for (<see cref="OnnxExport.Target"/>).</summary>
+    public Target Target { get; init; } = ExportOptions.DefaultTarget(Precision);
+
+    /// <summary>float16 for fp16 and for anything laid out for CUDA, float32 otherwise: activations, KV cache and every float initializer.</summary>
+    public bool HalfActivations => Precision == Precision.Fp16 || Target == Target.Cuda;
 
     /// <summary>For int4: quantize lm_head too (true), or keep it float32 (a Gemm over the [V,H] matrix, shared with a tied embedding).</summary>
     public bool Int4LmHead { get; init; } = true;

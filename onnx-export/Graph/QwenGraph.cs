@@ -20,7 +20,6 @@ namespace Qwen.OnnxExport.Graph;
 /// </summary>
 internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, OnnxModelBuilder onnx, GraphSettings settings)
 {
-    private const int AccuracyLevel = 4; // int8 activations inside MatMulNBits: 2-5x faster than level 0 on this CPU (notes §3)
 
     // Chunk buffers, reused across tensors: each is at most one chunk.
     private float[] _rows = [];
@@ -32,7 +31,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
 
     private int BlockSize => settings.Int4BlockSize; // MatMulNBits block along K
 
-    private OnnxType Act => Precision == Precision.Fp16 ? OnnxType.Float16 : OnnxType.Float;
+    private OnnxType Act => settings.HalfActivations ? OnnxType.Float16 : OnnxType.Float;
 
     private int ActSize => Act == OnnxType.Float ? 4 : 2;
 
@@ -128,7 +127,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
             var lmHead = config.TieWordEmbeddings ? embedTensor : Plain("lm_head.weight", lmHeadRows, config.VocabSize, h);
             logits = onnx.Node("Gemm", [normed, lmHead], ["lm_head_out"], "", ("transB", 1L));
         }
-        if (Precision == Precision.Fp16)
+        if (Act == OnnxType.Float16)
         {
             onnx.Node("Cast", [logits], [IoNames.Logits], "", ("to", (long)OnnxType.Float));
         }
@@ -212,10 +211,12 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
     }
 
     /// <summary>
-    /// Block-wise symmetric int4 (com.microsoft.MatMulNBits): per 32 weights along K one float scale = max|w|/7, values
+    /// Block-wise symmetric int4 (com.microsoft.MatMulNBits): per 32 weights along K one scale = max|w|/7, values
     /// round(w/scale)+8 in [1, 15] (implicit zero point 8), two per byte, low nibble first. B is [N, K/32, 16] bytes;
-    /// rows are independent, so each chunk of rows is quantized and written on its own. The scales ([N·K/32] floats,
-    /// 1/32 of the fp32 weight) are collected and written after B.
+    /// rows are independent, so each chunk of rows is quantized and written on its own. The scales ([N·K/32], in the
+    /// activation type as the op requires, 1/32 of the fp32 weight) are collected and written after B. For the CPU,
+    /// accuracy level 4 (int8 activations inside: 2-5x faster than level 0 there, shared notes §3); for CUDA, level 0,
+    /// as onnxruntime-genai's builder writes it (the CUDA kernel computes in the activation type).
     /// </summary>
     private string NBits(string name, string input, Rows source)
     {
@@ -241,7 +242,8 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
                         {
                             max = Math.Max(max, Math.Abs(rows[start + j]));
                         }
-                        var scale = max / 7f;
+                        // In float16 the scale is rounded before it divides, so the values are rounded against the scale the op reads.
+                        var scale = Act == OnnxType.Float16 ? (float)(Half)(max / 7f) : max / 7f;
                         var inv = scale == 0 ? 0 : 1f / scale;
                         q.Fill(8);
                         for (var j = 0; j < len; j++)
@@ -269,7 +271,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
             ("N", n),
             ("bits", 4L),
             ("block_size", (long)BlockSize),
-            ("accuracy_level", (long)AccuracyLevel));
+            ("accuracy_level", settings.Target == Target.Cpu ? 4L : 0L));
     }
 
     /// <summary>Reads <paramref name="source"/> in chunks of whole rows (at least one) and hands each to <paramref name="body"/>(first row, row count, values).</summary>

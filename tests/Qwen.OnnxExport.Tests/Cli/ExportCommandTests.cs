@@ -68,6 +68,13 @@ public sealed class ExportCommandTests : IDisposable
     public void CandidatesOutsideTwentyToVocab_FailsNamingTheRange(int k)
         => AssertFailed(Run("--input", Source, "--candidates", $"{k}", "--output", Temp("out")), $"--candidates must be in [20, 151936]", $"(given {k})");
 
+    [Theory]
+    [InlineData("fp32", "cuda", "--precision fp32 has no CUDA layout: ONNX Runtime's CUDA GroupQueryAttention takes float16 or bfloat16 only; use --precision fp16, or --precision int4 --target cuda")]
+    [InlineData("fp16", "cpu", "--precision fp16 is laid out for CUDA and runs on the CPU as it is; --target cpu applies to int4 only")]
+    [InlineData("int4", "gpu", "--target must be cpu or cuda (given 'gpu')")]
+    public void PrecisionAndTargetWithNoLayout_FailNamingWhatToUse(string precision, string target, string expected)
+        => AssertFailed(Run("--input", Source, "--precision", precision, "--target", target, "--output", Temp("out")), expected);
+
     [Fact]
     public void MissingInputDirectory_Fails() => AssertFailed(Run("--input", "/nonexistent/qwen", "--output", Temp("out")), "input directory not found");
 
