@@ -12,6 +12,12 @@ public sealed record ModelManifest
     /// <summary>fp32, fp16 or int4.</summary>
     [JsonPropertyName("precision")] public string Precision { get; init; } = "fp32";
 
+    /// <summary>
+    /// The execution provider the graph is laid out for, cpu or cuda. Manifests written before the field existed are read
+    /// by their KV cache type: float16 graphs were the fp16 export, for CUDA; float32 ones were for the CPU.
+    /// </summary>
+    [JsonPropertyName("target")] public string? Target { get; init; }
+
     /// <summary>The graph file, relative to the model directory.</summary>
     [JsonPropertyName("onnx_file")] public string OnnxFile { get; init; } = "model.onnx";
 
@@ -81,6 +87,11 @@ public sealed record ModelManifest
         {
             throw new InvalidDataException($"{path}: kv_cache_dtype must be float32 or float16 (given '{m.KvCacheDtype}')");
         }
+        if (m.Target is not (null or "cpu" or "cuda"))
+        {
+            throw new InvalidDataException($"{path}: target must be cpu or cuda (given '{m.Target}')");
+        }
+        m = m with { Target = m.Target ?? (m.KvCacheDtype == "float16" ? "cuda" : "cpu") };
         if (string.IsNullOrEmpty(m.OnnxFile) || !File.Exists(Path.Combine(modelDirectory, m.OnnxFile)))
         {
             throw new FileNotFoundException($"{path}: onnx_file '{m.OnnxFile}' not found in {modelDirectory}", Path.Combine(modelDirectory, m.OnnxFile ?? ""));

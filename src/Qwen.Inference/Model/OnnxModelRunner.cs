@@ -37,6 +37,10 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     private OnnxModelRunner(string modelDirectory, EngineOptions options)
     {
         _manifest = ModelManifest.Load(modelDirectory);
+        if (ProviderKernels.Refusal(_manifest, options.ExecutionProvider) is { } refusal)
+        {
+            throw new NotSupportedException(refusal); // before the session: nothing is loaded
+        }
         VocabSize = _manifest.VocabSize;
         _device = new DeviceSeam(options);
         _executionProvider = options.ExecutionProvider;
@@ -52,7 +56,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         };
         _device.Configure(so);
         var modelPath = Path.Combine(modelDirectory, _manifest.OnnxFile);
-        var optimized = OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, so);
+        var optimized = OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, options.ExecutionProvider, so);
         _session = new InferenceSession(optimized.LoadPath, so);
         optimized.Commit(); // only now has ONNX Runtime written the optimized file: a crash before leaves no valid stamp
         try

@@ -4,7 +4,9 @@ namespace Qwen.Inference.Model;
 
 /// <summary>
 /// Caches ONNX Runtime's optimized graph on disk: the first start saves it next to a stamp of the source model's hash,
-/// later starts load it directly (skipping graph optimization). The file is specific to this machine's CPU features.
+/// later starts load it directly (skipping graph optimization). The file is specific to this machine's CPU features and
+/// to the execution provider it was optimized for (ONNX Runtime fuses nodes into that provider's kernels), so the provider
+/// is part of the stamp.
 /// The stamp is what marks the file valid, so it is removed before ONNX Runtime rewrites the file and written (atomically)
 /// only after the session has been created, that is after the optimized file is complete.
 /// </summary>
@@ -14,14 +16,14 @@ internal static class OptimizedModel
     /// Returns the path to load: the cached optimized model when valid, else the original (arranging for it to be saved).
     /// Call <see cref="Plan.Commit"/> once the session has been created.
     /// </summary>
-    public static Plan Resolve(string modelPath, ModelManifest manifest, string? cachePath, SessionOptions options)
+    public static Plan Resolve(string modelPath, ModelManifest manifest, string? cachePath, string executionProvider, SessionOptions options)
     {
         if (string.IsNullOrEmpty(cachePath))
         {
             return new Plan(modelPath, null, null);
         }
         var stampPath = cachePath + ".source";
-        var stamp = $"{manifest.Source}|{File.GetLastWriteTimeUtc(modelPath):O}|{manifest.Precision}";
+        var stamp = $"{manifest.Source}|{File.GetLastWriteTimeUtc(modelPath):O}|{manifest.Precision}|{manifest.Target}|{executionProvider.ToLowerInvariant()}";
         if (File.Exists(cachePath) && File.Exists(stampPath) && File.ReadAllText(stampPath) == stamp)
         {
             options.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;

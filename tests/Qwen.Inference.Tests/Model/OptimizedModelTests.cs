@@ -20,11 +20,29 @@ public sealed class OptimizedModelTests : IDisposable
         File.WriteAllText(cache, "half-written by a crashed start");
         var manifest = ModelManifest.Load(EngineBatchingTests.TinyModel);
         using var options = new SessionOptions();
-        var plan = OptimizedModel.Resolve(Path.Combine(EngineBatchingTests.TinyModel, "model.onnx"), manifest, cache, options);
+        var plan = OptimizedModel.Resolve(Path.Combine(EngineBatchingTests.TinyModel, "model.onnx"), manifest, cache, "cpu", options);
         Assert.Equal(Path.Combine(EngineBatchingTests.TinyModel, "model.onnx"), plan.LoadPath);
         Assert.False(File.Exists(cache + ".source")); // a crash from here on leaves the cache invalid
         plan.Commit();
         Assert.True(File.Exists(cache + ".source"));
+    }
+
+    [Fact]
+    public void Resolve_AnotherExecutionProvider_DoesNotLoadTheCache()
+    {
+        // A graph optimized for the CPU holds the CPU's fused kernels: CUDA must optimize its own.
+        var cache = Path.Combine(_dir, "model.opt.onnx");
+        var model = Path.Combine(EngineBatchingTests.TinyModel, "model.onnx");
+        var manifest = ModelManifest.Load(EngineBatchingTests.TinyModel);
+        using (var first = new SessionOptions())
+        {
+            File.WriteAllText(cache, "optimized for the cpu");
+            OptimizedModel.Resolve(model, manifest, cache, "cpu", first).Commit();
+        }
+        using var again = new SessionOptions();
+        Assert.Equal(cache, OptimizedModel.Resolve(model, manifest, cache, "cpu", again).LoadPath);
+        using var cuda = new SessionOptions();
+        Assert.Equal(model, OptimizedModel.Resolve(model, manifest, cache, "cuda", cuda).LoadPath);
     }
 
     [Fact]
