@@ -8,8 +8,9 @@ namespace Qwen.Bench;
 /// <summary>
 /// Export time and peak memory of a random preset: `export --preset qwen2.5-0.5b --precision fp32|int4` (one precision
 /// per process, so peaks are separate). `export --agreement yes [--preset qwen2.5-0.5b] [--positions 64] [--tokens 64]
-/// [--rounds 3] [--threads 0]` instead compares fp16, int4, int4 with a float32 lm_head and int4 with 128-weight blocks against fp32 over 64 positions
-/// (top-1 agreement, max |logit error|) and times one-sequence greedy decode of the int4 variants (lm_head, block size), run
+/// [--rounds 3] [--threads 0]` instead compares fp16, int4, int4 with a float32 lm_head, int4 with 128-weight blocks and int4 laid
+/// out for CUDA against fp32 over 64 positions (top-1 agreement, max |logit error|) and times one-sequence greedy decode on
+/// the CPU of the int4 variants (lm_head, block size, target), run
 /// through ONNX Runtime directly with the KV cache bound in place, in alternating rounds.
 /// </summary>
 internal static class ExportBench
@@ -45,6 +46,7 @@ internal static class ExportBench
             ("int4 (int4 lm_head)", RandomModelCache.GetOrCreate(preset, "int4", 1234)),
             ("int4 (fp32 lm_head)", Int4Variant(preset, fp32, "fp32head", 32, int4LmHead: false)),
             ("int4 block 128", Int4Variant(preset, fp32, "bs128", 128, int4LmHead: true)),
+            ("int4 for cuda", RandomModelCache.GetOrCreate(preset, "int4", 1234, target: "cuda")),
         };
         Console.WriteLine($"{preset}, {Environment.ProcessorCount} cores; token at position t: (t * 7919) mod 151643, first as a prompt, then one decode step each");
 

@@ -11,10 +11,11 @@ namespace Qwen.Bench;
 /// <code>
 /// parity [--model DIR --reference DIR | --preset tiny --precision fp16 --seed 1234]
 ///        [--execution-provider cpu|cuda] [--copy-inputs-at-bind] [--prompts 12] [--tokens 32] [--max-num-seqs 8]
-///        [--prefill-chunk-size 64] [--tolerance 0.05] [--alternatives-tolerance 0.1] [--threads 0] [--out parity.json]
+///        [--prefill-chunk-size 64] [--tolerance 0.05] [--alternatives-tolerance 0.1] [--tie-margin 0] [--threads 0] [--out parity.json]
 /// </code>
 /// Without --model both sides are random presets built on first use (the candidate at --precision, the reference at
-/// fp32, same seed). The reference always runs on the CPU with one slot. Prints a table per scenario and one verdict
+/// fp32, same seed). The reference may also be the candidate's own file, to compare a provider with the CPU on the same
+/// arithmetic (int4 for CUDA); --tie-margin then lets a divergence pass where the reference's top two were that close. The reference always runs on the CPU with one slot. Prints a table per scenario and one verdict
 /// line; exit code 0 on PASS, 1 on FAIL.
 /// </summary>
 internal static class ParityBench
@@ -29,7 +30,7 @@ internal static class ParityBench
         var referenceDir = a.Get("reference", "");
         if (model.Length > 0 && referenceDir.Length == 0)
         {
-            throw new ArgumentException("--reference DIR is required with --model: the reference must be the same checkpoint exported at fp32");
+            throw new ArgumentException("--reference DIR is required with --model: the same checkpoint exported at fp32, or the same file (run on the CPU)");
         }
         model = model.Length > 0 ? model : RandomModelCache.GetOrCreate(preset, precision, seed);
         referenceDir = referenceDir.Length > 0 ? referenceDir : RandomModelCache.GetOrCreate(preset, "fp32", seed);
@@ -38,6 +39,7 @@ internal static class ParityBench
         var slots = a.Int("max-num-seqs", 8);
         var tolerance = a.Double("tolerance") ?? 0.05;
         var alternativesTolerance = a.Double("alternatives-tolerance") ?? 0.1;
+        var tieMargin = a.Double("tie-margin") ?? 0;
         var threads = a.Int("threads", 0);
         var provider = a.Get("execution-provider", "cpu");
 
@@ -62,14 +64,14 @@ internal static class ParityBench
         await using (var candidate = InferenceEngine.Load(model, candidateOptions))
         await using (var reference = InferenceEngine.Load(referenceDir, referenceOptions))
         {
-            report = await ParityCheck.RunAsync(candidate, reference, prompts, tokens, tolerance, alternativesTolerance, seed);
+            report = await ParityCheck.RunAsync(candidate, reference, prompts, tokens, tolerance, alternativesTolerance, seed) with { TieMargin = tieMargin };
         }
 
         Console.WriteLine("| scenario | requests | tokens equal | first divergences (request:position) | max abs Δlogprob | alternatives |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var s in report.Scenarios)
         {
-            var divergences = s.Divergences.Count == 0 ? "none" : string.Join(' ', s.Divergences.Take(12).Select(d => $"{d.Request}:{d.Position}")) + (s.Divergences.Count > 12 ? $" (+{s.Divergences.Count - 12})" : "");
+            var divergences = s.Divergences.Count == 0 ? "none" : string.Join(' ', s.Divergences.Take(12).Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Request}:{d.Position}{(d.Margin is { } m ? $" (margin {m:F3})" : "")}"))) + (s.Divergences.Count > 12 ? $" (+{s.Divergences.Count - 12})" : "");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {s.Name} | {s.Requests} | {s.TokensEqual}/{s.TokensTotal} | {divergences} | {s.MaxAbsLogprobDiff:F4} | {s.MaxAbsAlternativeLogprobDiff:F4} |"));
         }
         Console.WriteLine(report.Summary);
@@ -90,6 +92,8 @@ internal static class ParityBench
                 tolerance,
                 max_abs_alternative_logprob_diff = report.MaxAbsAlternativeLogprobDiff,
                 alternatives_tolerance = alternativesTolerance,
+                tie_margin = tieMargin,
+                near_ties = report.NearTies,
                 scenarios = report.Scenarios,
             };
             await BenchJson.WriteAsync(outPath, json);

@@ -2,22 +2,27 @@
 # The GPU check, on the GPU machine, from the repository root, once the parts that deploy/gpu/bundle.sh made are in
 # $WORK (deploy/gpu/README.md lists the device calls). Every figure and log goes under $OUT:
 #   1. unpack the bundle (server, bench with the exporter, .NET runtime, ICU) unless already unpacked;
-#   2. export the $PRESET random preset at fp16 (the candidate) and fp32 (the CPU reference), same seed;
-#   3. `Qwen.Bench parity`: fp16 on $EP against fp32 on the CPU, once per slot count in $PARITY_SEQS;
-#   4. `Qwen.Bench engine` on $EP in process at $ENGINE_STREAMS streams, full logits rows against the candidates graph;
+#   2. export the $PRESET random preset at fp16 (the candidate) and fp32 (the CPU reference), and int4 for CUDA, same seed;
+#   3. `Qwen.Bench parity`: fp16 on $EP against fp32 on the CPU, once per slot count in $PARITY_SEQS; then int4 for CUDA on
+#      $EP against the same file on the CPU ($INT4_SEQS slots; a divergence passes only where the CPU's top two were within
+#      $TIE_MARGIN); a candidate whose log says ONNX Runtime placed nodes on the CPU fails;
+#   4. `Qwen.Bench engine` on $EP in process at $ENGINE_STREAMS streams, full logits rows against the candidates graph, and
+#      the int4 CUDA export at $INT4_STREAMS streams;
 #   5. the server on $EP (fp16, $SEQS slots) under `Qwen.Bench load` at each concurrency in $LEVELS, GPU memory sampled;
 #   6. a short summary (also in $OUT/summary.txt).
 # Exit 0 when every parity run passed and the load sweep had no errors.
 # Environment (default): OUT (required), EP (cuda; cpu runs the same flow without a GPU: EP=cpu PRESET=tiny LEVELS=1,2),
 #   PRESET (qwen2.5-0.5b), SEED (1), PROMPTS (12), TOKENS (32), PARITY_SEQS (64,1), PARITY_FLAGS (--copy-inputs-at-bind
 #   on cpu, none on cuda), SEQS (128), MAX_MODEL_LEN (2048), LEVELS (1,8,32,64,128), PROMPT_TOKENS (128),
-#   MAX_TOKENS (128), WORK (/tmp/qwen-gpu), PORT (8000), SERVER_FLAGS (none), ENGINE_STREAMS (1,8,64).
+#   MAX_TOKENS (128), WORK (/tmp/qwen-gpu), PORT (8000), SERVER_FLAGS (none), ENGINE_STREAMS (1,8,64), INT4_SEQS (64),
+#   TIE_MARGIN (0.1: twice the chosen token's logprob tolerance, the most two sides within it can move a pair apart),
+#   INT4_STREAMS (1,64).
 set -u
 : "${OUT:?set OUT to the folder to bring back}"
 EP=${EP:-cuda} PRESET=${PRESET:-qwen2.5-0.5b} SEED=${SEED:-1} PROMPTS=${PROMPTS:-12} TOKENS=${TOKENS:-32}
 PARITY_SEQS=${PARITY_SEQS:-64,1} SEQS=${SEQS:-128} MAX_MODEL_LEN=${MAX_MODEL_LEN:-2048} LEVELS=${LEVELS:-1,8,32,64,128}
 PROMPT_TOKENS=${PROMPT_TOKENS:-128} MAX_TOKENS=${MAX_TOKENS:-128} WORK=${WORK:-/tmp/qwen-gpu} PORT=${PORT:-8000}
-ENGINE_STREAMS=${ENGINE_STREAMS:-1,8,64}
+ENGINE_STREAMS=${ENGINE_STREAMS:-1,8,64} INT4_SEQS=${INT4_SEQS:-64} TIE_MARGIN=${TIE_MARGIN:-0.1} INT4_STREAMS=${INT4_STREAMS:-1,64}
 # On the CPU, copy-at-bind mode makes host inputs behave as on a device (src/Qwen.Inference/README.md, "IoBinding").
 if [ "$EP" = cpu ]; then PARITY_FLAGS=${PARITY_FLAGS---copy-inputs-at-bind}; else PARITY_FLAGS=${PARITY_FLAGS-}; fi
 mkdir -p "$OUT" "$WORK" && OUT=$(cd "$OUT" && pwd)
@@ -47,28 +52,38 @@ if [ "$EP" = cuda ]; then
 fi
 export LD_LIBRARY_PATH=$libs
 
-step "export $PRESET fp16 and fp32 (seed $SEED)"
-model() {
-  local dir=$WORK/models/$PRESET-$1-seed$SEED
+step "export $PRESET fp16, fp32 and int4 for cuda (seed $SEED)"
+model() { # precision [target]
+  local name=$1${2:+-$2}
+  local dir=$WORK/models/$PRESET-$name-seed$SEED
   if [ ! -f "$dir/manifest.json" ]; then
-    timeout 600 dotnet "$app/Qwen.OnnxExport.dll" --random "$PRESET" --seed "$SEED" --precision "$1" --output "$dir" --force > "$OUT/export-$1.log" 2>&1 \
-      || { say "FAIL: export $1: $(tail -1 "$OUT/export-$1.log")" >&2; exit 1; }
+    timeout 600 dotnet "$app/Qwen.OnnxExport.dll" --random "$PRESET" --seed "$SEED" --precision "$1" ${2:+--target "$2"} --output "$dir" --force > "$OUT/export-$name.log" 2>&1 \
+      || { say "FAIL: export $name: $(tail -1 "$OUT/export-$name.log")" >&2; exit 1; }
   fi
   echo "$dir"
 }
 m16=$(model fp16) || exit 1
 m32=$(model fp32) || exit 1
+m4=$(model int4 cuda) || exit 1
 
-for slots in ${PARITY_SEQS//,/ }; do
-  step "parity, $slots slots"
+parity() { # name candidate reference slots [flags]
+  local name=$1 candidate=$2 reference=$3 slots=$4; shift 4
+  step "parity $name, $slots slots"
   # shellcheck disable=SC2086 # PARITY_FLAGS is a list of flags
-  timeout 420 dotnet "$app/Qwen.Bench.dll" parity --model "$m16" --reference "$m32" --execution-provider "$EP" $PARITY_FLAGS \
-    --prompts "$PROMPTS" --tokens "$TOKENS" --max-num-seqs "$slots" --out "$OUT/parity-$slots.json" > "$OUT/parity-$slots.txt" 2>&1
-  rc=$?
-  cat "$OUT/parity-$slots.txt"
-  say "parity on $EP, $slots slots: $(grep '^parity ' "$OUT/parity-$slots.txt" || echo "no verdict (exit $rc): $(tail -1 "$OUT/parity-$slots.txt")")"
+  timeout 420 dotnet "$app/Qwen.Bench.dll" parity --model "$candidate" --reference "$reference" --execution-provider "$EP" $PARITY_FLAGS \
+    --prompts "$PROMPTS" --tokens "$TOKENS" --max-num-seqs "$slots" --out "$OUT/parity-$name-$slots.json" "$@" > "$OUT/parity-$name-$slots.txt" 2>&1
+  local rc=$?
+  cat "$OUT/parity-$name-$slots.txt"
+  say "parity $name on $EP, $slots slots: $(grep '^parity ' "$OUT/parity-$name-$slots.txt" || echo "no verdict (exit $rc): $(tail -1 "$OUT/parity-$name-$slots.txt")")"
   [ $rc -eq 0 ] || failed=1
-done
+  # ONNX Runtime only warns when it places a node on the CPU under CUDA (a float32 GroupQueryAttention did): that is a failure here.
+  if grep -q 'not assigned to the preferred execution providers' "$OUT/parity-$name-$slots.txt"; then
+    say "FAIL: ONNX Runtime placed nodes of $name on the CPU: $(grep -m1 'not assigned' "$OUT/parity-$name-$slots.txt")"; failed=1
+  fi
+}
+for slots in ${PARITY_SEQS//,/ }; do parity fp16 "$m16" "$m32" "$slots"; done
+# int4 for CUDA against the same file on the CPU: the same quantized weights, float16 arithmetic on both sides.
+parity int4-cuda "$m4" "$m4" "$INT4_SEQS" --tie-margin "$TIE_MARGIN"
 
 for mode in off on; do
   step "engine bench on $EP, candidates $mode"
@@ -78,6 +93,11 @@ for mode in off on; do
     --quick yes --steps yes --candidates "$mode" > "$OUT/engine-candidates-$mode.txt" 2>&1 || say "engine bench, candidates $mode: exit $?"
   say "engine, candidates $mode: $(grep -E '^decode:' "$OUT/engine-candidates-$mode.txt" || tail -1 "$OUT/engine-candidates-$mode.txt")"
 done
+
+step "engine bench on $EP, int4 for cuda"
+timeout 240 dotnet "$app/Qwen.Bench.dll" engine --model-dir "$m4" --precision int4 --ep "$EP" --streams "$INT4_STREAMS" \
+  --quick yes > "$OUT/engine-int4-cuda.txt" 2>&1 || say "engine bench, int4 for cuda: exit $?"
+say "engine, int4 for cuda: $(grep -E '^decode:' "$OUT/engine-int4-cuda.txt" || tail -1 "$OUT/engine-int4-cuda.txt")"
 
 step "server on $EP: fp16, $SEQS slots, max-model-len $MAX_MODEL_LEN"
 ready() {

@@ -96,17 +96,19 @@ public static class QwenServerApp
 
     /// <summary>
     /// Builds the random-weight demo model of <paramref name="preset"/> into <paramref name="cacheDirectory"/> with the exporter,
-    /// or reuses the one built there before; returns its directory. Logs the build, which only the first run pays.
+    /// or reuses the one built there before; returns its directory. fp32 on the CPU; fp16 on CUDA, whose attention kernel takes
+    /// no float32. Logs the build, which only the first run pays.
     /// </summary>
-    internal static string BuildDemoModel(string preset, string cacheDirectory, Microsoft.Extensions.Logging.ILogger logger)
+    internal static string BuildDemoModel(string preset, string cacheDirectory, string executionProvider, Microsoft.Extensions.Logging.ILogger logger)
     {
-        if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(preset, "fp32", ModelHost.DemoSeed, cacheDirectory), "manifest.json")))
+        var precision = executionProvider == "cuda" ? "fp16" : "fp32";
+        if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(preset, precision, ModelHost.DemoSeed, cacheDirectory), "manifest.json")))
         {
             logger.LogInformation(
-                "Building the demo model (preset {Preset}) into {Directory}, first run only{Duration}",
-                preset, cacheDirectory, preset == "qwen2.5-0.5b" ? " (about a minute)" : "");
+                "Building the demo model (preset {Preset}, {Precision}) into {Directory}, first run only{Duration}",
+                preset, precision, cacheDirectory, preset == "qwen2.5-0.5b" ? " (about a minute)" : "");
         }
-        return RandomModelCache.GetOrCreate(preset, "fp32", ModelHost.DemoSeed, cacheDirectory);
+        return RandomModelCache.GetOrCreate(preset, precision, ModelHost.DemoSeed, cacheDirectory);
     }
 
     /// <summary>One line saying whether the API needs a key, so an open server is never a surprise.</summary>

@@ -134,7 +134,13 @@ internal static class ParityCheck
             }
             equal += k;
             total += want.Length;
-            if (k < want.Length || got.Length > want.Length)
+            if (k < want.Length && k < got.Length)
+            {
+                var (reference, chosen) = (want[k], got[k].TokenId);
+                var margin = reference.TopLogprobs!.Where(a => a.TokenId == chosen).Select(a => (double?)(reference.Logprob!.Value - a.Logprob)).FirstOrDefault();
+                divergences.Add(new TokenDivergence(r, prompt, k, margin));
+            }
+            else if (k < want.Length || got.Length > want.Length)
             {
                 divergences.Add(new TokenDivergence(r, prompt, k));
             }

@@ -9,12 +9,15 @@ namespace Qwen.Server.Hosting;
 /// </summary>
 public static partial class ExportHint
 {
-    /// <summary>The command exporting <paramref name="checkpoint"/> to <paramref name="output"/> at int4 (the fast CPU choice).</summary>
-    public static string Command(string checkpoint, string output)
-        => Build(Quote(Path.GetFullPath(checkpoint)), Quote(Path.GetFullPath(output)));
+    /// <summary>
+    /// The command exporting <paramref name="checkpoint"/> to <paramref name="output"/> at int4 for <paramref name="executionProvider"/>:
+    /// the fast choice on the CPU, and on CUDA the one that fits the largest models (float16 around the int4 weights).
+    /// </summary>
+    public static string Command(string checkpoint, string output, string executionProvider)
+        => Build(Quote(Path.GetFullPath(checkpoint)), Quote(Path.GetFullPath(output)), executionProvider);
 
     /// <summary>The command with placeholders, for the demo model's warning.</summary>
-    public static string Template() => Build("<hf-dir>", "<dir>");
+    public static string Template(string executionProvider) => Build("<hf-dir>", "<dir>", executionProvider);
 
     /// <summary>The onnx-export project directory of the clone this server runs from, or null (a published or container build).</summary>
     public static string? FindExporterProject()
@@ -36,10 +39,11 @@ public static partial class ExportHint
         return PlainRegex().IsMatch(value) ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
     }
 
-    private static string Build(string input, string output)
+    private static string Build(string input, string output, string executionProvider)
     {
         var project = FindExporterProject();
-        var command = $"dotnet run -c Release --project {(project is null ? "onnx-export" : Quote(project))} -- --input {input} --output {output} --precision int4";
+        var target = executionProvider == "cuda" ? " --target cuda" : "";
+        var command = $"dotnet run -c Release --project {(project is null ? "onnx-export" : Quote(project))} -- --input {input} --output {output} --precision int4{target}";
         return project is null ? $"{command} (run it from the root of a Qwen.Server clone)" : command;
     }
 

@@ -21,7 +21,7 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
     private static readonly EngineOptions Candidate = new() { MaxNumSeqs = 2, MaxModelLen = 64, MaxWaiting = 8, PrefillChunkSize = 16, IntraOpThreads = 1, CopyInputsAtBind = true };
     private static readonly EngineOptions Reference = new() { MaxNumSeqs = 1, MaxModelLen = 64, MaxWaiting = 0, PrefillChunkSize = 64, IntraOpThreads = 1 };
 
-    private static string Model(string precision, int seed = 1234) => RandomModelCache.GetOrCreate("tiny", precision, seed);
+    private static string Model(string precision, int seed = 1234, string? target = null) => RandomModelCache.GetOrCreate("tiny", precision, seed, target: target);
 
     [Fact]
     public async Task Run_Fp16AgainstFp32CopiedAtBind_PassesWithSmallLogprobDifference()
@@ -49,6 +49,39 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
         Assert.True(Math.Max(report.MaxAbsLogprobDiff, report.MaxAbsAlternativeLogprobDiff) < 1e-4, report.Summary);
         // Sequential: each prompt twice; batched: 4 requests of 8, 6, 4 and 2 tokens, twice (all at once, staggered).
         Assert.Equal((2 * Prompts * Tokens) + (2 * (8 + 6 + 4 + 2)), report.TokensTotal);
+    }
+
+    [Fact]
+    public async Task Run_Int4ForCudaAgainstTheSameFileCopiedAtBind_PassesWithIdenticalTokens()
+    {
+        // The GPU check's int4 comparison (the CUDA layout on a device against the same file on the CPU), with the device's
+        // input copies mimicked on the CPU: the same weights and kernels on both sides, so nothing may diverge. Only the batch
+        // shapes differ, which moves float16 sums (the alternatives by 0.016 here) but not the sequential scenario's.
+        var file = Model("int4", target: "cuda");
+        var report = await Check(InferenceEngine.Load(file, Candidate), file);
+
+        Assert.True(report.Passed, report.Summary);
+        Assert.All(report.Scenarios, s => Assert.Empty(s.Divergences));
+        Assert.Equal((0.0, 0.0), (report.Scenarios[0].MaxAbsLogprobDiff, report.Scenarios[0].MaxAbsAlternativeLogprobDiff));
+    }
+
+    [Fact]
+    public void Report_TieMargin_PassesDivergencesOnlyWhereTheReferenceSawANearTie()
+    {
+        // The reference chose 2 (-0.70) over 5 (-0.72) at position 1: a near-tie the candidate may flip. At position 0 of the
+        // second prompt it chose 3 (-0.1) far above 6 (-2.5): a flip there is a fault whatever the margin allowed.
+        GeneratedToken T(int id, float logprob, int other, float otherLogprob) => new(id, logprob, [new TokenLogprob(id, logprob), new TokenLogprob(other, otherLogprob)], null);
+        GeneratedToken[] nearTie = [T(1, -0.5f, 8, -3f), T(2, -0.70f, 5, -0.72f)];
+        GeneratedToken[] clear = [T(3, -0.1f, 6, -2.5f)];
+        var flippedTie = ParityCheck.Compare("s", [(0, 2, [T(1, -0.5f, 8, -3f), T(5, -0.71f, 2, -0.71f)])], [nearTie]);
+        var flippedClear = ParityCheck.Compare("s", [(0, 1, [T(6, -0.6f, 3, -0.9f)])], [clear]);
+
+        Assert.Equal([new TokenDivergence(0, 0, 1, 0.02)], flippedTie.Divergences.Select(d => d with { Margin = Math.Round(d.Margin!.Value, 6) }));
+        Assert.False(new ParityReport([flippedTie], 0.05, 0.1).Passed); // no margin given: every divergence fails
+        Assert.True(new ParityReport([flippedTie], 0.05, 0.1) { TieMargin = 0.05 }.Passed);
+        Assert.Equal(2.4, flippedClear.Divergences.Single().Margin!.Value, 1e-6);
+        Assert.False(new ParityReport([flippedTie, flippedClear], 0.05, 0.1) { TieMargin = 0.05 }.Passed);
+        Assert.EndsWith(", 1 of 2 divergences near-ties (reference margin <= 0.05)", new ParityReport([flippedTie, flippedClear], 0.05, 0.1) { TieMargin = 0.05 }.Summary, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -95,10 +128,10 @@ public sealed class ParityCheckTests(ITestOutputHelper output)
         Assert.Equal(0.05, result.MaxAbsAlternativeLogprobDiff, 1e-6); // the same token listed among the alternatives
     }
 
-    private async Task<ParityReport> Check(InferenceEngine candidate)
+    private async Task<ParityReport> Check(InferenceEngine candidate, string? referenceModel = null)
     {
         await using (candidate)
-        await using (var reference = InferenceEngine.Load(Model("fp32"), Reference))
+        await using (var reference = InferenceEngine.Load(referenceModel ?? Model("fp32"), Reference))
         {
             var report = await ParityCheck.RunAsync(candidate, reference, Prompts, Tokens, Tolerance, AlternativesTolerance, seed: 5);
             foreach (var s in report.Scenarios)

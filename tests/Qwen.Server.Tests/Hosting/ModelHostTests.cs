@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Qwen.Inference.KvCache;
+using Qwen.Inference.Model;
 using Qwen.OnnxExport;
 using Qwen.Server.Hosting;
 using Qwen.Server.Tests.Deploy;
@@ -36,7 +37,7 @@ public sealed class ModelHostTests
             await using (ModelHost.Load(options, first, QwenServerApp.BuildDemoModel, Scripted))
             {
             }
-            Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny) into {cache}, first run only");
+            Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny, fp32) into {cache}, first run only");
             Assert.True(File.Exists(Path.Combine(RandomModelCache.DirectoryFor("tiny", "fp32", 1234, cache), "manifest.json")));
 
             var second = new CapturingLogger();
@@ -47,6 +48,11 @@ public sealed class ModelHostTests
             }
             Assert.DoesNotContain(second.Entries, l => l.Message.Contains("Building", StringComparison.Ordinal));
             Assert.Contains(second.Entries, l => l.Level == LogLevel.Warning && l.Message.Contains("MEANINGLESS", StringComparison.Ordinal));
+
+            // On CUDA the demo is fp16: the CUDA attention kernel takes no float32, and the engine would refuse the fp32 one.
+            var cuda = QwenServerApp.BuildDemoModel("tiny", cache, "cuda", first);
+            Assert.Equal(RandomModelCache.DirectoryFor("tiny", "fp16", 1234, cache), cuda);
+            Assert.Equal(("fp16", "cuda"), (ModelManifest.Load(cuda).Precision, ModelManifest.Load(cuda).Target));
         }
         finally
         {
@@ -66,6 +72,34 @@ public sealed class ModelHostTests
         }
         Assert.Contains(logger.Entries, l => l.Message.Contains("KV cache 3 slots x 256 tokens = 768 tokens", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("int4", "cuda", true)]
+    [InlineData("int4", null, false)]
+    [InlineData("fp32", null, false)]
+    public async Task Load_ACudaLayoutOnTheCpu_WarnsThatACpuExportIsFaster(string precision, string? target, bool warns)
+    {
+        var logger = new CapturingLogger();
+        await using (ModelHost.Load(new ServerOptions { Model = RandomModelCache.GetOrCreate("tiny", precision, target: target), MaxModelLen = 64, MaxNumSeqs = 1 }, logger, QwenServerApp.BuildDemoModel))
+        {
+        }
+        Assert.Equal(warns, logger.Entries.Any(l => l.Level == LogLevel.Warning && l.Message.Contains($"is a {precision} export laid out for CUDA (float16 activations and KV cache); the CPU runs it, more slowly than an export for the CPU (onnx-export --precision int4)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Load_CudaWithAGraphForTheCpu_RefusesInOneLineNamingTheExport()
+    {
+        // This build has no CUDA provider: the refusal must come first, from the manifest, before any session exists.
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = RandomModelCache.GetOrCreate("tiny", "int4"), ExecutionProvider = "cuda", MaxModelLen = 64, MaxNumSeqs = 1, KvCacheMemory = "65536" }, new CapturingLogger(), QwenServerApp.BuildDemoModel));
+        Assert.Contains("this int4 export is laid out for the cpu (float32 attention and KV cache), and ONNX Runtime's CUDA GroupQueryAttention takes float16 or bfloat16 only", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Export the checkpoint for CUDA with onnx-export --precision int4 --target cuda", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("cpu", "--output <dir> --precision int4")]
+    [InlineData("cuda", "--output <dir> --precision int4 --target cuda")]
+    public void ExportHint_NamesTheLayoutOfTheExecutionProvider(string provider, string ending)
+        => Assert.EndsWith(ending, ExportHint.Template(provider), StringComparison.Ordinal);
 
     [Fact]
     public async Task Load_GpuMemoryUtilization_ReachesTheEngine()
