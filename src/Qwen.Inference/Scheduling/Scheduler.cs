@@ -436,10 +436,15 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
 
     private void Complete(Sequence s, Exception? error)
     {
-        if (s.Output.Writer.TryComplete(error))
+        if (s.Ended)
         {
-            ended?.Invoke(s);
+            return;
         }
+        // Told first, then the reader sees the end: the engine counts the sequence out of its in-flight bound when told, so a
+        // client that sends its next request the moment this one ends finds the room it left (with no queue, it did not).
+        s.Ended = true;
+        ended?.Invoke(s);
+        s.Output.Writer.TryComplete(error);
     }
 
     private void UpdateStats()

@@ -42,4 +42,7 @@ internal sealed class Sequence(GenerationRequest request, SamplingState sampling
 
     /// <summary>Set from any thread (caller cancelled or stopped reading); the loop frees the slot at its next step.</summary>
     public volatile bool Cancelled;
+
+    /// <summary>Whether the scheduler has ended it (engine loop thread only): its output is then completed, once.</summary>
+    public bool Ended { get; set; }
 }

@@ -36,6 +36,29 @@ public sealed class SchedulerStepTests
     }
 
     [Fact]
+    public void Ended_IsToldBeforeTheReaderCanSeeTheEnd()
+    {
+        // The engine counts a sequence out of its in-flight bound when told; a reader that saw its end first could send its
+        // next request into a full engine (the parity tool's one-slot, no-queue reference got "the engine is full: 1
+        // running and 0 waiting" between two of its own sequential requests). So the channel completes only after.
+        var completedWhenTold = new List<bool>();
+        var runner = new FakeRunner(maxNumSeqs: 1);
+        var scheduler = new Scheduler(runner, new EngineOptions { MaxNumSeqs = 1, MaxModelLen = runner.MaxModelLen }, s =>
+        {
+            Drain(s);
+            completedWhenTold.Add(s.Output.Reader.Completion.IsCompleted); // drained: completed only if the writer was
+        });
+        var cancelled = Seq(Prompt(2, 3), 100);
+        scheduler.Enqueue(Seq(Prompt(1, 3), 2));
+        RunToIdle(scheduler);
+        scheduler.Enqueue(cancelled);
+        scheduler.Step();
+        cancelled.Cancelled = true;
+        RunToIdle(scheduler);
+        Assert.Equal([false, false], completedWhenTold);
+    }
+
+    [Fact]
     public void Prefill_NewcomerInALowerSlot_OldestArrivalChunksGoFirst()
     {
         var runner = new FakeRunner(maxNumSeqs: 2);
