@@ -156,7 +156,7 @@ public sealed class ModelHost : IAsyncDisposable
         {
             // It runs, and right, but slowly: 0.5B preset, one sequence, int4 for the CPU decoded 2.2x faster than int4 for CUDA (bench/README.md).
             logger.LogWarning(
-                "{Model} is a {Precision} export laid out for CUDA (float16 activations and KV cache); the CPU runs it, more slowly than an export for the CPU (onnx-export --precision int4)",
+                "{Model} is laid out for CUDA ({Precision}, float16 activations and KV cache); the CPU runs it, more slowly than an export for the CPU (onnx-export --precision int4)",
                 name, manifest.Precision);
         }
         if (isDemo)
