@@ -63,7 +63,9 @@ public sealed class PromptWorkLimiterTests(PromptWorkServerFixture server) : ICl
         var tokenizer = server.Model.Tokenizer;
         var (started, cancelled) = (tokenizer.EncodeCount, tokenizer.CancelledEncodeCount);
         var random = new Random(11);
-        var prompt = string.Concat(Enumerable.Range(0, 1_200_000).Select(_ => random.Next(3) switch { 0 => " the", 1 => " quick", _ => " fox" }));
+        // Random words, not a few repeated ones: the tokenizer caches a word's pieces, and three words repeated encoded so fast
+        // that the request was sometimes over before this test saw it running (flaky on a loaded machine).
+        var prompt = string.Concat(Enumerable.Range(0, 1_000_000).Select(_ => " " + new string(Enumerable.Range(0, random.Next(3, 9)).Select(_ => (char)('a' + random.Next(26))).ToArray())));
         var body = JsonSerializer.SerializeToUtf8Bytes(new { prompt }); // /tokenize has no length check: all of it is tokenized
         using (var client = new TcpClient())
         {
