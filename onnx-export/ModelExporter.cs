@@ -71,14 +71,14 @@ public static class ModelExporter
             {
                 throw new ExportException($"--candidates must be in [{ExportOptions.MinCandidates}, {config.VocabSize}] (the vocabulary; at least {ExportOptions.MinCandidates} because top_logprobs asks for up to {ExportOptions.MinCandidates}) (given {options.Candidates})");
             }
-            TargetOf(options); // refuses a precision and target that have no layout, before any work
+            var target = TargetOf(options); // refuses a precision and target that have no layout, before any work
             var hasTokenizer = File.Exists(Path.Combine(input, "tokenizer.json")) || (File.Exists(Path.Combine(input, "vocab.json")) && File.Exists(Path.Combine(input, "merges.txt")));
             if (!hasTokenizer || !File.Exists(Path.Combine(input, "tokenizer_config.json")))
             {
                 throw new ExportException($"missing tokenizer files in {input} (need tokenizer.json or vocab.json + merges.txt, and tokenizer_config.json)");
             }
 
-            var settings = new GraphSettings(options.Precision, maxSeqLen) { ChunkBytes = options.ChunkBytes, Int4LmHead = options.Int4LmHead, Int4BlockSize = options.Int4BlockSize, Target = TargetOf(options) };
+            var settings = new GraphSettings(options.Precision, maxSeqLen) { ChunkBytes = options.ChunkBytes, Int4LmHead = options.Int4LmHead, Int4BlockSize = options.Int4BlockSize, Target = target };
             using var weights = new SafeTensorsReader(input, config.TorchDtype);
             // A plan-only pass checks every tensor's name, dtype and shape first (a bad checkpoint fails in seconds, not
             // after minutes of writing) and gives the size of the external data for the progress bar.

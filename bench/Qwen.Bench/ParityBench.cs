@@ -15,8 +15,9 @@ namespace Qwen.Bench;
 /// </code>
 /// Without --model both sides are random presets built on first use (the candidate at --precision, the reference at
 /// fp32, same seed). The reference may also be the candidate's own file, to compare a provider with the CPU on the same
-/// arithmetic (int4 for CUDA); --tie-margin then lets a divergence pass where the reference's top two were that close. The reference always runs on the CPU with one slot. Prints a table per scenario and one verdict
-/// line; exit code 0 on PASS, 1 on FAIL.
+/// weights (int4 for CUDA); --tie-margin then lets a divergence pass where the reference's top two were that close. The
+/// reference always runs on the CPU with one slot. Prints a table per scenario and one verdict line; exit code 0 on PASS,
+/// 1 on FAIL.
 /// </summary>
 internal static class ParityBench
 {

@@ -20,7 +20,6 @@ namespace Qwen.OnnxExport.Graph;
 /// </summary>
 internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, OnnxModelBuilder onnx, GraphSettings settings)
 {
-
     // Chunk buffers, reused across tensors: each is at most one chunk.
     private float[] _rows = [];
     private float[] _block = [];
