@@ -1,3 +1,6 @@
+using Qwen.Inference.Engine;
+using Qwen.Inference.Model;
+
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>The real server with the tiny demo model and small limits: 4 KV slots of 512 tokens (all of them allowed to one request), 8 waiting, 1 MiB bodies.</summary>
@@ -15,8 +18,8 @@ public class LimitedServerFixture : ServerFixture
     {
     }
 
-    protected LimitedServerFixture(int slots, int waiting)
-        : base(["--max-num-seqs", $"{slots}", "--max-seqs-per-request", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}"])
+    protected LimitedServerFixture(int slots, int waiting, Func<string, EngineOptions, IModelRunner>? runner = null)
+        : base(["--max-num-seqs", $"{slots}", "--max-seqs-per-request", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}"], runner)
     {
     }
 }

@@ -17,18 +17,33 @@ public sealed class OverloadTests(OverloadServerFixture server, ITestOutputHelpe
     public async Task ConcurrentRequests_BeyondSlotsAndQueue_ExcessRefusedWithRetryAfterBeforeAdmittedFinish()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        // Fill every slot and the queue with long fixed-length streams, and wait until the server says so.
-        var admitted = Enumerable.Range(0, Capacity).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"occupy {i}", AdmittedTokens, includeUsage: true), cts.Token)).ToList();
-        JsonElement ready;
-        do
+        // Fill every slot and the queue with long fixed-length streams held at their first decode step, and wait until the
+        // server says so: nothing admitted can finish (and free room) before the excess has been answered.
+        server.Runner.Close();
+        List<Task<SseStream>> admitted;
+        SseStream[] excess;
+        try
         {
-            await Task.Delay(10, cts.Token);
-            ready = JsonDocument.Parse(await server.Http.GetStringAsync("/health/ready", cts.Token)).RootElement;
-        }
-        while (ready.GetProperty("running").GetInt32() + ready.GetProperty("waiting").GetInt32() < Capacity);
+            admitted = Enumerable.Range(0, Capacity).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"occupy {i}", AdmittedTokens, includeUsage: true), cts.Token)).ToList();
+            JsonElement ready;
+            do
+            {
+                await Task.Delay(10, cts.Token);
+                Assert.False(admitted.Any(a => a.IsCompleted), "an admitted request ended while the engine was held: it was refused or failed");
+                ready = JsonDocument.Parse(await server.Http.GetStringAsync("/health/ready", cts.Token)).RootElement;
+            }
+            // Slots held (a prompt may still be prefilling: decoding is held, and the engine may hold it before the second prefill) plus waiting.
+            while (ready.GetProperty("kv_slots_used").GetInt32() + ready.GetProperty("waiting").GetInt32() < Capacity);
 
-        // The excess, all at once: streamed and not (both are refused before the response starts).
-        var excess = await Task.WhenAll(Enumerable.Range(0, Excess).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"too many {i}", 4, stream: i % 2 == 0), cts.Token)));
+            // The excess, all at once: streamed and not (both are refused before the response starts), with the engine still held.
+            var refusals = Task.WhenAll(Enumerable.Range(0, Excess).Select(i => SseStream.RunAsync(server.Http, SseStream.ChatBody($"too many {i}", 4, stream: i % 2 == 0), cts.Token)));
+            Assert.True(await Task.WhenAny(refusals, Task.Delay(TimeSpan.FromSeconds(30), cts.Token)) == refusals, "the excess was not answered while every slot was busy: refusals waited for a slot");
+            excess = await refusals;
+        }
+        finally
+        {
+            server.Runner.Open();
+        }
         var lastRefusal = excess.Max(e => e.EndedAt);
         var done = await Task.WhenAll(admitted);
         var firstAdmittedEnd = done.Min(d => d.EndedAt);
