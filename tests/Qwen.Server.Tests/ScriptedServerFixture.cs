@@ -5,23 +5,17 @@ public class ScriptedServerFixture : ServerFixture
 {
     public const string ApiKey = "sk-test-key";
 
-    private readonly Holder _holder;
-
     public ScriptedServerFixture()
         : this(["--max-num-seqs", "2", "--max-seqs-per-request", "2", "--max-waiting", "2", "--max-request-body-bytes", "65536"])
     {
     }
 
     protected ScriptedServerFixture(string[] args)
-        : this(new Holder(), args)
+        : base(["--api-keys", $"other-key,{ApiKey}", .. args], (_, o) => new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen))
     {
     }
 
-    private ScriptedServerFixture(Holder holder, string[] args)
-        : base(["--api-keys", $"other-key,{ApiKey}", .. args], (_, o) => holder.Runner = new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen))
-        => _holder = holder;
-
-    public ScriptedRunner Runner => _holder.Runner!;
+    public ScriptedRunner Runner => (ScriptedRunner)CreatedRunner!;
 
     /// <summary>Registers the tokens the model will "write" when the prompt contains <paramref name="key"/>.</summary>
     public void Script(string key, string output)
@@ -45,10 +39,5 @@ public class ScriptedServerFixture : ServerFixture
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new("Bearer", ApiKey);
         return request;
-    }
-
-    private sealed class Holder
-    {
-        public ScriptedRunner? Runner { get; set; }
     }
 }

@@ -13,6 +13,7 @@ public class ServerFixture : IAsyncLifetime
 {
     private readonly string[] _args;
     private readonly Func<string, EngineOptions, IModelRunner>? _runner;
+    private IModelRunner? _createdRunner;
     private WebApplication? _app;
 
     public ServerFixture()
@@ -23,8 +24,11 @@ public class ServerFixture : IAsyncLifetime
     protected ServerFixture(string[] extraArgs, Func<string, EngineOptions, IModelRunner>? runner = null)
     {
         _args = ["--urls", "http://127.0.0.1:0", "--max-model-len", "512", "--max-num-seqs", "4", "--threads", "1", .. extraArgs];
-        _runner = runner;
+        _runner = runner is null ? null : (dir, options) => _createdRunner = runner(dir, options);
     }
+
+    /// <summary>The runner that the factory given to the constructor made, once the server has started (null without a factory).</summary>
+    protected IModelRunner? CreatedRunner => _createdRunner;
 
     /// <summary>The server's base address, e.g. http://127.0.0.1:41234.</summary>
     public Uri BaseAddress { get; private set; } = null!;

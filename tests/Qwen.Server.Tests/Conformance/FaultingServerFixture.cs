@@ -8,28 +8,19 @@ namespace Qwen.Server.Tests.Conformance;
 /// </summary>
 public sealed class FaultingServerFixture : ServerFixture
 {
-    private readonly Holder _holder;
-
     public FaultingServerFixture()
-        : this(new Holder())
+        : base([], (_, o) => new FaultingRunner(new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen)))
     {
     }
 
-    private FaultingServerFixture(Holder holder)
-        : base([], (_, o) => holder.Runner = new FaultingRunner(new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen)))
-        => _holder = holder;
+    private FaultingRunner Runner => (FaultingRunner)CreatedRunner!;
 
     /// <summary>Registers the tokens the model will "write" when the prompt contains <paramref name="key"/>.</summary>
     public void Script(string key, string output)
-        => _holder.Runner!.Inner.AddScript(Model.Tokenizer.Encode(key), Model.Tokenizer.Encode(output));
+        => Runner.Inner.AddScript(Model.Tokenizer.Encode(key), Model.Tokenizer.Encode(output));
 
     /// <summary>The next <paramref name="steps"/> decode steps succeed and the one after throws (once).</summary>
-    public void FailAfter(int steps) => Interlocked.Exchange(ref _holder.Runner!.StepsBeforeFault, steps);
-
-    private sealed class Holder
-    {
-        public FaultingRunner? Runner { get; set; }
-    }
+    public void FailAfter(int steps) => Interlocked.Exchange(ref Runner.StepsBeforeFault, steps);
 
     /// <summary>Delegates to the scripted runner; throws from the armed decode step (engine loop thread only).</summary>
     private sealed class FaultingRunner(ScriptedRunner inner) : IModelRunner

@@ -19,7 +19,7 @@ public sealed class OverloadTests(OverloadServerFixture server, ITestOutputHelpe
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         // Fill every slot and the queue with long fixed-length streams held at their first decode step, and wait until the
         // server says so: nothing admitted can finish (and free room) before the excess has been answered.
-        server.Runner.Close();
+        var hold = server.Runner.HoldDecodes();
         List<Task<SseStream>> admitted;
         SseStream[] excess;
         try
@@ -42,7 +42,7 @@ public sealed class OverloadTests(OverloadServerFixture server, ITestOutputHelpe
         }
         finally
         {
-            server.Runner.Open();
+            hold.Open();
         }
         var lastRefusal = excess.Max(e => e.EndedAt);
         var done = await Task.WhenAll(admitted);

@@ -6,6 +6,7 @@ namespace Qwen.Server.Tests.Robustness;
 /// The real ONNX runner with a probe on the engine loop thread: it tells which prompt each slot prefills (by a marker
 /// token in the prompt's first chunk) and how far each one got, and it can hold the engine inside a chosen prefill
 /// chunk (<see cref="Arm"/>), so a test can abort a request at a point it knows: mid-prefill, before any token exists.
+/// It can also hold every decode step (<see cref="HoldDecodes"/>), so admitted streams stay running as long as a test needs.
 /// Prefill and Decode run on the engine thread only (the runner contract); the rest is guarded by a lock.
 /// </summary>
 internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
@@ -16,6 +17,7 @@ internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
     private int[] _markers = [];
     private int _sequences;
     private readonly List<PrefillHold> _armed = [];
+    private RunnerGate? _decodeHold;
 
     public int VocabSize => inner.VocabSize;
 
@@ -59,6 +61,14 @@ internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
         {
             _armed.Remove(hold);
         }
+    }
+
+    /// <summary>Holds every decode step from now on until the returned gate opens (a fresh gate each call).</summary>
+    public RunnerGate HoldDecodes()
+    {
+        var gate = new RunnerGate();
+        Volatile.Write(ref _decodeHold, gate);
+        return gate;
     }
 
     /// <summary>Forgets the prompts seen so far (after a warm-up).</summary>
@@ -122,7 +132,11 @@ internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
         }
     }
 
-    public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits) => inner.Decode(tokens, pastLengths, logits);
+    public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits)
+    {
+        Volatile.Read(ref _decodeHold)?.Block();
+        inner.Decode(tokens, pastLengths, logits);
+    }
 
     public void Dispose() => inner.Dispose();
 }

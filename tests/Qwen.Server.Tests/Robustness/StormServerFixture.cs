@@ -12,22 +12,11 @@ public sealed class StormServerFixture : ServerFixture
     public const int MaxModelLen = 2048;
     public const int ChunkSize = 256;
 
-    private readonly Holder _holder;
-
     public StormServerFixture()
-        : this(new Holder())
-    {
-    }
-
-    private StormServerFixture(Holder holder)
         : base(["--max-num-seqs", $"{Slots}", "--max-waiting", "64", "--max-model-len", $"{MaxModelLen}", "--prefill-chunk-size", $"{ChunkSize}"],
-            (dir, options) => holder.Runner = new ProbedRunner(OnnxModelRunner.Create(dir, options)))
-        => _holder = holder;
-
-    internal ProbedRunner Runner => _holder.Runner!;
-
-    private sealed class Holder
+            (dir, options) => new ProbedRunner(OnnxModelRunner.Create(dir, options)))
     {
-        public ProbedRunner? Runner { get; set; }
     }
+
+    internal ProbedRunner Runner => (ProbedRunner)CreatedRunner!;
 }
