@@ -86,10 +86,10 @@ public sealed class ModelHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(buildDemoModel);
-        var isDemo = options.Model is null;
+        var isDemo = options.ServesDemo;
         string dir;
         string what;
-        if (options.Model is null)
+        if (isDemo)
         {
             var cache = Path.GetFullPath(options.ModelCacheDir ?? DefaultCacheDir);
             dir = Step($"the demo model (preset {options.DemoPreset}) in {ServerOptions.Setting(nameof(ServerOptions.ModelCacheDir)).Label} '{cache}'", () => buildDemoModel(options.DemoPreset, cache, options.ExecutionProvider, logger));
@@ -97,7 +97,7 @@ public sealed class ModelHost : IAsyncDisposable
         }
         else
         {
-            dir = Path.GetFullPath(options.Model);
+            dir = Path.GetFullPath(options.Model!);
             what = $"{ServerOptions.Setting(nameof(ServerOptions.Model)).Label} '{dir}'";
             if (!File.Exists(Path.Combine(dir, "manifest.json")))
             {

@@ -16,7 +16,7 @@ public sealed record ServerOptions
     /// <summary>The settings: key, flag, environment variable, default and meaning. The README's settings table is exactly this list (a test compares them).</summary>
     public static IReadOnlyList<ServerSetting> Settings { get; } =
     [
-        new("Model", "--model", "QWEN_MODEL", "(demo model)", "Exported model directory (onnx-export output). Unset: build and serve the random-weight demo model. A Hugging Face checkpoint directory is refused with the export command to run."),
+        new("Model", "--model", "QWEN_MODEL", "(demo model)", "Exported model directory (onnx-export output). Unset or `demo`: build and serve the random-weight demo model (a directory named demo: `./demo`). A Hugging Face checkpoint directory is refused with the export command to run."),
         new("ServedModelName", "--served-model-name", "QWEN_SERVED_MODEL_NAME", "the model directory's name; for the demo `qwen2.5-demo-<preset>` (qwen2.5-demo-tiny)", "The model id clients send and /v1/models lists."),
         new("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated keys; when set, /v1/*, /tokenize and /detokenize need `Authorization: Bearer <key>` (constant-time comparison), and /health/ready names the model only to a caller with a key. Set but blank, or with a blank entry, is a startup error."),
         new("MaxNumSeqs", "--max-num-seqs", "QWEN_MAX_NUM_SEQS", "8", "KV cache slots: sequences decoded together."),
@@ -46,8 +46,14 @@ public sealed record ServerOptions
         new("SplitSpecialTokens", "--split-special-tokens", "QWEN_SPLIT_SPECIAL_TOKENS", "true", "Special-token text in chat messages (content, tool calls, tool definitions) is tokenized as plain text, so a user cannot forge `<|im_start|>` or `<tool_call>`; false maps it to the control tokens, as Hugging Face and vLLM do."),
     ];
 
-    /// <summary>Exported model directory; null serves the demo model.</summary>
+    /// <summary>The <see cref="Model"/> value that names the demo model, so a container can choose it without unsetting a variable its image sets.</summary>
+    public const string DemoModel = "demo";
+
+    /// <summary>Exported model directory; null or <see cref="DemoModel"/> serves the demo model.</summary>
     public string? Model { get; init; }
+
+    /// <summary>Whether the demo model is served.</summary>
+    public bool ServesDemo => Model is null or DemoModel;
 
     /// <summary>The model id served.</summary>
     public string? ServedModelName { get; init; }
@@ -192,7 +198,7 @@ public sealed record ServerOptions
         {
             errors.Add((nameof(ProtectOperations), "needs ApiKeys (--api-keys, QWEN_API_KEYS): there is no key to protect the routes with", "true"));
         }
-        if (Model is not null && !Directory.Exists(Model))
+        if (!ServesDemo && !Directory.Exists(Model))
         {
             var full = Path.GetFullPath(Model);
             errors.Add((nameof(Model), "must be an existing directory", full == Model ? $"'{Model}'" : $"'{Model}', full path '{full}'"));

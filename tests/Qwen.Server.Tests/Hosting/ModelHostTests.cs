@@ -40,8 +40,10 @@ public sealed class ModelHostTests
             Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny, fp32) into {cache}, first run only");
             Assert.True(File.Exists(Path.Combine(RandomModelCache.DirectoryFor("tiny", "fp32", 1234, cache), "manifest.json")));
 
+            // `--model demo` names the same model, and is a valid setting (no directory of that name needed).
             var second = new CapturingLogger();
-            await using (var host = ModelHost.Load(options, second, QwenServerApp.BuildDemoModel, Scripted))
+            Assert.Empty((options with { Model = ServerOptions.DemoModel }).Validate());
+            await using (var host = ModelHost.Load(options with { Model = ServerOptions.DemoModel }, second, QwenServerApp.BuildDemoModel, Scripted))
             {
                 Assert.Equal("qwen2.5-demo-tiny", host.Name);
                 Assert.True(host.IsDemo);
