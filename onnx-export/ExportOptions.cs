@@ -12,6 +12,9 @@ public sealed record ExportOptions
     /// <summary>Seed of the random preset.</summary>
     public int Seed { get; init; } = 1234;
 
+    /// <summary>With <see cref="RandomPreset"/>: the server demo's weights, which end their replies (<see cref="Checkpoint.RandomCheckpoint.Write"/>).</summary>
+    public bool Demo { get; init; }
+
     /// <summary>The model directory to write.</summary>
     public required string OutputDirectory { get; init; }
 

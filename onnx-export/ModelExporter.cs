@@ -46,7 +46,7 @@ public static class ModelExporter
             {
                 // The random checkpoint stays in the model directory (source/) so tests can read the same weights.
                 input = Path.Combine(temp, "source");
-                RandomCheckpoint.Write(options.RandomPreset, options.Seed, input);
+                RandomCheckpoint.Write(options.RandomPreset, options.Seed, input, options.Demo);
             }
             else
             {
@@ -234,6 +234,7 @@ public static class ModelExporter
                 ["sha256"] = sha,
                 ["random_preset"] = o.RandomPreset,
                 ["seed"] = o.RandomPreset is null ? null : o.Seed,
+                ["demo"] = o.RandomPreset is null ? null : o.Demo,
             },
         };
         File.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

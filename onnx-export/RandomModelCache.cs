@@ -14,20 +14,23 @@ public static class RandomModelCache
 
     /// <summary>
     /// Where the model for this preset, precision, seed and target is (or will be) cached:
-    /// <c>&lt;preset&gt;-&lt;precision&gt;[-&lt;target&gt;]-seed&lt;seed&gt;-v&lt;version&gt;</c>, the target named only when it is not the precision's own.
+    /// <c>&lt;preset&gt;-&lt;precision&gt;[-&lt;target&gt;][-demo]-seed&lt;seed&gt;-v&lt;version&gt;</c>, the target named only when it is not the precision's own.
     /// </summary>
-    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null, string? target = null)
+    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null, string? target = null, bool demo = false)
     {
         var suffix = target is null || ParseTarget(target) == ExportOptions.DefaultTarget(ParsePrecision(precision)) ? "" : $"-{target.ToLowerInvariant()}";
-        return Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}{suffix}-seed{seed}-v{CacheVersion}");
+        return Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}{suffix}{(demo ? "-demo" : "")}-seed{seed}-v{CacheVersion}");
     }
 
-    /// <summary>Returns the directory of the model for this preset, precision, seed and target (null: the precision's own), building it on first use.</summary>
-    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null, string? target = null)
+    /// <summary>
+    /// Returns the directory of the model for this preset, precision, seed and target (null: the precision's own), building it
+    /// on first use; <paramref name="demo"/>: the server demo's weights (<see cref="ExportOptions.Demo"/>).
+    /// </summary>
+    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null, string? target = null, bool demo = false)
     {
         var p = ParsePrecision(precision);
         var t = target is null ? (Target?)null : ParseTarget(target);
-        var dir = DirectoryFor(preset, precision, seed, cacheRoot, target);
+        var dir = DirectoryFor(preset, precision, seed, cacheRoot, target, demo);
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
         if (File.Exists(Path.Combine(dir, "manifest.json")))
         {
@@ -37,7 +40,7 @@ public static class RandomModelCache
         if (!File.Exists(Path.Combine(dir, "manifest.json")))
         {
             RemoveAbandoned(dir);
-            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Target = t, Force = true });
+            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Target = t, Demo = demo, Force = true });
         }
         return dir;
     }

@@ -102,13 +102,13 @@ public static class QwenServerApp
     internal static string BuildDemoModel(string preset, string cacheDirectory, string executionProvider, Microsoft.Extensions.Logging.ILogger logger)
     {
         var precision = executionProvider == "cuda" ? "fp16" : "fp32";
-        if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(preset, precision, ModelHost.DemoSeed, cacheDirectory), "manifest.json")))
+        if (!File.Exists(Path.Combine(RandomModelCache.DirectoryFor(preset, precision, ModelHost.DemoSeed, cacheDirectory, demo: true), "manifest.json")))
         {
             logger.LogInformation(
                 "Building the demo model (preset {Preset}, {Precision}) into {Directory}, first run only{Duration}",
                 preset, precision, cacheDirectory, preset == "qwen2.5-0.5b" ? " (about a minute)" : "");
         }
-        return RandomModelCache.GetOrCreate(preset, precision, ModelHost.DemoSeed, cacheDirectory);
+        return RandomModelCache.GetOrCreate(preset, precision, ModelHost.DemoSeed, cacheDirectory, demo: true);
     }
 
     /// <summary>One line saying whether the API needs a key, so an open server is never a surprise.</summary>

@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace Qwen.Server.Hosting;
 
-/// <summary>The model's generation_config.json: defaults for unset sampling fields and the stop token ids.</summary>
-public sealed record GenerationDefaults(float? Temperature, float? TopP, int? TopK, float? RepetitionPenalty, IReadOnlyList<int> EosTokenIds)
+/// <summary>
+/// The model's generation_config.json: defaults for unset sampling fields, the stop token ids, and max_new_tokens
+/// (<see cref="MaxNewTokens"/>), a request's max_tokens when it sets none, as in vLLM (null: all the room its prompt leaves).
+/// </summary>
+public sealed record GenerationDefaults(float? Temperature, float? TopP, int? TopK, float? RepetitionPenalty, IReadOnlyList<int> EosTokenIds, int? MaxNewTokens = null)
 {
     /// <summary>Reads generation_config.json from <paramref name="modelDirectory"/> (all null when absent).</summary>
     public static GenerationDefaults Load(string modelDirectory)
@@ -18,6 +21,7 @@ public sealed record GenerationDefaults(float? Temperature, float? TopP, int? To
         float? F(string name) => r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetSingle() : null;
         var eos = !r.TryGetProperty("eos_token_id", out var e) ? [] : e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().Select(x => x.GetInt32()).ToList() : [e.GetInt32()];
         var sample = !r.TryGetProperty("do_sample", out var ds) || ds.ValueKind != JsonValueKind.False;
-        return new GenerationDefaults(sample ? F("temperature") : 0f, F("top_p"), r.TryGetProperty("top_k", out var k) && k.ValueKind == JsonValueKind.Number ? k.GetInt32() : null, F("repetition_penalty"), eos);
+        int? I(string name) => r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
+        return new GenerationDefaults(sample ? F("temperature") : 0f, F("top_p"), I("top_k"), F("repetition_penalty"), eos, I("max_new_tokens") is > 0 and var most ? most : null);
     }
 }

@@ -198,10 +198,10 @@ public sealed record ServerOptions
         {
             errors.Add((nameof(ProtectOperations), "needs ApiKeys (--api-keys, QWEN_API_KEYS): there is no key to protect the routes with", "true"));
         }
-        if (!ServesDemo && !Directory.Exists(Model))
+        if (!ServesDemo && Model is { } dir && !Directory.Exists(dir))
         {
-            var full = Path.GetFullPath(Model);
-            errors.Add((nameof(Model), "must be an existing directory", full == Model ? $"'{Model}'" : $"'{Model}', full path '{full}'"));
+            var full = Path.GetFullPath(dir);
+            errors.Add((nameof(Model), "must be an existing directory", full == dir ? $"'{dir}'" : $"'{dir}', full path '{full}'"));
         }
         return errors;
     }

@@ -88,7 +88,8 @@ internal static class RequestValidator
 
     /// <summary>
     /// The plan for <paramref name="prompt"/>, once it is tokenized: checks that the prompt, plus max_tokens when given,
-    /// fits the model (unset max_tokens: all the room left). A grammar ends only at a stop token, so a constrained
+    /// fits the model (unset max_tokens: generation_config's max_new_tokens, or all the room left when that is larger or
+    /// absent; a default, never a cap on what a request asks for). A grammar ends only at a stop token, so a constrained
     /// request keeps the model's stop ids even with ignore_eos. <paramref name="promptField"/> names the prompt's field in
     /// that error (default: messages for chat, else prompt).
     /// </summary>
@@ -97,7 +98,7 @@ internal static class RequestValidator
         CheckFits(model, prompt.Length, fields.MaxTokens, promptField ?? (chat ? "messages" : "prompt"));
         var room = model.Engine.MaxModelLen - prompt.Length;
         var stopIds = fields.IgnoreEos && grammar is null ? [] : model.Defaults.EosTokenIds;
-        var request = new GenerationRequest(prompt, fields.Sampling, fields.MaxTokens ?? room, stopIds);
+        var request = new GenerationRequest(prompt, fields.Sampling, fields.MaxTokens ?? Math.Min(room, model.Defaults.MaxNewTokens ?? room), stopIds);
         return new GenerationPlan(request, fields.N, fields.Stops, grammar, toolChoice, parallelToolCalls, fields.Stream, fields.IncludeUsage);
     }
 

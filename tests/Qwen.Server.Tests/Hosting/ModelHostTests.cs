@@ -38,7 +38,7 @@ public sealed class ModelHostTests
             {
             }
             Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny, fp32) into {cache}, first run only");
-            Assert.True(File.Exists(Path.Combine(RandomModelCache.DirectoryFor("tiny", "fp32", 1234, cache), "manifest.json")));
+            Assert.True(File.Exists(Path.Combine(RandomModelCache.DirectoryFor("tiny", "fp32", 1234, cache, demo: true), "manifest.json")));
 
             // `--model demo` names the same model, and is a valid setting (no directory of that name needed).
             var second = new CapturingLogger();
@@ -53,7 +53,7 @@ public sealed class ModelHostTests
 
             // On CUDA the demo is fp16: the CUDA attention kernel takes no float32, and the engine would refuse the fp32 one.
             var cuda = QwenServerApp.BuildDemoModel("tiny", cache, "cuda", first);
-            Assert.Equal(RandomModelCache.DirectoryFor("tiny", "fp16", 1234, cache), cuda);
+            Assert.Equal(RandomModelCache.DirectoryFor("tiny", "fp16", 1234, cache, demo: true), cuda);
             Assert.Equal(("fp16", "cuda"), (ModelManifest.Load(cuda).Precision, ModelManifest.Load(cuda).Target));
         }
         finally
