@@ -200,7 +200,7 @@ public sealed record ServerOptions
         }
         if (!ServesDemo && !Directory.Exists(Model))
         {
-            var full = Path.GetFullPath(Model);
+            var full = Path.GetFullPath(Model!);
             errors.Add((nameof(Model), "must be an existing directory", full == Model ? $"'{Model}'" : $"'{Model}', full path '{full}'"));
         }
         return errors;
