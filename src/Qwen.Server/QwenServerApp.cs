@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Prometheus;
 using Qwen.Inference.Engine;
 using Qwen.Inference.Model;
@@ -75,7 +77,12 @@ public static class QwenServerApp
 
         var app = builder.Build();
         var model = app.Services.GetRequiredService<ModelHost>(); // load now: readiness means loaded
-        LogAuth(app.Logger, options);
+        if (options.ApiKeyList.Count == 0)
+        {
+            app.Logger.LogWarning("Auth: off (no --api-keys): every route is open"); // a warning of its own, so an open server is never a surprise
+        }
+        // Only once listening are the addresses known (a port 0 resolved); what IServerAddressesFeature holds then is what was bound.
+        app.Lifetime.ApplicationStarted.Register(() => StartupSummary.Log(app.Logger, options, model, [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []]));
         var tracking = ServerMetrics.Track(model);
         app.Lifetime.ApplicationStopped.Register(tracking.Dispose); // before the host (and its engine) is disposed
         app.UseMiddleware<ErrorMiddleware>();
@@ -109,22 +116,6 @@ public static class QwenServerApp
                 preset, precision, cacheDirectory, preset == "qwen2.5-0.5b" ? " (about a minute)" : "");
         }
         return RandomModelCache.GetOrCreate(preset, precision, ModelHost.DemoSeed, cacheDirectory, demo: true);
-    }
-
-    /// <summary>One line saying whether the API needs a key, so an open server is never a surprise.</summary>
-    private static void LogAuth(Microsoft.Extensions.Logging.ILogger logger, ServerOptions options)
-    {
-        if (options.ApiKeyList.Count == 0)
-        {
-            logger.LogWarning("Auth: off (no --api-keys): every route is open");
-        }
-        else
-        {
-            logger.LogInformation(
-                "Auth: on ({Keys} keys) for /v1/*, /tokenize and /detokenize; {Operations}",
-                options.ApiKeyList.Count,
-                options.ProtectOperations ? "/metrics, /swagger and /health/ready's details too (--protect-operations)" : "/metrics and /swagger are open (--protect-operations protects them), /health/ready names the model only to a caller with a key");
-        }
     }
 
     /// <summary>Whether <paramref name="e"/> is Kestrel failing to listen on a configured address (in use, not permitted).</summary>

@@ -48,6 +48,9 @@ public sealed record EngineOptions
     /// <summary>ONNX Runtime intra-op threads; 0: one per core available to the process (Environment.ProcessorCount).</summary>
     public int IntraOpThreads { get; init; }
 
+    /// <summary>The intra-op threads ONNX Runtime is given: <see cref="IntraOpThreads"/>, or when 0 one per core available to the process.</summary>
+    public int ResolvedIntraOpThreads => IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
+
     /// <summary>Where the model runs: <c>cpu</c> or <c>cuda</c>.</summary>
     public string ExecutionProvider { get; init; } = "cpu";
 

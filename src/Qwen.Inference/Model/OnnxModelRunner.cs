@@ -50,7 +50,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // 0 means one per core, stated explicitly: left to itself ONNX Runtime 1.31.1 ran this 2-core VM's decode steps on
             // about one core (measured: 24-36 tok/s against 50-67 with 2 threads named, int4 0.5B, bench engine --threads).
-            IntraOpNumThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : Environment.ProcessorCount,
+            IntraOpNumThreads = options.ResolvedIntraOpThreads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };

@@ -65,7 +65,7 @@ internal static class GenerationEndpoint
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested && (sse is { Started: true } || !context.Response.HasStarted))
         {
             var api = ErrorMapper.Map(e, context);
-            record.Fail(api.Status, api.Code ?? api.Type, e);
+            record.Fail(api.Status, api.Code ?? api.Type, e, api.Param);
             if (sse is { Started: true } && mapper is not null)
             {
                 try

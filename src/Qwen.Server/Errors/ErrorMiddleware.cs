@@ -41,7 +41,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             }
             else
             {
-                log.LogInformation("{Method} {Path} status={Status} error={ErrorCode}", context.Request.Method, context.Request.Path.Value, api.Status, api.Code ?? api.Type);
+                log.LogInformation("{Method} {Path} status={Status} error={ErrorCode} param={Param}", context.Request.Method, context.Request.Path.Value, api.Status, api.Code ?? api.Type, api.Param);
             }
         }
         await ErrorMapper.WriteAsync(context, api).ConfigureAwait(false);

@@ -145,9 +145,6 @@ public sealed class ModelHost : IAsyncDisposable
             throw new StartupException($"{ServerOptions.Setting(nameof(ServerOptions.MaxSeqsPerRequest)).Label} must be at most the {info.Slots} KV cache slots the model was given, or 0 for half of them (given {options.MaxSeqsPerRequest})");
         }
         var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
-        logger.LogInformation(
-            "Serving {Model} from {Directory} ({Precision}) on {ExecutionProvider}: KV cache {Slots} slots x {Tokens} tokens = {Total} tokens, {Megabytes:F0} MiB",
-            name, dir, info.Precision, info.ExecutionProvider, info.Slots, info.MaxModelLen, (long)info.Slots * info.MaxModelLen, info.KvCacheBytes / 1048576.0);
         if (info.DeviceMemory is { } device)
         {
             LogDeviceMemory(logger, device, info.Slots, options.MaxNumSeqs);

@@ -6,7 +6,7 @@ namespace Qwen.Server.Observability;
 /// The record of one generation request (chat or text completion), written exactly once however the request ends:
 /// finished, refused (4xx), failed (5xx), cut short by shutdown (503), abandoned by its client, or cut off because its
 /// client read too slowly (408 client_too_slow). It writes one log line (request id, model, status, prompt and completion
-/// tokens, time to first token, duration, finish reasons; never prompt or output text) and the per-request metrics:
+/// tokens, time to first token, duration, finish reasons, error code and param; never prompt or output text) and the per-request metrics:
 /// qwen_requests_finished_total{finish_reason} per started choice (stop, length, tool_calls, cancelled when the client
 /// went away, client_too_slow, error when a server-side error or shutdown ended it), generated tokens (as the engine
 /// counts them, read by the client or not), time to first token, inter-token and end-to-end latency; and, from start to
@@ -57,6 +57,9 @@ internal sealed class RequestRecord
 
     /// <summary>The error's code (or type when it has no code), as the log line's error field.</summary>
     public string? ErrorCode { get; private set; }
+
+    /// <summary>The request field the error names (OpenAI's param, e.g. messages[0].content), as the log line's param field.</summary>
+    public string? ErrorParam { get; private set; }
 
     /// <summary>Whether the client disconnected before the response was complete.</summary>
     public bool ClientGone { get; private set; }
@@ -120,11 +123,12 @@ internal sealed class RequestRecord
     /// <summary>Choice <paramref name="choice"/> finished with <paramref name="reason"/> (stop, length or tool_calls).</summary>
     public void Finish(int choice, string reason) => _finish[choice] = reason;
 
-    /// <summary>The request ended with an error response: its status, its code (or type) and the failure behind it.</summary>
-    public void Fail(int status, string code, Exception e)
+    /// <summary>The request ended with an error response: its status, its code (or type), the failure behind it and the field it names.</summary>
+    public void Fail(int status, string code, Exception e, string? param = null)
     {
         ErrorStatus = status;
         ErrorCode = code;
+        ErrorParam = param;
         Exception = e;
     }
 
@@ -157,7 +161,7 @@ internal sealed class RequestRecord
         log.Log(
             level,
             status == 500 ? Exception : null,
-            "{Kind} {RequestId} status={Status} model={Model} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} ttft_ms={TtftMs} duration_ms={DurationMs} finish={Finish} stream={Stream} error={ErrorCode}",
+            "{Kind} {RequestId} status={Status} model={Model} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} ttft_ms={TtftMs} duration_ms={DurationMs} finish={Finish} stream={Stream} error={ErrorCode} param={Param}",
             Kind,
             Id,
             status,
@@ -168,6 +172,7 @@ internal sealed class RequestRecord
             Math.Round(elapsed.TotalMilliseconds, 1),
             string.Join(",", finish),
             Stream,
-            ErrorCode);
+            ErrorCode,
+            ErrorParam);
     }
 }

@@ -121,6 +121,21 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"the server was not listening within {timeout}:\n{AllOutput}");
     }
 
+    /// <summary>Waits for a stdout line matching <paramref name="match"/> and returns it; fails with the output if none came within <paramref name="timeout"/>.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Stdout.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"no matching line within {timeout}:\n{AllOutput}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

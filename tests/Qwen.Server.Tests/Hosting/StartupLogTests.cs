@@ -1,44 +1,61 @@
 using System.Text.Json;
+using Qwen.OnnxExport;
+using Qwen.Server.Hosting;
 
 namespace Qwen.Server.Tests.Hosting;
 
-/// <summary>The real server's startup log: the demo warning (text and JSON), whether auth is on, the execution provider and KV cache, JSON lines with --json-logs, and the content root being the app's directory.</summary>
+/// <summary>The real server's startup log: one line, once listening, with the model, precision, provider, threads, KV cache, auth, bound addresses and Swagger UI (text and JSON, keys off and on); the demo and open-auth warnings; JSON lines with --json-logs; and the content root being the app's directory.</summary>
 public sealed class StartupLogTests
 {
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
+
     [Fact]
-    public async Task Server_DemoModel_WarnsItIsMeaninglessAndHowToServeARealModel_ContentRootIsTheAppDirectory()
+    public async Task Server_DemoModelWithoutKeys_LogsOneStartupLineWithEveryField_WarnsOfTheDemoAndOpenAuth_ContentRootIsTheAppDirectory()
     {
         // ServerProcess starts the server in a fresh temp directory, so the content root must not be the current directory.
-        await using var server = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--threads", "1", "--max-model-len", "256"]);
-        await server.WaitForListeningAsync(TimeSpan.FromMinutes(2));
+        await using var server = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--threads", "0", "--max-model-len", "256"]);
+        var address = await server.WaitForListeningAsync(Bound); // Kestrel's own line: the port the OS chose for port 0
+        var bound = $"http://127.0.0.1:{address.Port}";
 
+        // One line once listening, with the values as they resolved: --threads 0 is one per core of this machine; the tiny
+        // demo model has 2 layers x (K, V) x 2 kv heads x 16 x 4 bytes = 512 bytes per token, 8 slots x 256 tokens = 1 MiB.
+        var line = await server.WaitForLineAsync(l => l.Contains("] Serving ", StringComparison.Ordinal), Bound);
+        var dir = RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot);
+        Assert.EndsWith(
+            $"INF] Serving qwen2.5-demo-tiny (fp32) from {dir} on cpu with {Environment.ProcessorCount} threads; KV cache 8 slots x 256 tokens, 1 MiB; " +
+            $"auth off (0 keys); listening on {bound}; Swagger UI {bound}/swagger (open)",
+            line,
+            StringComparison.Ordinal);
+        Assert.Single(server.Stdout, l => l.Contains("] Serving ", StringComparison.Ordinal));
+        using var http = new HttpClient();
+        Assert.Contains("swagger-ui", await http.GetStringAsync(new Uri($"{bound}/swagger")), StringComparison.Ordinal); // the URL opens Swagger UI
+        Assert.DoesNotContain(server.Stdout, l => l.Contains("GPU memory", StringComparison.Ordinal)); // the utilisation is cuda's alone
+
+        // The warnings stay lines of their own.
         var warning = Assert.Single(server.Stdout, l => l.Contains("DEMO MODEL", StringComparison.Ordinal));
+        Assert.Contains("WRN]", warning, StringComparison.Ordinal);
         Assert.Contains("meaningless", warning, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("start with --model <dir>", warning, StringComparison.Ordinal);
         var project = Path.Combine(Deploy.RepoRoot.Path, "onnx-export");
         Assert.Contains($"`dotnet run -c Release --project {project} -- --input <hf-dir> --output <dir> --precision int4`", warning, StringComparison.Ordinal);
-        // The tiny demo model: 2 layers x (K, V) x 2 kv heads x 16 x 4 bytes = 512 bytes per token; 8 slots x 256 tokens = 1 MiB.
-        Assert.Contains(server.Stdout, l => l.Contains("Serving qwen2.5-demo-tiny", StringComparison.Ordinal) && l.Contains("on cpu: KV cache 8 slots x 256 tokens = 2048 tokens, 1 MiB", StringComparison.Ordinal));
-        Assert.DoesNotContain(server.Stdout, l => l.Contains("GPU memory", StringComparison.Ordinal)); // the utilisation is cuda's alone
         var auth = Assert.Single(server.Stdout, l => l.Contains("Auth:", StringComparison.Ordinal));
-        Assert.EndsWith("Auth: off (no --api-keys): every route is open", auth, StringComparison.Ordinal);
+        Assert.EndsWith("WRN] Auth: off (no --api-keys): every route is open", auth, StringComparison.Ordinal);
 
         // The host logs its content root right after "Now listening": wait for that line too.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline && !server.Stdout.Any(l => l.Contains("Content root path:", StringComparison.Ordinal)))
-        {
-            await Task.Delay(50);
-        }
-        var line = Assert.Single(server.Stdout, l => l.Contains("Content root path:", StringComparison.Ordinal));
-        Assert.EndsWith("Content root path: " + AppContext.BaseDirectory, line, StringComparison.Ordinal);
+        var root = await server.WaitForLineAsync(l => l.Contains("Content root path:", StringComparison.Ordinal), Bound);
+        Assert.EndsWith("Content root path: " + AppContext.BaseDirectory, root, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Server_JsonLogsFlag_EveryLineIsAJsonEvent()
+    public async Task Server_JsonLogsWithKeys_EveryLineIsAJsonEvent_TheStartupLineCarriesEachFieldAndNoKey()
     {
-        await using var server = ServerProcess.Start(["--json-logs", "--threads", "1", "--max-model-len", "256"], new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0", ["QWEN_API_KEYS"] = "sk-a,sk-b" });
-        var address = await server.WaitForListeningAsync(TimeSpan.FromMinutes(2));
+        await using var server = ServerProcess.Start(
+            ["--json-logs", "--threads", "1", "--max-model-len", "256", "--protect-operations"],
+            new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:0", ["QWEN_API_KEYS"] = "sk-a,sk-b" });
+        var address = await server.WaitForListeningAsync(Bound);
         Assert.Equal("127.0.0.1", address.Host);
+        var bound = $"http://127.0.0.1:{address.Port}";
+        await server.WaitForLineAsync(l => l.Contains("\"@mt\":\"Serving ", StringComparison.Ordinal), Bound);
 
         var events = server.Stdout.Select(line =>
         {
@@ -51,10 +68,33 @@ public sealed class StartupLogTests
         Assert.NotEmpty(events);
         var warning = Assert.Single(events, e => e.TryGetProperty("@l", out var l) && l.GetString() == "Warning" && e.GetProperty("@mt").GetString()!.Contains("MEANINGLESS", StringComparison.Ordinal));
         Assert.Equal("tiny", warning.GetProperty("Preset").GetString());
-        Assert.Contains(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Serving", StringComparison.Ordinal));
-        var auth = Assert.Single(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Auth: on ({Keys} keys)", StringComparison.Ordinal));
-        Assert.Equal(2, auth.GetProperty("Keys").GetInt32());
-        Assert.DoesNotContain(server.Stdout, l => l.Contains("sk-a", StringComparison.Ordinal)); // the keys themselves are never logged
+
+        var started = Assert.Single(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Serving", StringComparison.Ordinal));
+        Assert.False(started.TryGetProperty("@l", out _)); // compact JSON leaves the level out for Information
+        Assert.Equal("qwen2.5-demo-tiny", started.GetProperty("Model").GetString());
+        Assert.Equal("fp32", started.GetProperty("Precision").GetString());
+        Assert.Equal(RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot), started.GetProperty("Directory").GetString());
+        Assert.Equal("cpu", started.GetProperty("ExecutionProvider").GetString());
+        Assert.Equal(1, started.GetProperty("Threads").GetInt32());
+        Assert.Equal((8, 256, 1.0), (started.GetProperty("Slots").GetInt32(), started.GetProperty("Tokens").GetInt32(), started.GetProperty("KvCacheMiB").GetDouble()));
+        Assert.Equal(("on", 2), (started.GetProperty("Auth").GetString(), started.GetProperty("ApiKeys").GetInt32()));
+        Assert.Equal(bound, started.GetProperty("Urls").GetString());
+        Assert.Equal(($"{bound}/swagger", "needs a key"), (started.GetProperty("SwaggerUrl").GetString(), started.GetProperty("SwaggerAccess").GetString()));
+        Assert.DoesNotContain(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Auth:", StringComparison.Ordinal)); // folded into the line; no warning with keys
+
+        // "needs a key" is what the server does: Swagger UI answers 401 without one and opens with one. A client drops the
+        // Authorization header on a redirect, so /swagger's redirect to its index page is followed here by hand.
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        var swagger = new Uri($"{bound}/swagger");
+        using var refused = await http.GetAsync(swagger);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        using var withKey = new HttpRequestMessage(HttpMethod.Get, swagger) { Headers = { { "Authorization", "Bearer sk-b" } } };
+        using var redirect = await http.SendAsync(withKey);
+        Assert.Equal(System.Net.HttpStatusCode.MovedPermanently, redirect.StatusCode); // let in: on to Swagger UI's index page
+        using var indexWithKey = new HttpRequestMessage(HttpMethod.Get, new Uri(swagger, redirect.Headers.Location!)) { Headers = { { "Authorization", "Bearer sk-b" } } };
+        using var page = await http.SendAsync(indexWithKey);
+        Assert.Contains("swagger-ui", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Stdout, l => l.Contains("sk-a", StringComparison.Ordinal) || l.Contains("sk-b", StringComparison.Ordinal)); // the keys themselves are never logged
     }
 
     [Fact]

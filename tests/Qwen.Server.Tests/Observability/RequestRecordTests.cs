@@ -73,11 +73,27 @@ public sealed class RequestRecordTests
         Assert.True(okRecord.GetProperty("TtftMs").GetDouble() <= okRecord.GetProperty("DurationMs").GetDouble());
         Assert.Equal(("text_completion", 200, "length"), (textRecord.GetProperty("Kind").GetString(), textRecord.GetProperty("Status").GetInt32(), textRecord.GetProperty("Finish").GetString()));
         Assert.Equal((400, "invalid_request_error", JsonValueKind.Null), (badRecord.GetProperty("Status").GetInt32(), badRecord.GetProperty("ErrorCode").GetString(), badRecord.GetProperty("PromptTokens").ValueKind));
+        Assert.Equal("temperature", badRecord.GetProperty("Param").GetString()); // the field at fault, as the client's error body names it
+        Assert.Equal("temperature", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
         Assert.Equal((404, "model_not_found"), (missingRecord.GetProperty("Status").GetInt32(), missingRecord.GetProperty("ErrorCode").GetString()));
         Assert.Equal((499, "cancelled", true), (cancelled.GetProperty("Status").GetInt32(), cancelled.GetProperty("Finish").GetString(), cancelled.GetProperty("Stream").GetBoolean()));
         Assert.All(new[] { okRecord, textRecord, badRecord, missingRecord, cancelled }, r => Assert.Equal(JsonValueKind.Number, r.GetProperty("DurationMs").ValueKind));
         Assert.Single(server.Lines, l => l.Contains(cancelledId, StringComparison.Ordinal));
 
         Assert.DoesNotContain(server.Lines, l => l.Contains(Secret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BadRequestOutsideGeneration_LogLineNamesTheParam()
+    {
+        // /tokenize keeps no request record: the error middleware writes its line.
+        await using var server = await JsonLoggedServer.StartAsync();
+        using var bad = await server.Http.PostAsJsonAsync("/tokenize", new { messages = new[] { new { role = "user", content = 5 } } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("messages[0].content", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
+
+        var line = await server.WaitForLogAsync(e => e.TryGetProperty("Path", out var p) && p.GetString() == "/tokenize");
+        Assert.Equal((400, "invalid_request_error", "messages[0].content"), (line.GetProperty("Status").GetInt32(), line.GetProperty("ErrorCode").GetString(), line.GetProperty("Param").GetString()));
+        Assert.Contains("param={Param}", line.GetProperty("@mt").GetString(), StringComparison.Ordinal);
     }
 }
