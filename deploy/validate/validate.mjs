@@ -114,7 +114,7 @@ function checkCompose(obj) {
 }
 
 // Compose interpolation with an empty environment: ${VAR:-d} and ${VAR-d} give d, ${VAR:+r} and ${VAR+r} nothing,
-// ${VAR:?e} and ${VAR?e} are errors (a required variable), ${VAR} and $VAR nothing, $$ a literal $.
+// ${VAR:?e} and ${VAR?e} are errors (a required variable), ${VAR} and $VAR nothing, $$ a literal $ (no nested defaults).
 function interpolate(node, problems, at = "") {
   if (typeof node === "string") {
     return node.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, name, op, arg) => {

@@ -6,7 +6,7 @@ using Qwen.Server.Tests.Hosting;
 
 namespace Qwen.Server.Tests.Deploy;
 
-/// <summary>What can be tested of the deployment here: manifests against the Kubernetes schemas (unknown fields rejected), the compose file against the compose-spec schema, the ConfigMap's settings, and the image's publish step.</summary>
+/// <summary>What can be tested of the deployment here: manifests against the Kubernetes schemas (unknown fields rejected), the compose files against the compose-spec schema, the ConfigMap's settings, and the image's publish step run with compose's environment.</summary>
 public sealed class DeploymentTests
 {
     private static string K8s => Path.Combine(RepoRoot.Path, "deploy", "k8s");
