@@ -2,6 +2,8 @@
 #   docker build -t qwen-server .                                   # CPU, ONNX Runtime CPU package
 #   docker build -t qwen-server:cuda --build-arg VARIANT=cuda .     # CUDA 13 + cuDNN 9, ONNX Runtime GPU package
 # The model is mounted, never baked in:  docker run -p 8000:8000 -v /path/to/exported:/models/qwen qwen-server
+# Or the demo model, no model needed:     docker run -p 8000:8000 -e QWEN_MODEL=demo -v qwen-cache:/cache qwen-server
+#   (random weights with the real tokenizer and template, built into /cache on first start; docker compose up does this)
 ARG VARIANT=cpu
 # The GPU package pinned in Directory.Packages.props decides the CUDA major: 1.32.0's libonnxruntime_providers_cuda.so
 # links libcudart.so.13, libcublas.so.13 and libcublasLt.so.13 (built with nvcc 13.0) and loads cuDNN (9, per ONNX
@@ -42,6 +44,8 @@ COPY --from=build /app .
 RUN groupadd --gid 10001 qwen && useradd --uid 10001 --gid 10001 --home /home/qwen --create-home qwen \
  && mkdir -p /models /cache && chown qwen:qwen /models /cache
 USER 10001:10001
+# QWEN_MODEL stays the mounted model (Kubernetes relies on it); QWEN_MODEL=demo switches to the demo without a rebuild,
+# since the publish output carries the exporter and its bundled tokenizer assets (assets/qwen2.5).
 ENV ASPNETCORE_URLS=http://+:8000 \
     QWEN_MODEL=/models/qwen \
     QWEN_MODEL_CACHE_DIR=/cache \

@@ -1,10 +1,12 @@
-// node validate.mjs <manifest.yaml|docker-compose.yml>...  -> one line per document, exit 1 if any is invalid.
+// node validate.mjs [--merge] [--json] <manifest.yaml|compose file>...  -> one line per document, exit 1 if any is invalid.
 //
 // Kubernetes manifests: the kubernetes-models validators (types, enums, required fields, formats) plus a strict check
 // that every key is a field of its type: the validators accept unknown keys, so a typo (readinesProbe) would pass.
 // The field lists come from the same package's type declarations (generated from the Kubernetes OpenAPI schema).
-// docker-compose.yml: the compose-spec JSON schema (additionalProperties false throughout) via Ajv, plus the GPU
-// reservation and the monitoring profile this repository relies on.
+// Compose files: interpolated as a shell with none of the variables set would see them (${VAR:-default} gives the
+// default), then checked against the compose-spec JSON schema (additionalProperties false throughout) via Ajv.
+// --merge: the compose files are merged in the order given, as `docker compose -f a -f b` does, and the result is
+// checked as one model. --json: each compose model is also printed as one line "MODEL <json>", for the tests to read.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -108,9 +110,65 @@ function checkCompose(obj) {
       problems.push(`${e.instancePath || "/"} ${e.message}${extra}`);
     }
   }
-  if (obj?.services?.["qwen-server"]?.deploy?.resources?.reservations?.devices?.[0]?.driver !== "nvidia") problems.push("qwen-server has no nvidia GPU reservation");
-  if (!obj?.services?.prometheus?.profiles?.includes?.("monitoring")) problems.push("prometheus is not in the monitoring profile");
   return problems;
+}
+
+// Compose interpolation with an empty environment: ${VAR:-d} and ${VAR-d} give d, ${VAR:+r} and ${VAR+r} nothing,
+// ${VAR:?e} and ${VAR?e} are errors (a required variable), ${VAR} and $VAR nothing, $$ a literal $ (no nested defaults).
+function interpolate(node, problems, at = "") {
+  if (typeof node === "string") {
+    return node.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, name, op, arg) => {
+      if (match === "$$") return "$";
+      if (op?.endsWith("-")) return arg;
+      if (op?.endsWith("?")) problems.push(`${at} needs the variable ${name}: ${arg}`);
+      return "";
+    });
+  }
+  if (Array.isArray(node)) return node.map((v, i) => interpolate(v, problems, `${at}/${i}`));
+  if (node && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolate(v, problems, `${at}/${k}`)]));
+  return node;
+}
+
+// ---- Compose merge (compose-spec "Merge"): mappings merge key by key, the later file winning on a conflict; sequences
+// append, except command, entrypoint and healthcheck.test (replaced) and the unique resources (an entry with the key of
+// an earlier one replaces it): volumes and secrets and configs by target, ports by ip, published port, target, protocol.
+// environment and labels in list form ("K=V") are mappings first.
+const isMap = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const asMap = (v) => Array.isArray(v) ? Object.fromEntries(v.map((e) => { const i = String(e).indexOf("="); return i < 0 ? [e, null] : [e.slice(0, i), e.slice(i + 1)]; })) : v;
+function volumeTarget(v) {
+  if (isMap(v)) return v.target;
+  const parts = String(v).split(":");
+  return parts.length === 1 ? parts[0] : parts[1];
+}
+function portKey(p) {
+  if (isMap(p)) return `${p.host_ip ?? ""}|${p.published ?? ""}|${p.target}|${p.protocol ?? "tcp"}`;
+  const [spec, protocol = "tcp"] = String(p).split("/");
+  const parts = spec.split(":");
+  const target = parts.pop(), published = parts.pop() ?? "";
+  return `${parts.join(":")}|${published}|${target}|${protocol}`;
+}
+const uniqueKey = { volumes: volumeTarget, secrets: (s) => isMap(s) ? s.target ?? s.source : s, configs: (c) => isMap(c) ? c.target ?? c.source : c, ports: portKey };
+
+function merge(base, over, path = []) {
+  const inService = path.length === 3 && path[0] === "services";
+  const attribute = inService ? path[2] : null;
+  if (attribute === "environment" || attribute === "labels") { base = asMap(base); over = asMap(over); }
+  if (isMap(base) && isMap(over)) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = k in base ? merge(base[k], v, [...path, k]) : v;
+    return out;
+  }
+  if (!Array.isArray(base) || !Array.isArray(over)) return over;
+  if (attribute === "command" || attribute === "entrypoint" || (path[0] === "services" && path[2] === "healthcheck" && path[3] === "test")) return over;
+  const key = inService ? uniqueKey[attribute] : undefined;
+  if (!key) return [...base, ...over];
+  const out = [...base];
+  for (const entry of over) {
+    const i = out.findIndex((e) => key(e) === key(entry));
+    if (i < 0) out.push(entry);
+    else out[i] = isMap(out[i]) && isMap(entry) ? merge(out[i], entry, [...path, i]) : entry;
+  }
+  return out;
 }
 
 // ---- Kustomization: known keys, and every resource exists ----
@@ -130,13 +188,25 @@ function report(file, what, problems) {
   else console.log(`OK ${file}: ${what}`);
 }
 
-for (const file of process.argv.slice(2)) {
+function reportCompose(name, model, problems) {
+  report(name, `compose services ${Object.keys(model.services ?? {}).join(",")}`, [...problems, ...checkCompose(model)]);
+  if (json) console.log("MODEL " + JSON.stringify(model));
+}
+
+const flags = new Set(process.argv.slice(2).filter((a) => a.startsWith("--")));
+for (const flag of flags) if (flag !== "--merge" && flag !== "--json") { console.log(`unknown flag ${flag}`); process.exit(2); }
+const json = flags.has("--json");
+const composeFiles = [];
+for (const file of process.argv.slice(2).filter((a) => !a.startsWith("--"))) {
   const docs = parseAllDocuments(readFileSync(file, "utf8"));
   for (const doc of docs) {
     if (doc.errors.length) { report(file, "YAML", [doc.errors[0].message]); continue; }
     const obj = doc.toJS();
     if ("services" in (obj ?? {}) && !("apiVersion" in obj)) {
-      report(file, `compose services ${Object.keys(obj.services ?? {}).join(",")}`, checkCompose(obj));
+      const problems = [];
+      const model = interpolate(obj, problems);
+      if (flags.has("--merge")) composeFiles.push({ file, model, problems });
+      else reportCompose(file, model, problems);
       continue;
     }
     if (obj?.kind === "Kustomization") { report(file, "Kustomization", checkKustomization(obj, file)); continue; }
@@ -155,5 +225,9 @@ for (const file of process.argv.slice(2)) {
     checkObject(obj, decl, "", problems);
     report(file, `${key} ${obj.metadata?.name}`, problems);
   }
+}
+if (composeFiles.length) {
+  const model = composeFiles.map((c) => c.model).reduce((a, b) => merge(a, b));
+  reportCompose(`merged ${composeFiles.map((c) => c.file).join(" + ")}`, model, composeFiles.flatMap((c) => c.problems));
 }
 process.exit(failed ? 1 : 0);
