@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Qwen.Inference.Engine;
 using Qwen.Inference.KvCache;
@@ -163,6 +164,14 @@ public sealed class ModelHost : IAsyncDisposable
                 "Everything else (template, tool calls, streaming, batching, metrics) is real. To serve a real model: export a Hugging Face " +
                 "Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
                 options.DemoPreset, ExportHint.Template(options.ExecutionProvider));
+        }
+        else if (manifest.Source.ValueKind == JsonValueKind.Object && manifest.Source.TryGetProperty("random_preset", out var preset) && preset.ValueKind == JsonValueKind.String)
+        {
+            // An export of a random preset (onnx-export --random) served by path is the demo under another name: as loud.
+            logger.LogWarning(
+                "*** RANDOM WEIGHTS: {Directory}'s manifest.json says it was exported from the random preset '{Preset}', not a trained checkpoint. Its text is MEANINGLESS. " +
+                "To serve a real model: export a Hugging Face Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
+                dir, preset.GetString(), ExportHint.Template(options.ExecutionProvider));
         }
         return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, maxSeqsPerRequest);
     }

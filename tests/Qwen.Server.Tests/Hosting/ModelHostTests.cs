@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Qwen.Inference.KvCache;
 using Qwen.Inference.Model;
@@ -81,6 +82,32 @@ public sealed class ModelHostTests
         {
         }
         Assert.Equal(warns, logger.Entries.Any(l => l.Level == LogLevel.Warning && l.Message.Contains($"is laid out for CUDA ({precision}, float16 activations and KV cache); the CPU runs it, more slowly than an export for the CPU (onnx-export --precision int4)", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Load_AModelWhoseManifestSaysRandom_WarnsAsLoudlyAsTheDemo(bool random)
+    {
+        // The same weights either way; only the manifest's word on where they came from differs.
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json")))!.AsObject();
+        if (!random)
+        {
+            manifest["source"]!["random_preset"] = null;
+            manifest["source"]!["seed"] = null;
+        }
+        var dir = TestModels.Variant(new() { ["manifest.json"] = manifest.ToJsonString() });
+        var logger = new CapturingLogger();
+        await using (ModelHost.Load(new ServerOptions { Model = dir, MaxModelLen = 64, MaxNumSeqs = 1 }, logger, QwenServerApp.BuildDemoModel, Scripted))
+        {
+        }
+        var warnings = logger.Entries.Where(l => l.Level == LogLevel.Warning && l.Message.Contains("MEANINGLESS", StringComparison.Ordinal)).ToList();
+        Assert.Equal(random ? 1 : 0, warnings.Count);
+        if (random)
+        {
+            Assert.StartsWith($"*** RANDOM WEIGHTS: {dir}'s manifest.json says it was exported from the random preset 'tiny'", warnings[0].Message, StringComparison.Ordinal);
+            Assert.Contains(ExportHint.Template("cpu"), warnings[0].Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class StartupLogTests
         // One line once listening, with the values as they resolved: --threads 0 is one per core of this machine; the tiny
         // demo model has 2 layers x (K, V) x 2 kv heads x 16 x 4 bytes = 512 bytes per token, 8 slots x 256 tokens = 1 MiB.
         var line = await server.WaitForLineAsync(l => l.Contains("] Serving ", StringComparison.Ordinal), Bound);
-        var dir = RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot);
+        var dir = RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot, demo: true);
         Assert.EndsWith(
             $"INF] Serving qwen2.5-demo-tiny (fp32) from {dir} on cpu with {Environment.ProcessorCount} threads; KV cache 8 slots x 256 tokens, 1 MiB; " +
             $"auth off (0 keys); listening on {bound}; Swagger UI {bound}/swagger (open)",
@@ -73,7 +73,7 @@ public sealed class StartupLogTests
         Assert.False(started.TryGetProperty("@l", out _)); // compact JSON leaves the level out for Information
         Assert.Equal("qwen2.5-demo-tiny", started.GetProperty("Model").GetString());
         Assert.Equal("fp32", started.GetProperty("Precision").GetString());
-        Assert.Equal(RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot), started.GetProperty("Directory").GetString());
+        Assert.Equal(RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot, demo: true), started.GetProperty("Directory").GetString());
         Assert.Equal("cpu", started.GetProperty("ExecutionProvider").GetString());
         Assert.Equal(1, started.GetProperty("Threads").GetInt32());
         Assert.Equal((8, 256, 1.0), (started.GetProperty("Slots").GetInt32(), started.GetProperty("Tokens").GetInt32(), started.GetProperty("KvCacheMiB").GetDouble()));
