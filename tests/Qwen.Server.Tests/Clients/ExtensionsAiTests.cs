@@ -41,7 +41,7 @@ public sealed class ExtensionsAiTests(ClientServerFixture server) : IClassFixtur
         Multiply,
     }
 
-    /// <summary>An IChatClient for the demo model through <paramref name="api"/>: "chat" (Chat Completions) or "responses".</summary>
+    /// <summary>An IChatClient for the tiny test model through <paramref name="api"/>: "chat" (Chat Completions) or "responses".</summary>
     private IChatClient Client(string api)
     {
         var options = new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(60) };

@@ -6,7 +6,7 @@ namespace Qwen.Server.Tests.Conformance;
 /// <summary>
 /// Cases ported from the public OpenAI-compatibility suites (llama.cpp tools/server/tests/unit/test_chat_completion.py
 /// and test_tool_call.py; vLLM tests/entrypoints/openai/test_chat.py and test_completion_with_function_calling.py),
-/// run against the real server and the real demo model over a socket: the stream's shape, the usage chunk, logprobs
+/// run against the real server and the real tiny test model over a socket: the stream's shape, the usage chunk, logprobs
 /// that add up to the content, and a forced call cut by max_completion_tokens.
 /// </summary>
 public sealed class ChatStreamConformanceTests(ServerFixture server) : IClassFixture<ServerFixture>

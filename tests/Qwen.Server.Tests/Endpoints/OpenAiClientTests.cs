@@ -8,7 +8,7 @@ using OpenAI.Chat;
 
 namespace Qwen.Server.Tests.Endpoints;
 
-/// <summary>The official OpenAI .NET client, base URL swapped, against the real server with the tiny demo model over a real socket.</summary>
+/// <summary>The official OpenAI .NET client, base URL swapped, against the real server with the tiny test model over a real socket.</summary>
 public sealed class OpenAiClientTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private ChatClient Client(string? model = null) => new(model ?? server.Model.Name, new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(60) });

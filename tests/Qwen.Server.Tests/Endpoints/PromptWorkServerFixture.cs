@@ -1,7 +1,7 @@
 namespace Qwen.Server.Tests.Endpoints;
 
 /// <summary>
-/// The real server (tiny demo model, 512-token context) with one prompt rendered at a time and one request allowed to
+/// The real server (tiny test model, 512-token context) with one prompt rendered at a time and one request allowed to
 /// wait for it (1 slot + 0 waiting), and 8 MiB bodies. Each test class gets its own, so its tokenizer's counters are its own.
 /// </summary>
 public class PromptWorkServerFixture : ServerFixture

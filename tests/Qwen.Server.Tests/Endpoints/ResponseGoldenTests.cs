@@ -10,7 +10,7 @@ namespace Qwen.Server.Tests.Endpoints;
 
 /// <summary>
 /// Whole responses, byte for byte, against Golden/responses.jsonl: chat and text completions, streamed and whole, n = 2,
-/// tools (auto, parallel off, required, named), stop strings, logprobs (scripted rows and the real demo model's), echo,
+/// tools (auto, parallel off, required, named), stop strings, logprobs (scripted rows and the real tiny test model's), echo,
 /// errors before the response and a shutdown in mid-stream. The file was recorded from the server as it was before the
 /// generation pipeline was rewritten (issue 12), so it pins today's wire output for a fixed seed. Random ids and the
 /// created time are masked; the chunks of n &gt; 1 streams are compared per choice (their interleaving follows timing).
@@ -161,7 +161,7 @@ public sealed partial class ResponseGoldenTests(ResponseGoldenTests.Servers serv
     [GeneratedRegex("\"created\":[0-9]+")]
     private static partial Regex CreatedRegex();
 
-    /// <summary>The scripted server (8 slots) with the cases' outputs registered, and the real demo model.</summary>
+    /// <summary>The scripted server (8 slots) with the cases' outputs registered, and the real tiny test model.</summary>
     public sealed class Servers : IAsyncLifetime
     {
         public BatchScriptedServerFixture Scripted { get; } = new();

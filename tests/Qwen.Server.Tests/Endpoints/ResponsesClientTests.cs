@@ -9,7 +9,7 @@ namespace Qwen.Server.Tests.Endpoints;
 
 /// <summary>
 /// The official OpenAI .NET client's <see cref="ResponsesClient"/>, base URL swapped, against the real server with the tiny
-/// demo model (random weights) over a real socket: it must parse every object and event the server sends.
+/// test model (random weights) over a real socket: it must parse every object and event the server sends.
 /// </summary>
 public sealed class ResponsesClientTests(ServerFixture server) : IClassFixture<ServerFixture>
 {

@@ -40,6 +40,6 @@ public sealed class ProtectOperationsTests(ProtectOperationsTests.ProtectedServe
         Assert.Equal(4, full.GetProperty("kv_slots_total").GetInt32());
     }
 
-    /// <summary>The demo model with one key and --protect-operations.</summary>
+    /// <summary>The tiny test model with one key and --protect-operations.</summary>
     public sealed class ProtectedServerFixture() : ServerFixture(["--api-keys", Key, "--protect-operations"]);
 }

@@ -6,7 +6,8 @@ using Qwen.Server.Tests.Hosting;
 namespace Qwen.Server.Tests.Observability;
 
 /// <summary>
-/// The real server as its own process (<see cref="ServerProcess"/>) with JSON console logs and the tiny demo model: its
+/// The real server as its own process (<see cref="ServerProcess"/>) with JSON console logs and the tiny test model (as
+/// <see cref="ServerFixture"/> serves it: sharp logits, replies that run to max_tokens): its
 /// stdout is the log a container would ship, and its metrics registry is its own, so counters move only by this test's
 /// requests.
 /// </summary>
@@ -32,7 +33,7 @@ internal sealed class JsonLoggedServer : IAsyncDisposable
     /// <summary>Starts the server: 2 slots of 512 tokens unless <paramref name="args"/> says otherwise (a later flag wins).</summary>
     public static async Task<JsonLoggedServer> StartAsync(params string[] args)
     {
-        var process = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--json-logs", "--threads", "1", "--max-model-len", "512", "--max-num-seqs", "2", .. args]);
+        var process = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--json-logs", "--threads", "1", "--model", TestModels.Tiny, "--served-model-name", "qwen2.5-tiny", "--max-model-len", "512", "--max-num-seqs", "2", .. args]);
         var address = await process.WaitForListeningAsync(Bound);
         // No drain on dispose: a response abandoned mid-stream must close the connection, as a real client that hangs up does.
         return new JsonLoggedServer(process, new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = address, Timeout = Bound });

@@ -12,7 +12,7 @@ namespace Qwen.Server.Tests.Robustness;
 /// </summary>
 internal static class FuzzMutations
 {
-    /// <summary>Rows of the demo model's embedding (the real Qwen2.5 vocabulary size).</summary>
+    /// <summary>Rows of the tiny model's embedding (the real Qwen2.5 vocabulary size).</summary>
     public const int Vocab = 151936;
 
     /// <summary>Ids the tokenizer knows (vocab.json's 151,643 and 22 added tokens): prompts and /detokenize take these only.</summary>

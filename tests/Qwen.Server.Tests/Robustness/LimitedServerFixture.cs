@@ -3,7 +3,7 @@ using Qwen.Inference.Model;
 
 namespace Qwen.Server.Tests.Robustness;
 
-/// <summary>The real server with the tiny demo model and small limits: 4 KV slots of 512 tokens (all of them allowed to one request), 8 waiting, 1 MiB bodies.</summary>
+/// <summary>The real server with the tiny test model and small limits: 4 KV slots of 512 tokens (all of them allowed to one request), 8 waiting, 1 MiB bodies.</summary>
 public class LimitedServerFixture : ServerFixture
 {
     public const int Slots = 4;

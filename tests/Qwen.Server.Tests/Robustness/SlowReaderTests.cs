@@ -11,7 +11,7 @@ namespace Qwen.Server.Tests.Robustness;
 /// <summary>
 /// A client that stops reading its stream: a raw socket with a small receive buffer sends a streaming request with n > 1
 /// and top_logprobs 20 and reads nothing. The server (its own process, so its log and metrics are this test's alone; the
-/// tiny demo model) must end its sequences once it is MaxClientLag tokens behind or cut it off within its shortened SSE
+/// tiny test model) must end its sequences once it is MaxClientLag tokens behind or cut it off within its shortened SSE
 /// write timeout, log it 408 client_too_slow with the tokens the engine really generated, count it in /metrics while it
 /// is held, give every slot back and serve the next request.
 /// </summary>

@@ -3,7 +3,7 @@ using Qwen.Inference.Model;
 namespace Qwen.Server.Tests.Robustness;
 
 /// <summary>
-/// The real server for the disconnect storm: the tiny demo model behind a <see cref="ProbedRunner"/>, 4 KV slots of
+/// The real server for the disconnect storm: the tiny test model behind a <see cref="ProbedRunner"/>, 4 KV slots of
 /// 2,048 tokens (room for 1,500-token prompts, prefilled in chunks of 256), 64 waiting (the server default).
 /// </summary>
 public sealed class StormServerFixture : ServerFixture

@@ -58,7 +58,7 @@ public sealed class BatchStreamingTests(BatchScriptedServerFixture server) : ICl
     [Fact]
     public async Task UnsetSamplingFields_TakeGenerationConfigValues()
     {
-        // The demo model's generation_config.json: temperature 0.7, top_p 0.8, top_k 20, repetition_penalty 1.05. Each case
+        // The tiny model's generation_config.json: temperature 0.7, top_p 0.8, top_k 20, repetition_penalty 1.05. Each case
         // leaves one field unset, fixes the others to neutral values, and gives the first token a logits row where only that
         // field's default changes what can be drawn; a control sets the field to a neutral value explicitly.
         var tk = server.Model.Tokenizer;

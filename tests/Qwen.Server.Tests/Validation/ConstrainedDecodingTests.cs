@@ -8,7 +8,7 @@ using OpenAI.Chat;
 namespace Qwen.Server.Tests.Validation;
 
 /// <summary>
-/// Forced tool calls and json_object through the real server and the random-weight demo model, whose unconstrained
+/// Forced tool calls and json_object through the real server and the random-weight tiny test model, whose unconstrained
 /// output is noise: only the grammar can make it well-formed. Results are checked with System.Text.Json and the
 /// official OpenAI client, not with the server's own parser.
 /// </summary>

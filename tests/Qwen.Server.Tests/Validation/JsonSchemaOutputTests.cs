@@ -8,7 +8,7 @@ using Json.Schema;
 namespace Qwen.Server.Tests.Validation;
 
 /// <summary>
-/// json_schema and schema-constrained tool calls through the real server and the random-weight demo model, whose free
+/// json_schema and schema-constrained tool calls through the real server and the random-weight tiny test model, whose free
 /// output is noise: only the grammar can make it follow a schema. Every answer is checked with JsonSchema.Net, an
 /// independent validator, never with the server's own code; streamed and whole answers with the same seed must agree.
 /// </summary>
