@@ -20,6 +20,7 @@ internal sealed class EventStreamResponses : IOperationFilter
             return;
         }
         var schemas = new List<IOpenApiSchema>();
+        var mapping = new Dictionary<string, OpenApiSchemaReference>();
         foreach (var (payload, names) in stream.Events)
         {
             var schema = context.SchemaGenerator.GenerateSchema(payload, context.SchemaRepository);
@@ -30,10 +31,21 @@ internal sealed class EventStreamResponses : IOperationFilter
                 && properties.TryGetValue("type", out var t) && t is OpenApiSchema type)
             {
                 type.Enum = [.. names.Select(n => (JsonNode)JsonValue.Create(n))];
+                foreach (var name in names)
+                {
+                    mapping[name] = (OpenApiSchemaReference)schema;
+                }
             }
         }
         ok.Content ??= new Dictionary<string, IOpenApiMediaType>();
-        ok.Content["text/event-stream"] = new OpenApiMediaType { Schema = schemas.Count == 1 ? schemas[0] : new OpenApiSchema { OneOf = schemas } };
+        ok.Content["text/event-stream"] = new OpenApiMediaType
+        {
+            Schema = schemas.Count == 1 ? schemas[0] : new OpenApiSchema
+            {
+                OneOf = schemas,
+                Discriminator = mapping.Count == 0 ? null : new OpenApiDiscriminator { PropertyName = "type", Mapping = mapping },
+            }
+        };
         ok.Description = $"OK: application/json; with \"stream\": true, text/event-stream: {stream.Framing}";
     }
 }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Qwen.Server.Protocol;
@@ -11,7 +12,7 @@ namespace Qwen.Server.Endpoints;
 /// generator sees no type): each gets the <c>oneOf</c> of the shapes its validator in Validation/ accepts. A field that
 /// may be null is marked nullable, since the validators read null as absent. Unknown fields inside them are allowed, as
 /// the server ignores them. Also marks the items of a list nullable where the element type is (the generator reads only
-/// the list's own nullability).
+/// the list's own nullability), and gives each constant a record writes (<c>object</c>, an item's <c>type</c>) its value.
 /// </summary>
 internal sealed class WireFieldSchemas : ISchemaFilter
 {
@@ -71,7 +72,25 @@ internal sealed class WireFieldSchemas : ISchemaFilter
             target.Properties = null;
             target.Required = null;
             target.AdditionalPropertiesAllowed = true;
-            target.OneOf = [.. new[] { typeof(ResponseOutputMessage), typeof(ResponseFunctionToolCall) }.Select(t => context.SchemaGenerator.GenerateSchema(t, context.SchemaRepository))];
+            var kinds = new Dictionary<string, Type> { ["message"] = typeof(ResponseOutputMessage), ["function_call"] = typeof(ResponseFunctionToolCall) };
+            var references = kinds.ToDictionary(k => k.Key, k => (OpenApiSchemaReference)context.SchemaGenerator.GenerateSchema(k.Value, context.SchemaRepository));
+            target.OneOf = [.. references.Values];
+            target.Discriminator = new OpenApiDiscriminator { PropertyName = "type", Mapping = references };
+        }
+        else if (context.MemberInfo is null && context.Type.Namespace == typeof(WireJson).Namespace && !context.Type.IsAbstract && target.Properties is { } properties)
+        {
+            // A constant the record always writes (object: "chat.completion", type: "message") is required, with its one value.
+            foreach (var constant in context.Type.GetProperties().Where(p => p.PropertyType == typeof(string) && p.SetMethod is null))
+            {
+                var name = WireJson.Options.PropertyNamingPolicy!.ConvertName(constant.Name);
+                if (properties.TryGetValue(name, out var found) && found is OpenApiSchema field
+                    && constant.GetValue(RuntimeHelpers.GetUninitializedObject(context.Type)) is string value)
+                {
+                    field.Enum = [JsonValue.Create(value)];
+                    target.Required ??= new HashSet<string>();
+                    target.Required.Add(name);
+                }
+            }
         }
         else if (context.Type == typeof(ResponseFormat) && context.MemberInfo is null)
         {

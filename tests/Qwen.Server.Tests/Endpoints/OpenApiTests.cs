@@ -175,6 +175,21 @@ public sealed class OpenApiTests(BatchScriptedServerFixture server) : IClassFixt
         Assert.Contains("FunctionDefinition", seen);
     }
 
+    [Fact]
+    public async Task SwaggerJson_ConstantFields_AreRequiredWithTheirValue_OutputItemsHaveADiscriminator()
+    {
+        var doc = await Document();
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        foreach (var (schema, property, value) in new[] { ("ChatCompletionChunk", "object", "chat.completion.chunk"), ("TextCompletion", "object", "text_completion"), ("ResponseOutputMessage", "type", "message"), ("ResponseFunctionToolCall", "type", "function_call") })
+        {
+            Assert.Equal([value], schemas.GetProperty(schema).GetProperty("properties").GetProperty(property).GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains(property, schemas.GetProperty(schema).GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        }
+        var mapping = schemas.GetProperty("ResponseOutputItem").GetProperty("discriminator").GetProperty("mapping");
+        Assert.Equal("#/components/schemas/ResponseOutputMessage", mapping.GetProperty("message").GetString());
+        Assert.Equal("#/components/schemas/ResponseFunctionToolCall", mapping.GetProperty("function_call").GetString());
+    }
+
     [Theory]
     [InlineData("/v1/chat/completions", "ChatCompletionChunk,ErrorResponse", "data: [DONE]")]
     [InlineData("/v1/completions", "TextCompletion,ErrorResponse", "data: [DONE]")]
