@@ -24,6 +24,15 @@ public static class ApiServices
         services.Configure<SwaggerGenOptions>(s =>
         {
             s.OperationFilter<RequestExamples>();
+            s.OperationFilter<EventStreamResponses>();
+            s.SchemaFilter<WireFieldSchemas>();
+            s.DocumentFilter<OpenRequestSchemas>();
+            s.DocumentFilter<ApiKeySecurity>();
+            // A response field that may be null and holds an object is {"allOf": [$ref], "nullable": true}: OpenAPI 3.0
+            // cannot mark a bare $ref nullable. (Not UseOneOfForPolymorphism: it derives each subtype's schema from its
+            // base's with allOf, which with additionalProperties false on both no object satisfies.)
+            s.UseAllOfToExtendReferenceSchemas();
+            s.SupportNonNullableReferenceTypes();
             var xml = Path.Combine(AppContext.BaseDirectory, "Qwen.Server.xml");
             if (File.Exists(xml))
             {
@@ -54,6 +63,13 @@ public static class ApiServices
         }
         return builder;
     }
+
+    /// <summary>
+    /// Documents the route's <c>"stream": true</c> answer: text/event-stream events whose payloads are <paramref name="events"/>
+    /// (with the event names each carries, when the stream names its events), written as <paramref name="framing"/> says.
+    /// </summary>
+    internal static RouteHandlerBuilder ProducesEventStream(this RouteHandlerBuilder builder, string framing, params (Type Payload, string[] Names)[] events)
+        => builder.WithMetadata(new EventStream(framing, events));
 
     private sealed record RequestSchema(Type Type);
 

@@ -1,5 +1,6 @@
 using Qwen.Server.Errors;
 using Qwen.Server.Hosting;
+using Qwen.Server.Protocol;
 
 namespace Qwen.Server.Endpoints;
 
@@ -14,17 +15,22 @@ public static class HealthEndpoints
     public static void MapHealth(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/health", () => TypedResults.Ok(new { status = "alive" })).WithTags("Operations");
+        app.MapGet("/health", () => TypedResults.Ok(new HealthStatus("alive"))).WithTags("Operations").Produces<HealthStatus>();
         app.MapGet("/health/ready", (ModelHost model, ServerOptions options, HttpContext context) =>
         {
             var s = model.Engine.GetStats();
-            var status = s.IsRunning ? "ready" : "not_ready";
-            object body = ApiKeyMiddleware.HasKey(context)
-                ? new { status, model = model.Name, running = s.Running, waiting = s.Waiting, kv_slots_used = s.SlotsUsed, kv_slots_total = s.SlotsTotal }
-                : options.ProtectOperations
-                    ? new { status }
-                    : new { status, running = s.Running, waiting = s.Waiting, kv_slots_used = s.SlotsUsed, kv_slots_total = s.SlotsTotal };
+            var status = new ReadinessStatus { Status = s.IsRunning ? "ready" : "not_ready" };
+            var body = options.ProtectOperations && !ApiKeyMiddleware.HasKey(context)
+                ? status
+                : status with
+                {
+                    Model = ApiKeyMiddleware.HasKey(context) ? model.Name : null,
+                    Running = s.Running,
+                    Waiting = s.Waiting,
+                    KvSlotsUsed = s.SlotsUsed,
+                    KvSlotsTotal = s.SlotsTotal,
+                };
             return s.IsRunning ? Results.Ok(body) : Results.Json(body, statusCode: 503);
-        }).WithTags("Operations");
+        }).WithTags("Operations").Produces<ReadinessStatus>().Produces<ReadinessStatus>(StatusCodes.Status503ServiceUnavailable);
     }
 }

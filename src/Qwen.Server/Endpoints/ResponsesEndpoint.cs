@@ -17,6 +17,15 @@ public static class ResponsesEndpoint
             .WithTags("OpenAI")
             .WithRequestSchema<CreateResponseRequest>()
             .WithDescription("Stateless: previous_response_id is refused, send the whole conversation as input items. With \"stream\": true the answer is text/event-stream: event: <type> and data: <event> pairs from response.created to response.completed (or response.incomplete, response.failed), no [DONE].")
+            .ProducesEventStream(
+                "each event is event: <type>, then data: <event JSON> and a blank line, from response.created (sequence_number 0) to response.completed, response.incomplete or response.failed (an error after the stream began); there is no [DONE]. Lines starting with a colon are keep-alive comments.",
+                (typeof(ResponseStatusEvent), ["response.created", "response.in_progress", "response.completed", "response.incomplete", "response.failed"]),
+                (typeof(ResponseOutputItemEvent), ["response.output_item.added", "response.output_item.done"]),
+                (typeof(ResponseContentPartEvent), ["response.content_part.added", "response.content_part.done"]),
+                (typeof(ResponseTextDeltaEvent), ["response.output_text.delta"]),
+                (typeof(ResponseTextDoneEvent), ["response.output_text.done"]),
+                (typeof(ResponseFunctionCallArgumentsDeltaEvent), ["response.function_call_arguments.delta"]),
+                (typeof(ResponseFunctionCallArgumentsDoneEvent), ["response.function_call_arguments.done"]))
             .Produces<Response>()
             .ProducesErrors(400, 404, 413, 429, 503);
     }

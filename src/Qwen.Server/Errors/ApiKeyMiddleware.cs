@@ -23,13 +23,17 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ServerOptions options
         return context.Items.TryGetValue(HasKeyItem, out var value) && value is true;
     }
 
+    /// <summary>Whether a request to <paramref name="path"/> needs a key when keys are configured (the OpenAPI document's security says the same).</summary>
+    public static bool Guards(PathString path, bool protectOperations)
+        => path.StartsWithSegments("/v1") || path.StartsWithSegments("/tokenize") || path.StartsWithSegments("/detokenize")
+            || (protectOperations && (path.StartsWithSegments("/metrics") || path.StartsWithSegments("/swagger")));
+
     /// <summary>Checks the key, then runs the rest of the pipeline.</summary>
     public Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var path = context.Request.Path;
-        var guarded = path.StartsWithSegments("/v1") || path.StartsWithSegments("/tokenize") || path.StartsWithSegments("/detokenize")
-            || (options.ProtectOperations && (path.StartsWithSegments("/metrics") || path.StartsWithSegments("/swagger")));
+        var guarded = Guards(path, options.ProtectOperations);
         if (_digests.Length == 0)
         {
             context.Items[HasKeyItem] = true;
