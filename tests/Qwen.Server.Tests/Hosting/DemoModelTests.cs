@@ -22,10 +22,7 @@ public sealed class DemoModelTests(DemoModelTests.DemoServer server) : IClassFix
         // top_p 0.8, top_k 20, repetition_penalty 1.05, max_new_tokens 256) apply. Measured: 93 of 100 end with stop.
         var replies = await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>
         {
-            var body = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = Prompts[i % Prompts.Length] } }, seed = i, logprobs = true });
-            using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
-            var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal(200, (int)response.StatusCode);
+            var json = await ChatAsync(new { messages = new[] { new { role = "user", content = Prompts[i % Prompts.Length] } }, seed = i, logprobs = true });
             var choice = json.GetProperty("choices")[0];
             var tokens = choice.GetProperty("logprobs").GetProperty("content").EnumerateArray().Select(t => t.GetProperty("token").GetString()!).ToList();
             return (Finish: choice.GetProperty("finish_reason").GetString(), Completion: json.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), Tokens: tokens);
@@ -49,9 +46,7 @@ public sealed class DemoModelTests(DemoModelTests.DemoServer server) : IClassFix
     public async Task MaxTokens_UnsetTakesMaxNewTokens_GivenWins(int? maxTokens, int expected)
     {
         // ignore_eos: the reply runs to its limit, whatever the weights would do.
-        var body = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "Hello" } }, max_tokens = maxTokens, ignore_eos = true, seed = 1 });
-        using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
-        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var json = await ChatAsync(new { messages = new[] { new { role = "user", content = "Hello" } }, max_tokens = maxTokens, ignore_eos = true, seed = 1 });
         Assert.Equal(expected, json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         Assert.Equal("length", json.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
@@ -62,10 +57,17 @@ public sealed class DemoModelTests(DemoModelTests.DemoServer server) : IClassFix
         var tokens = await server.Http.PostAsJsonAsync("/tokenize", new { messages = new[] { new { role = "user", content = Words(300) } }, add_generation_prompt = true });
         var promptTokens = JsonDocument.Parse(await tokens.Content.ReadAsStringAsync()).RootElement.GetProperty("count").GetInt32();
         Assert.InRange(promptTokens, 512 - 255, 511); // leaves less than 256 of the fixture's 512
-        var body = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = Words(300) } }, ignore_eos = true });
-        using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
-        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        var json = await ChatAsync(new { messages = new[] { new { role = "user", content = Words(300) } }, ignore_eos = true });
         Assert.Equal(512 - promptTokens, json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    /// <summary>Posts a chat request; the answer must be a 200.</summary>
+    private async Task<JsonElement> ChatAsync(object body)
+    {
+        using var response = await server.Http.PostAsJsonAsync("/v1/chat/completions", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonDocument.Parse(text).RootElement;
     }
 
     private static string Words(int n) => string.Join(' ', Enumerable.Repeat("hello", n));
