@@ -75,13 +75,21 @@ public sealed class QwenTokenizerBoundTests
         // Random words: three repeated ones hit the tokenizer's word cache and sometimes finished before the cancel landed.
         var text = string.Concat(Enumerable.Range(0, 800_000).Select(_ => " " + new string(Enumerable.Range(0, random.Next(3, 9)).Select(_ => (char)('a' + random.Next(26))).ToArray())));
         using var cts = new CancellationTokenSource();
-        var encode = Task.Run(() => tokenizer.Encode(text, cts.Token));
-        while (tokenizer.EncodeCount == 0)
+        // The cancel comes from a thread of its own, once the encode has started (passed its first check): a continuation
+        // awaited on the test's context can wait behind the other tests' work for longer than the encode takes (failed once in CI).
+        var canceller = new Thread(() =>
         {
-            await Task.Yield(); // until the encode has started (passed its first check)
-        }
-        cts.Cancel();
+            while (tokenizer.EncodeCount == 0)
+            {
+                Thread.Yield();
+            }
+            cts.Cancel();
+        })
+        { IsBackground = true };
+        canceller.Start();
+        var encode = Task.Run(() => tokenizer.Encode(text, cts.Token));
         await Assert.ThrowsAsync<OperationCanceledException>(() => encode);
+        canceller.Join();
         Assert.Equal(1, tokenizer.CancelledEncodeCount); // stopped between pieces, not at the entry check
     }
 }
