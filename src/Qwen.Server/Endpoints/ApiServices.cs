@@ -71,6 +71,15 @@ public static class ApiServices
     internal static RouteHandlerBuilder ProducesEventStream(this RouteHandlerBuilder builder, string framing, params (Type Payload, string[] Names)[] events)
         => builder.WithMetadata(new EventStream(framing, events));
 
+    /// <summary>
+    /// <see cref="ProducesEventStream"/> for a route that streams OpenAI's plain data events: each a <typeparamref name="T"/>
+    /// (written as <paramref name="name"/>), then [DONE]; an error after the stream began is one error body.
+    /// </summary>
+    internal static RouteHandlerBuilder ProducesDataEvents<T>(this RouteHandlerBuilder builder, string name)
+        => builder.ProducesEventStream(
+            $"each event is data: <{name} JSON> and a blank line; the last is data: [DONE]. An error after the stream began is one data: <error body> event, then data: [DONE]. Lines starting with a colon are keep-alive comments.",
+            (typeof(T), []), (typeof(ErrorResponse), []));
+
     private sealed record RequestSchema(Type Type);
 
     /// <summary>Sets each POST's request body: the schema of its request record and a small valid request for the served model (without its id).</summary>

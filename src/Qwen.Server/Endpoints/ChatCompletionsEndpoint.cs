@@ -17,9 +17,7 @@ public static class ChatCompletionsEndpoint
             .WithTags("OpenAI")
             .WithRequestSchema<ChatCompletionRequest>()
             .WithDescription("With \"stream\": true the answer is text/event-stream: data: <chat.completion.chunk> events, then data: [DONE].")
-            .ProducesEventStream(
-                "each event is data: <chat.completion.chunk JSON> and a blank line; the last is data: [DONE]. An error after the stream began is one data: <error body> event, then data: [DONE]. Lines starting with a colon are keep-alive comments.",
-                (typeof(ChatCompletionChunk), []), (typeof(ErrorResponse), []))
+            .ProducesDataEvents<ChatCompletionChunk>("chat.completion.chunk")
             .Produces<ChatCompletion>()
             .ProducesErrors(400, 404, 413, 429, 503);
     }

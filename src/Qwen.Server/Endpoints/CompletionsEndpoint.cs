@@ -17,9 +17,7 @@ public static class CompletionsEndpoint
             .WithTags("OpenAI")
             .WithRequestSchema<CompletionRequest>()
             .WithDescription("With \"stream\": true the answer is text/event-stream: data: <text_completion> events, then data: [DONE].")
-            .ProducesEventStream(
-                "each event is data: <text_completion JSON> and a blank line; the last is data: [DONE]. An error after the stream began is one data: <error body> event, then data: [DONE]. Lines starting with a colon are keep-alive comments.",
-                (typeof(TextCompletion), []), (typeof(ErrorResponse), []))
+            .ProducesDataEvents<TextCompletion>("text_completion")
             .Produces<TextCompletion>()
             .ProducesErrors(400, 404, 413, 429, 503);
     }

@@ -20,11 +20,12 @@ public static class HealthEndpoints
         {
             var s = model.Engine.GetStats();
             var status = new ReadinessStatus { Status = s.IsRunning ? "ready" : "not_ready" };
-            var body = options.ProtectOperations && !ApiKeyMiddleware.HasKey(context)
+            var hasKey = ApiKeyMiddleware.HasKey(context);
+            var body = options.ProtectOperations && !hasKey
                 ? status
                 : status with
                 {
-                    Model = ApiKeyMiddleware.HasKey(context) ? model.Name : null,
+                    Model = hasKey ? model.Name : null,
                     Running = s.Running,
                     Waiting = s.Waiting,
                     KvSlotsUsed = s.SlotsUsed,
