@@ -12,7 +12,9 @@ namespace Qwen.Server.Endpoints;
 /// (<paramref name="writeTimeout"/>): a client that takes nothing for that long would otherwise hold the request, its
 /// buffers and (through backpressure) its slots for as long as Kestrel's minimum data rate allows, about 8 s per 2 KB
 /// event. Past it the connection is aborted (which cancels the request's generation) and
-/// <see cref="SseWriteTimeoutException"/> is thrown.
+/// <see cref="SseWriteTimeoutException"/> is thrown. The request's token stops writes from starting, never one under way:
+/// Kestrel aborts the connection when a write is cancelled, so a write cut by the host stopping would reset the stream
+/// instead of letting the shutting_down event follow (seen in CI); a client that is gone ends writes anyway.
 /// </summary>
 internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive, TimeSpan writeTimeout)
 {
@@ -88,18 +90,17 @@ internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive, TimeS
 
     private async Task SendAsync(byte[] bytes, CancellationToken ct)
     {
+        ct.ThrowIfCancellationRequested();
         using var timer = new CancellationTokenSource(writeTimeout);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
         try
         {
-            await response.Body.WriteAsync(bytes, deadline.Token).ConfigureAwait(false);
-            await response.Body.FlushAsync(deadline.Token).ConfigureAwait(false);
+            await response.Body.WriteAsync(bytes, timer.Token).ConfigureAwait(false);
+            await response.Body.FlushAsync(timer.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested)
         {
-            // The timer says why: Kestrel aborts the connection itself when a write is cancelled, so ct (linked to
-            // RequestAborted) may be cancelled by now too. The event may be half written, so the stream cannot go on;
-            // aborting (again, to be sure) frees the socket's buffers and cancels the request's sequences.
+            // Kestrel aborts the connection itself when a write is cancelled. The event may be half written, so the
+            // stream cannot go on; aborting (again, to be sure) frees the socket's buffers and cancels the request's sequences.
             response.HttpContext.Abort();
             throw new SseWriteTimeoutException(writeTimeout);
         }
@@ -118,6 +119,7 @@ internal sealed class SseWriter(HttpResponse response, TimeSpan keepAlive, TimeS
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no"; // proxies must not buffer tokens
         response.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(ct).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested(); // as SendAsync: the token stops a start, never cuts one
+        await response.StartAsync().ConfigureAwait(false);
     }
 }

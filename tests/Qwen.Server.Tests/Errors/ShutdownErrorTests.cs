@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Qwen.Server.Tests.Robustness;
 
 namespace Qwen.Server.Tests.Errors;
 
@@ -83,6 +84,37 @@ public sealed class ShutdownErrorTests
             await server.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Streamed_HostStopsWhileAWriteIsBlocked_TheWriteIsNotCut_TheStreamEndsWithTheShuttingDownEventThenDone()
+    {
+        // A client that reads nothing: once the socket buffers are full (2 KB events, top_logprobs 20; a few thousand of
+        // them fill the loopback's buffers) the server's write of the next event waits. Stopping the host then must not
+        // cancel that write: Kestrel resets the connection when a write is cancelled, and the client would never learn why
+        // its stream ended (failed once in CI, where a loaded machine left a write pending at the stop).
+        var server = new UnreadServer();
+        await server.InitializeAsync();
+        try
+        {
+            using var client = await NeverReadingClient.SendAsync(server.BaseAddress, 1, 30_000);
+            await Task.Delay(TimeSpan.FromSeconds(5)); // the engine runs ahead (lag allowance 1M tokens) until the writer waits on the socket
+            var stop = await BeginStopAsync(server);
+
+            var stream = await client.ReadUntilAsync("data: [DONE]");
+            var events = stream.Split("\n").Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => l["data: ".Length..]).ToList();
+            Assert.Equal("[DONE]", events[^1]);
+            Assert.Equal("shutting_down", JsonDocument.Parse(events[^2]).RootElement.GetProperty("error").GetProperty("code").GetString());
+            Assert.True(events.Count > 1000, $"only {events.Count} events: the write was not waiting when the host stopped");
+            await stop.WaitAsync(Bound);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>The tiny test model with room for a long stream that the engine may run far ahead of its reader.</summary>
+    private sealed class UnreadServer() : ServerFixture(["--max-model-len", "32000", "--max-client-lag", "1000000", "--sse-write-timeout", "120"]);
 
     /// <summary>Starts stopping the host and returns once ApplicationStopping has fired (the stop itself still runs).</summary>
     private static async Task<Task> BeginStopAsync(ServerFixture server)
