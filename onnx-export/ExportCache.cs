@@ -1,0 +1,71 @@
+namespace Qwen.OnnxExport;
+
+/// <summary>
+/// What the model caches (<see cref="RandomModelCache"/>, and the Hub exports next) share: one build of a model directory
+/// at a time across processes, and the cleanup of builds whose process died.
+/// </summary>
+internal static class ExportCache
+{
+    /// <summary>
+    /// Deletes what an export into <paramref name="dir"/> left behind when its process died (killed, or stopped with Ctrl-C
+    /// before its finally ran): <c>&lt;dir&gt;.tmp-&lt;pid&gt;-&lt;guid&gt;</c> and <c>.old-</c> folders whose process is gone.
+    /// Called under the build lock, so no other cache build of this model is writing; a live process's folder is kept.
+    /// </summary>
+    internal static void RemoveAbandoned(string dir)
+    {
+        var parent = Path.GetDirectoryName(dir)!;
+        var name = Path.GetFileName(dir);
+        foreach (var folder in Directory.EnumerateDirectories(parent, name + ".*-*-*"))
+        {
+            var parts = Path.GetFileName(folder)[(name.Length + 1)..].Split('-');
+            if (parts.Length == 3 && parts[0] is "tmp" or "old" && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid) && !IsAlive(pid))
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Left for the next build to try again: a leftover must not stop this one.
+                }
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false; // no such process
+        }
+    }
+
+    /// <summary>
+    /// Takes the build lock of <paramref name="dir"/> (<c>&lt;dir&gt;.lock</c>), waiting while another process holds it;
+    /// <paramref name="waiting"/> hears once that it waits. The wait has no limit: the lock is an flock, which the system
+    /// releases when its holder dies, and a 72B export takes most of an hour. Dispose the stream to release it.
+    /// </summary>
+    internal static FileStream AcquireLock(string dir, Action? waiting = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(dir + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException)
+            {
+                if (attempt == 0)
+                {
+                    waiting?.Invoke();
+                }
+                Thread.Sleep(100); // another process is building this model
+            }
+        }
+    }
+}
