@@ -1,14 +1,22 @@
+using System.Diagnostics;
 using System.Globalization;
+using Qwen.OnnxExport.Hub;
 
 namespace Qwen.OnnxExport;
 
-/// <summary>The command line of onnx-export: parses flags, runs the export with a progress bar, prints one-line errors.</summary>
+/// <summary>
+/// The command line of onnx-export: parses flags, downloads a Hub repo id given as --input (into the Hugging Face cache),
+/// runs the export with a progress bar, prints one-line errors.
+/// </summary>
 public static class ExportCommand
 {
-    private const string Usage = "usage: onnx-export (--input <hf-dir> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--target cpu|cuda] [--int4-block-size 32] [--max-seq-len N] [--candidates 64] [--force]";
+    private const string Usage = "usage: onnx-export (--input <hf-dir>|<org/name[@revision]> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--target cpu|cuda] [--int4-block-size 32] [--max-seq-len N] [--candidates 64] [--force]";
 
     /// <summary>Runs the command; returns the process exit code (0 success, 1 export error, 2 usage error).</summary>
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Run(args, null);
+
+    /// <summary>Runs the command reading the HF_* variables through <paramref name="getVariable"/> (null: the process environment).</summary>
+    internal static int Run(string[] args, Func<string, string?>? getVariable)
     {
         ArgumentNullException.ThrowIfNull(args);
         string? input = null, random = null, output = null, precision = "fp32", target = null;
@@ -57,6 +65,10 @@ public static class ExportCommand
         var bar = new ProgressBar();
         try
         {
+            if (input is not null && !Directory.Exists(input) && HubRepoId.TryParse(input, out var repo))
+            {
+                input = Download(repo, HubSettings.FromEnvironment(getVariable), bar);
+            }
             var options = new ExportOptions
             {
                 InputDirectory = input,
@@ -87,6 +99,21 @@ public static class ExportCommand
         }
     }
 
+    /// <summary>Resolves and downloads <paramref name="repo"/> into the hub cache; returns its snapshot folder.</summary>
+    private static string Download(HubRepoId repo, HubSettings settings, ProgressBar bar)
+    {
+        using var client = new HubClient(settings);
+        var revision = client.ResolveAsync(repo).GetAwaiter().GetResult();
+        var watch = Stopwatch.StartNew();
+        var snapshot = client.DownloadAsync(revision, bar).GetAwaiter().GetResult();
+        bar.End();
+        var seconds = watch.Elapsed.TotalSeconds;
+        Console.Error.WriteLine(snapshot.BytesDownloaded > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"onnx-export: downloaded {repo} (commit {snapshot.Commit}): {snapshot.BytesDownloaded / 1e6:F1} MB in {seconds:F1} s into {snapshot.Directory}")
+            : $"onnx-export: {repo} (commit {snapshot.Commit}) is in the cache: {snapshot.Directory}");
+        return snapshot.Directory;
+    }
+
     private static int Fail(ProgressBar bar, string message)
     {
         bar.End();
@@ -94,9 +121,15 @@ public static class ExportCommand
         return 1;
     }
 
-    /// <summary>A one-line progress bar on stderr (only when stderr is a terminal): the phase, a bar, and the bytes done.</summary>
-    private sealed class ProgressBar : IProgress<ExportProgress>
+    /// <summary>
+    /// A one-line progress bar on stderr (only when stderr is a terminal): the phase, a bar, and the bytes done; for a
+    /// download also the rate and ETA. A download to a redirected stderr (a log) gets one plain line every 5 s instead.
+    /// </summary>
+    private sealed class ProgressBar : IProgress<ExportProgress>, IProgress<DownloadProgress>
     {
+        private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(5);
+        private static readonly TimeSpan RedrawEvery = TimeSpan.FromMilliseconds(100);
+        private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
         private string _last = "";
 
         /// <summary>Ends the bar's line, if it drew one.</summary>
@@ -116,14 +149,42 @@ public static class ExportCommand
             {
                 return;
             }
-            var filled = (int)(value.Fraction * 40);
-            var line = $"\r{value.Phase,-8} [{new string('#', filled)}{new string('.', 40 - filled)}] {value.Fraction * 100,5:F1}% {value.Done / 1e9:F2}/{value.Total / 1e9:F2} GB";
+            var line = $"\r{value.Phase,-8} {Bar(value.Fraction)} {value.Fraction * 100,5:F1}% {value.Done / 1e9:F2}/{value.Total / 1e9:F2} GB";
             if (line != _last)
             {
                 // Redraw only when the text changes: Report comes once per MiB written.
                 _last = line;
                 Console.Error.Write(line);
             }
+        }
+
+        /// <summary>Redraws the download line (at most 10 times a second: Report comes per chunk), or logs a line every 5 s.</summary>
+        public void Report(DownloadProgress value)
+        {
+            if (Console.IsErrorRedirected)
+            {
+                if (_sinceLine.Elapsed >= LogEvery)
+                {
+                    _sinceLine.Restart();
+                    Console.Error.WriteLine($"onnx-export: downloading {value}");
+                }
+                return;
+            }
+            if (_sinceLine.Elapsed < RedrawEvery && value.Done < value.Total)
+            {
+                return;
+            }
+            _sinceLine.Restart();
+            // Padded so a shorter line (a shorter file name) wipes the end of the previous one.
+            var line = $"\r{"download",-8} {Bar(value.Fraction)} {value}";
+            _last = line.PadRight(_last.Length);
+            Console.Error.Write(_last);
+        }
+
+        private static string Bar(double fraction)
+        {
+            var filled = (int)(fraction * 40);
+            return $"[{new string('#', filled)}{new string('.', 40 - filled)}]";
         }
     }
 }

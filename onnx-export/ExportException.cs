@@ -1,4 +1,4 @@
 namespace Qwen.OnnxExport;
 
 /// <summary>An export that cannot proceed; the message is one line naming the file and the problem.</summary>
-public sealed class ExportException(string message) : Exception(message);
+public class ExportException(string message) : Exception(message);
