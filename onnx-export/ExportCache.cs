@@ -1,7 +1,7 @@
 namespace Qwen.OnnxExport;
 
 /// <summary>
-/// What the model caches (<see cref="RandomModelCache"/>, and the Hub exports next) share: one build of a model directory
+/// What the model caches (<see cref="RandomModelCache"/>, <see cref="HubModelCache"/>) share: one build of a model directory
 /// at a time across processes, and the cleanup of builds whose process died.
 /// </summary>
 internal static class ExportCache
