@@ -29,6 +29,8 @@ namespace Qwen.FakeHub;
 /// (no X-Error-Code, as the Hub answers a bad token on any repo); a gated repo without a token is 401 GatedRepo, with a
 /// known token lacking access 403 GatedRepo. Order of checks: repo (404 RepoNotFound), auth, revision (404
 /// RevisionNotFound), file (404 EntryNotFound).
+/// Naming: inside any namespace under Qwen, a bare <c>FakeHub</c> finds the namespace Qwen.FakeHub before this class
+/// (CS0118), whatever the usings; write <c>using FakeHubServer = Qwen.FakeHub.FakeHub;</c> or the full name.
 /// </remarks>
 public sealed class FakeHub : IAsyncDisposable
 {
