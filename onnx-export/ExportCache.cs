@@ -8,7 +8,8 @@ internal static class ExportCache
 {
     /// <summary>
     /// Deletes what an export into <paramref name="dir"/> left behind when its process died (killed, or stopped with Ctrl-C
-    /// before its finally ran): <c>&lt;dir&gt;.tmp-&lt;pid&gt;-&lt;guid&gt;</c> and <c>.old-</c> folders whose process is gone.
+    /// before its finally ran): <c>&lt;dir&gt;.tmp-&lt;pid&gt;-&lt;guid&gt;</c> and <c>.old-</c> folders whose process is gone
+    /// (or is a later process under the same pid).
     /// Called under the build lock, so no other cache build of this model is writing; a live process's folder is kept.
     /// </summary>
     internal static void RemoveAbandoned(string dir)
@@ -18,7 +19,7 @@ internal static class ExportCache
         foreach (var folder in Directory.EnumerateDirectories(parent, name + ".*-*-*"))
         {
             var parts = Path.GetFileName(folder)[(name.Length + 1)..].Split('-');
-            if (parts.Length == 3 && parts[0] is "tmp" or "old" && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid) && !IsAlive(pid))
+            if (parts.Length == 3 && parts[0] is "tmp" or "old" && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid) && !IsAlive(pid, folder))
             {
                 try
                 {
@@ -32,12 +33,18 @@ internal static class ExportCache
         }
     }
 
-    private static bool IsAlive(int pid)
+    /// <summary>
+    /// Whether process <paramref name="pid"/> may still be writing <paramref name="folder"/>: it runs, and it started before
+    /// the folder was last written. The second part matters in containers, where the server is pid 1 on every start, so
+    /// a folder left by the previous container would otherwise look like this process's own and never be removed.
+    /// </summary>
+    private static bool IsAlive(int pid, string folder)
     {
         try
         {
             using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
+            // Two seconds of slack: Linux derives a start time from boot time and clock ticks.
+            return !process.HasExited && process.StartTime.ToUniversalTime() < Directory.GetLastWriteTimeUtc(folder) + TimeSpan.FromSeconds(2);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
