@@ -256,7 +256,8 @@ public static class ModelExporter
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
-        var total = files.Sum(f => new FileInfo(f).Length);
+        // The size of what a path leads to: a Hugging Face cache snapshot holds symbolic links, whose own length is the link's.
+        var total = files.Sum(f => (File.ResolveLinkTarget(f, returnFinalTarget: true) is { } target ? new FileInfo(target.FullName) : new FileInfo(f)).Length);
         long done = 0;
         progress?.Report(new ExportProgress("hashing", 0, total));
         foreach (var f in files)

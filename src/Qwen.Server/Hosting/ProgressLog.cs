@@ -24,6 +24,7 @@ public sealed class ProgressLog<T> : IProgress<T>, IDisposable
     private readonly bool _terminal;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan? _last;
+    private long _completed = -1;
     private bool _drawn;
 
     /// <summary>Reports <paramref name="activity"/> ("Downloading Qwen/Qwen2.5-7B-Instruct") to <paramref name="logger"/>, or to the terminal when <paramref name="terminal"/>.</summary>
@@ -43,11 +44,12 @@ public sealed class ProgressLog<T> : IProgress<T>, IDisposable
         {
             var now = _clock.Elapsed;
             var complete = done >= total;
-            if (!complete && _last is { } last && now - last < (_terminal ? RedrawInterval : Interval))
+            if (complete ? total == _completed : _last is { } last && now - last < (_terminal ? RedrawInterval : Interval))
             {
-                return;
+                return; // within the interval, or the end of this phase already shown
             }
             _last = now;
+            _completed = complete ? total : _completed;
             if (_terminal)
             {
                 Console.Error.Write($"\r{_activity}: {_describe(value)}\u001b[K");

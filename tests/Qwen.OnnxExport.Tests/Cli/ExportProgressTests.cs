@@ -9,10 +9,13 @@ public sealed class ExportProgressTests : IDisposable
 
     public void Dispose() => _dirs.Dispose();
 
-    [Fact]
-    public void Export_ReportsHashingThenWriting_EachReachingItsFileSizes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Export_ReportsHashingThenWriting_EachReachingItsFileSizes(bool linked)
     {
-        var source = TestCheckpoint.Source;
+        // linked: every file a relative symbolic link into a blob folder, as a Hugging Face cache snapshot has them.
+        var source = linked ? LinkedCopy(TestCheckpoint.Source) : TestCheckpoint.Source;
         var output = _dirs.Temp("progress");
         var reports = new List<ExportProgress>();
         ModelExporter.Export(new ExportOptions { InputDirectory = source, OutputDirectory = output }, new Collect(reports));
@@ -20,7 +23,7 @@ public sealed class ExportProgressTests : IDisposable
         var hashing = reports.Where(r => r.Phase == "hashing").ToList();
         var writing = reports.Where(r => r.Phase == "writing").ToList();
         Assert.True(reports.FindLastIndex(r => r.Phase == "hashing") < reports.FindIndex(r => r.Phase == "writing"), "hashing comes first");
-        var hashed = new FileInfo(Path.Combine(source, "config.json")).Length + new FileInfo(Path.Combine(source, "model.safetensors")).Length;
+        var hashed = new FileInfo(Path.Combine(TestCheckpoint.Source, "config.json")).Length + new FileInfo(Path.Combine(TestCheckpoint.Source, "model.safetensors")).Length;
         Assert.All(hashing, r => Assert.Equal(hashed, r.Total));
         Assert.Equal(hashed, hashing[^1].Done);
         Assert.True(hashing.Count > 10, "hashing reports as it goes, not once at the end");
@@ -29,6 +32,22 @@ public sealed class ExportProgressTests : IDisposable
         // Done counts tensor bytes; the file also holds up to 63 bytes of alignment padding after each tensor.
         Assert.InRange(writing[^1].Done, data - (64 * writing.Count), data);
         Assert.True(writing.Zip(writing.Skip(1), (a, b) => b.Done > a.Done).All(x => x), "writing progress only grows");
+    }
+
+    private string LinkedCopy(string source)
+    {
+        var root = _dirs.Temp("snapshot");
+        var blobs = Path.Combine(root, "blobs");
+        var snapshot = Path.Combine(root, "snapshots", "c0ffee");
+        Directory.CreateDirectory(blobs);
+        Directory.CreateDirectory(snapshot);
+        foreach (var file in Directory.EnumerateFiles(source))
+        {
+            var blob = Path.Combine(blobs, Path.GetFileName(file) + ".blob");
+            File.Copy(file, blob);
+            File.CreateSymbolicLink(Path.Combine(snapshot, Path.GetFileName(file)), Path.Combine("..", "..", "blobs", Path.GetFileName(blob)));
+        }
+        return snapshot;
     }
 
     /// <summary>Synchronous, unlike Progress&lt;T&gt;, so the list is complete when Export returns.</summary>
