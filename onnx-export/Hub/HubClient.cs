@@ -43,6 +43,9 @@ public sealed class HubClient : IDisposable
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Qwen.OnnxExport", "1.0"));
     }
 
+    /// <summary>Files transferred at once by one download call.</summary>
+    internal int ParallelFiles { get; set; } = 4;
+
     /// <summary>Free bytes on the drive holding a directory (DriveInfo); tests replace it.</summary>
     internal Func<string, long> FreeBytes { get; set; } = path => new DriveInfo(path).AvailableFreeSpace;
 
@@ -117,12 +120,14 @@ public sealed class HubClient : IDisposable
         }
 
         var meter = new DownloadMeter(revision.Files.Sum(f => f.Size), present.Sum(f => f.Size), progress);
+        // Several files at once, largest first, as huggingface_hub's snapshot_download does with its workers: one
+        // connection to the storage host rarely fills a fast link. A failure cancels the others; what they had written
+        // stays as .incomplete for the next run.
+        var toDownload = revision.Files.Where(f => !present.Contains(f)).OrderByDescending(f => f.Size).ToList();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = ParallelFiles, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(toDownload, options, (file, ct) => new ValueTask(EnsureBlobAsync(cache, revision, file, meter, ct))).ConfigureAwait(false);
         foreach (var file in revision.Files)
         {
-            if (!present.Contains(file))
-            {
-                await EnsureBlobAsync(cache, revision, file, meter, cancellationToken).ConfigureAwait(false);
-            }
             cache.Link(revision.Commit, file.Path, file.Etag);
         }
         if (!string.Equals(repo.Revision, revision.Commit, StringComparison.OrdinalIgnoreCase))
