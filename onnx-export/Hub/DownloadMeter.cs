@@ -4,7 +4,7 @@ namespace Qwen.OnnxExport.Hub;
 
 /// <summary>
 /// Counts one download call's bytes and reports <see cref="DownloadProgress"/> per chunk. The rate is taken over the
-/// last few seconds so a stall shows at once; it stays unknown (0) for the first half second. Thread-safe: the files of
+/// last few seconds so a stall shows at once; it stays unknown (0) for the first half second, but for a last report. Thread-safe: the files of
 /// one call arrive in parallel, and each report is made under the lock so Done never goes backwards.
 /// </summary>
 internal sealed class DownloadMeter(long total, long present, IProgress<DownloadProgress>? progress)
@@ -74,7 +74,9 @@ internal sealed class DownloadMeter(long total, long present, IProgress<Download
         }
         var (at, transferred) = _samples.Peek();
         var span = now - at;
-        var rate = span >= MinSpan ? (_transferred - transferred) / span.TotalSeconds : 0;
+        // A call that ends within the first half second still gets a rate for its last report: the average.
+        var rate = span >= MinSpan ? (_transferred - transferred) / span.TotalSeconds
+            : _done >= total && now > TimeSpan.Zero ? _transferred / now.TotalSeconds : 0;
         progress?.Report(new DownloadProgress(file, _done, total, rate));
     }
 }
