@@ -106,6 +106,11 @@ public sealed class HubClient : IDisposable
             return new HubSnapshot(repo, revision.Commit, snapshot, 0);
         }
 
+        if (revision.Files.FirstOrDefault(f => f.Etag.Length == 0) is { } unknown)
+        {
+            // Only an offline resolve leaves an id unknown, and a blob cannot be named without it.
+            throw new ArgumentException($"{unknown.Path} of {repo} has no blob id (resolved offline); resolve it online to download", nameof(revision));
+        }
         var present = revision.Files.Where(f => IsPresent(cache, f)).ToHashSet();
         var toFetch = revision.Files.Where(f => !present.Contains(f)).Sum(f => f.Size - PartialLength(cache, f));
         if (toFetch > 0)
