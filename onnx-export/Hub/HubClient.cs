@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -74,12 +75,23 @@ public sealed class HubClient : IDisposable
             return ResolveOffline(repo);
         }
         var uri = new Uri(_endpoint, $"api/models/{repo.Id}/revision/{Uri.EscapeDataString(repo.Revision)}?blobs=true");
-        using var response = await SendAsync(repo, uri, null, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        // An endpoint that accepts the connection and never answers must not hang the command.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ReadTimeout);
+        byte[] json;
+        try
         {
-            throw await FailureAsync(response, repo, "revision info", cancellationToken).ConfigureAwait(false);
+            using var response = await SendAsync(repo, uri, null, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await FailureAsync(response, repo, "revision info", timeout.Token).ConfigureAwait(false);
+            }
+            json = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
         }
-        var json = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Unreachable(new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"no answer in {ReadTimeout.TotalSeconds:0.#} s"), e));
+        }
         var (commit, files) = ParseRevisionInfo(json, repo);
         RequireCheckpoint(files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal), missing =>
             $"{repo.Id} on {_settings.Endpoint} is not a Transformers Qwen2.5 checkpoint: its root has no {missing}");
@@ -150,7 +162,7 @@ public sealed class HubClient : IDisposable
     private static long PartialLength(HubCache cache, HubFile file)
         => new FileInfo(cache.IncompletePath(file.Etag)) is { Exists: true } part && part.Length <= file.Size ? part.Length : 0;
 
-    private static string Gb(long bytes) => $"{bytes / 1e9:F2} GB";
+    private static string Gb(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:F2} GB");
 
     private static bool IsNeeded(string path) => !path.Contains('/', StringComparison.Ordinal) && (NeededFiles.Contains(path) || path.EndsWith(".safetensors", StringComparison.Ordinal));
 

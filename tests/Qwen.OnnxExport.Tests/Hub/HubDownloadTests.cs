@@ -161,7 +161,7 @@ public sealed class HubDownloadTests : IAsyncLifetime
         client.FreeBytes = _ => 50_000_000;
         var e = await Assert.ThrowsAsync<HubException>(() => DownloadAsync(client));
         var need = HubTestRepo.NeededFiles().Sum(SizeOf);
-        Assert.Equal($"not enough disk space for {HubTestRepo.RepoId}: {need / 1e9:F2} GB still to download (+0.10 GB margin) but {_t.Cache} has 0.05 GB free; free some space or set HF_HUB_CACHE to a larger drive", e.Message);
+        Assert.Equal(FormattableString.Invariant($"not enough disk space for {HubTestRepo.RepoId}: {need / 1e9:F2} GB still to download (+0.10 GB margin) but {_t.Cache} has 0.05 GB free; free some space or set HF_HUB_CACHE to a larger drive"), e.Message);
         Assert.Empty(_t.FileRequests());
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Qwen.OnnxExport.Hub;
 
 namespace Qwen.OnnxExport.Tests.Hub;
@@ -117,5 +119,17 @@ public sealed class HubResolveTests : IAsyncLifetime
         Assert.StartsWith("cannot reach http://127.0.0.1:1: ", e.Message, StringComparison.Ordinal);
         Assert.EndsWith("; with HF_HUB_OFFLINE=1 the cache is used without network", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_EndpointThatNeverAnswers_TimesOutAsUnreachable()
+    {
+        // Accepts the connection (the kernel's backlog does) and never reads or answers.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var endpoint = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}";
+        using var client = new HubClient(new HubSettings { Endpoint = endpoint, CacheDirectory = _t.Cache }) { ReadTimeout = TimeSpan.FromMilliseconds(300) };
+        var e = await Assert.ThrowsAsync<HubException>(() => client.ResolveAsync(_t.Id));
+        Assert.Equal($"cannot reach {endpoint}: no answer in 0.3 s; with HF_HUB_OFFLINE=1 the cache is used without network", e.Message);
     }
 }
