@@ -4,6 +4,8 @@
 # The model is mounted, never baked in:  docker run -p 8000:8000 -v /path/to/exported:/models/qwen qwen-server
 # Or the demo model, no model needed:     docker run -p 8000:8000 -e QWEN_MODEL=demo -v qwen-cache:/cache qwen-server
 #   (random weights with the real tokenizer and template, built into /cache on first start; docker compose up does this)
+# Or a Hugging Face repo id:              docker run -p 8000:8000 -e QWEN_MODEL=Qwen/Qwen2.5-0.5B-Instruct -v qwen-cache:/cache qwen-server
+#   (downloaded into /cache/huggingface and exported into /cache on first start, reused after; HF_TOKEN for gated repos)
 ARG VARIANT=cpu
 # The GPU package pinned in Directory.Packages.props decides the CUDA major: 1.32.0's libonnxruntime_providers_cuda.so
 # links libcudart.so.13, libcublas.so.13 and libcublasLt.so.13 (built with nvcc 13.0) and loads cuDNN (9, per ONNX
@@ -20,11 +22,11 @@ RUN if [ "$VARIANT" = "cuda" ]; then PKG=Microsoft.ML.OnnxRuntime.Gpu.Linux; els
  && sh deploy/publish.sh /app "$PKG"
 
 # ICU is required (the tokenizer's NFC normalization; never invariant): install whichever libicuNN the distribution ships,
-# plus curl for the HEALTHCHECK.
+# plus curl for the HEALTHCHECK and ca-certificates for downloads from the Hugging Face Hub (HTTPS).
 # CPU runtime: ASP.NET Core (Ubuntu based).
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime-cpu
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl $(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1) \
+ && apt-get install -y --no-install-recommends curl ca-certificates $(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1) \
  && rm -rf /var/lib/apt/lists/*
 ENV QWEN_EXECUTION_PROVIDER=cpu
 
@@ -45,10 +47,12 @@ RUN groupadd --gid 10001 qwen && useradd --uid 10001 --gid 10001 --home /home/qw
  && mkdir -p /models /cache && chown qwen:qwen /models /cache
 USER 10001:10001
 # QWEN_MODEL stays the mounted model (Kubernetes relies on it); QWEN_MODEL=demo switches to the demo without a rebuild,
-# since the publish output carries the exporter and its bundled tokenizer assets (assets/qwen2.5).
+# since the publish output carries the exporter and its bundled tokenizer assets (assets/qwen2.5), and QWEN_MODEL=org/name
+# to a Hugging Face repo, whose download lands on the /cache volume (HF_HOME) beside its export.
 ENV ASPNETCORE_URLS=http://+:8000 \
     QWEN_MODEL=/models/qwen \
     QWEN_MODEL_CACHE_DIR=/cache \
+    HF_HOME=/cache/huggingface \
     QWEN_JSON_LOGS=true \
     DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=0
 VOLUME ["/models", "/cache"]

@@ -15,6 +15,9 @@ public sealed record ExportOptions
     /// <summary>With <see cref="RandomPreset"/>: the server demo's weights, which end their replies (<see cref="Checkpoint.RandomCheckpoint.Write"/>).</summary>
     public bool Demo { get; init; }
 
+    /// <summary>With <see cref="InputDirectory"/>: the Hub repo and commit it was downloaded from, recorded in the manifest.</summary>
+    public CheckpointOrigin? Origin { get; init; }
+
     /// <summary>The model directory to write.</summary>
     public required string OutputDirectory { get; init; }
 
@@ -58,6 +61,9 @@ public sealed record ExportOptions
 
     /// <summary>Float32 bytes of checkpoint rows streamed per step; tests force tiny chunks to prove the output does not depend on it.</summary>
     internal int ChunkBytes { get; init; } = Graph.GraphSettings.DefaultChunkBytes;
+
+    /// <summary>Free bytes on the drive holding a path; tests replace the drive's reading to see a full disk refused.</summary>
+    internal Func<string, long> FreeBytes { get; init; } = path => new DriveInfo(Path.GetPathRoot(Path.GetFullPath(path))!).AvailableFreeSpace;
 
     /// <summary>For int4: quantize lm_head as well (the default), or keep it float32; the bench measures both.</summary>
     internal bool Int4LmHead { get; init; } = true;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -83,6 +84,14 @@ public static class ModelExporter
             // A plan-only pass checks every tensor's name, dtype and shape first (a bad checkpoint fails in seconds, not
             // after minutes of writing) and gives the size of the external data for the progress bar.
             var plan = Plan(config, settings, weights);
+            // The output needs room for the external data (the weights) before minutes are spent writing it; 1% and 64 MiB
+            // spare for model.onnx, the tokenizer files and the file system's own blocks.
+            var needed = plan.ExternalDataLength + (plan.ExternalDataLength / 100) + (64L << 20);
+            var free = options.FreeBytes(temp);
+            if (free < needed)
+            {
+                throw new ExportException(string.Create(CultureInfo.InvariantCulture, $"not enough disk space for the export: {needed / 1e9:F2} GB needed in {Path.GetDirectoryName(output)}, {free / 1e9:F2} GB free"));
+            }
             var sha = HashSources([Path.Combine(input, "config.json"), .. weights.FilePaths], progress);
 
             long written = 0;
@@ -235,6 +244,9 @@ public static class ModelExporter
                 ["random_preset"] = o.RandomPreset,
                 ["seed"] = o.RandomPreset is null ? null : o.Seed,
                 ["demo"] = o.RandomPreset is null ? null : o.Demo,
+                ["repo"] = o.Origin?.Repo,
+                ["revision"] = o.Origin?.Revision,
+                ["commit"] = o.Origin?.Commit,
             },
         };
         File.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

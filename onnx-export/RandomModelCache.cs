@@ -36,10 +36,10 @@ public static class RandomModelCache
         {
             return dir;
         }
-        using var gate = AcquireLock(dir + ".lock");
+        using var gate = ExportCache.AcquireLock(dir);
         if (!File.Exists(Path.Combine(dir, "manifest.json")))
         {
-            RemoveAbandoned(dir);
+            ExportCache.RemoveAbandoned(dir);
             ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Target = t, Demo = demo, Force = true });
         }
         return dir;
@@ -61,58 +61,4 @@ public static class RandomModelCache
         "cuda" => Target.Cuda,
         _ => throw new ExportException($"--target must be cpu or cuda (given '{target}')"),
     };
-
-    /// <summary>
-    /// Deletes what an export into <paramref name="dir"/> left behind when its process died (killed, or stopped with Ctrl-C
-    /// before its finally ran): <c>&lt;dir&gt;.tmp-&lt;pid&gt;-&lt;guid&gt;</c> and <c>.old-</c> folders whose process is gone.
-    /// Called under the build lock, so no other cache build of this model is writing; a live process's folder is kept.
-    /// </summary>
-    internal static void RemoveAbandoned(string dir)
-    {
-        var parent = Path.GetDirectoryName(dir)!;
-        var name = Path.GetFileName(dir);
-        foreach (var folder in Directory.EnumerateDirectories(parent, name + ".*-*-*"))
-        {
-            var parts = Path.GetFileName(folder)[(name.Length + 1)..].Split('-');
-            if (parts.Length == 3 && parts[0] is "tmp" or "old" && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid) && !IsAlive(pid))
-            {
-                try
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // Left for the next build to try again: a leftover must not stop this one.
-                }
-            }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            return false; // no such process
-        }
-    }
-
-    private static FileStream AcquireLock(string path)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException) when (attempt < 6000)
-            {
-                Thread.Sleep(100); // another process is building this model (the 0.5B preset takes a minute)
-            }
-        }
-    }
 }

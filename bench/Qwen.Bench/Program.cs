@@ -12,6 +12,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["parity"] = ParityBench.RunAsync,
     ["grammar"] = GrammarBench.RunAsync,
     ["soak"] = SoakBench.RunAsync,
+    ["hub-models"] = HubModelsBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {

@@ -15,7 +15,8 @@ namespace Qwen.Server;
 
 /// <summary>
 /// Builds the web application: settings, logging, the model, middleware and endpoints. Program.cs and the tests share it.
-/// The composition root: the one file of the server that knows the exporter (to build the demo model, <see cref="BuildDemoModel"/>).
+/// The composition root, with <see cref="HubModelLoader"/>: the server's only files that know the exporter (to build the demo
+/// model, <see cref="BuildDemoModel"/>, and to export a Hugging Face repo id).
 /// </summary>
 public static class QwenServerApp
 {
@@ -58,7 +59,7 @@ public static class QwenServerApp
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(15));
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(sp => ModelHost.Load(options, sp.GetRequiredService<ILogger<ModelHost>>(), BuildDemoModel, runnerFactory));
+        builder.Services.AddSingleton(sp => ModelHost.Load(options, sp.GetRequiredService<ILogger<ModelHost>>(), Sources, runnerFactory));
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(s => s.SwaggerDoc("v1", new() { Title = "Qwen.Server", Version = "v1", Description = "OpenAI-compatible API for Qwen2.5 models exported to ONNX." }));
         builder.Services.AddQwenApi();
@@ -100,6 +101,9 @@ public static class QwenServerApp
         app.MapFallback((HttpContext c) => throw ApiException.UnknownRoute(c.Request.Method, c.Request.Path));
         return app;
     }
+
+    /// <summary>Where <see cref="ModelHost.Load"/> gets a model it does not find on disk: the demo build and the Hugging Face Hub.</summary>
+    internal static ModelSources Sources { get; } = new(BuildDemoModel, HubModelLoader.Fetch);
 
     /// <summary>
     /// Builds the random-weight demo model of <paramref name="preset"/> into <paramref name="cacheDirectory"/> with the exporter,

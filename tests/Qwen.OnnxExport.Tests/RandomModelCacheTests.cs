@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Qwen.OnnxExport.Tests;
 
-/// <summary>The model cache cleans up after an export whose process died: its temp folder is removed by the next build, a live process's is kept.</summary>
+/// <summary>The model cache cleans up after an export whose process died (or whose pid a later process has): its temp folder is removed by the next build, a live process's is kept.</summary>
 public sealed class RandomModelCacheTests
 {
     [Fact]
@@ -16,6 +16,10 @@ public sealed class RandomModelCacheTests
             var abandoned = Folder($"{dir}.tmp-{ExitedProcessId()}-{Guid.NewGuid():N}");
             var aside = Folder($"{dir}.old-{ExitedProcessId()}-{Guid.NewGuid():N}");
             var building = Folder($"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            // A container's server is pid 1 on every start: a folder under this pid written before this process started
+            // was left by an earlier process.
+            var earlierSamePid = Folder($"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            Directory.SetLastWriteTimeUtc(earlierSamePid, Process.GetCurrentProcess().StartTime.ToUniversalTime() - TimeSpan.FromHours(1));
             var unrelated = Folder(Path.Combine(root, "my-notes.tmp-1-2"));
 
             var built = RandomModelCache.GetOrCreate("tiny", cacheRoot: root);
@@ -24,6 +28,7 @@ public sealed class RandomModelCacheTests
             Assert.False(Directory.Exists(abandoned));
             Assert.False(Directory.Exists(aside));
             Assert.True(Directory.Exists(building));
+            Assert.False(Directory.Exists(earlierSamePid));
             Assert.True(Directory.Exists(unrelated));
         }
         finally

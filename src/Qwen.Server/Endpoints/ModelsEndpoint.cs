@@ -20,5 +20,13 @@ public static class ModelsEndpoint
             .WithName("RetrieveModel").WithTags("OpenAI").Produces<ModelCard>().ProducesErrors(404);
     }
 
-    private static ModelCard Card(ModelHost model) => new() { Id = model.Name, Created = model.Created, OwnedBy = "qwen-server", MaxModelLen = model.Engine.MaxModelLen };
+    private static ModelCard Card(ModelHost model) => new()
+    {
+        Id = model.Name,
+        Created = model.Created,
+        OwnedBy = "qwen-server",
+        Root = model.OriginRepo ?? model.Name,
+        Revision = model.OriginCommit,
+        MaxModelLen = model.Engine.MaxModelLen,
+    };
 }

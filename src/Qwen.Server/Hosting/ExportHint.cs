@@ -16,9 +16,6 @@ public static partial class ExportHint
     public static string Command(string checkpoint, string output, string executionProvider)
         => Build(Quote(Path.GetFullPath(checkpoint)), Quote(Path.GetFullPath(output)), executionProvider);
 
-    /// <summary>The command with placeholders, for the demo model's warning.</summary>
-    public static string Template(string executionProvider) => Build("<hf-dir>", "<dir>", executionProvider);
-
     /// <summary>The onnx-export project directory of the clone this server runs from, or null (a published or container build).</summary>
     public static string? FindExporterProject()
     {

@@ -44,6 +44,15 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>The served model id.</summary>
     public string Name { get; }
 
+    /// <summary>The repo and commit the model was downloaded from, when <see cref="ServerOptions.Model"/> was a Hugging Face repo id.</summary>
+    public HubModel? Hub { get; private init; }
+
+    /// <summary>The Hugging Face repo the model was exported from, as its manifest records it (a Hub export); else null.</summary>
+    public string? OriginRepo { get; private init; }
+
+    /// <summary>The commit of <see cref="OriginRepo"/> the export was made from; else null.</summary>
+    public string? OriginCommit { get; private init; }
+
     /// <summary>Whether this is the random-weight demo model.</summary>
     public bool IsDemo { get; }
 
@@ -78,32 +87,46 @@ public sealed class ModelHost : IAsyncDisposable
     public static string DefaultCacheDir => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "qwen-server", "models");
 
     /// <summary>
-    /// Loads the configured model, or the demo model from <paramref name="buildDemoModel"/> (preset, cache directory, logger:
-    /// the built model directory; the composition root's, so only it knows the exporter); throws <see cref="StartupException"/>
-    /// naming the setting and file. <paramref name="runnerFactory"/> replaces the ONNX runner (tests use scripted runners).
+    /// Loads the configured model: a model directory, a Hugging Face repo id (downloaded and exported by
+    /// <see cref="ModelSources.FetchFromHub"/>), or the demo model (<see cref="ModelSources.BuildDemo"/>); the sources are the
+    /// composition root's, so only it knows the exporter. Throws <see cref="StartupException"/> naming the setting and file.
+    /// <paramref name="runnerFactory"/> replaces the ONNX runner (tests use scripted runners).
     /// </summary>
-    public static ModelHost Load(ServerOptions options, ILogger logger, Func<string, string, string, ILogger, string> buildDemoModel, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
+    public static ModelHost Load(ServerOptions options, ILogger logger, ModelSources sources, Func<string, EngineOptions, IModelRunner>? runnerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
-        ArgumentNullException.ThrowIfNull(buildDemoModel);
+        ArgumentNullException.ThrowIfNull(sources);
         var isDemo = options.ServesDemo;
+        var modelLabel = ServerOptions.Setting(nameof(ServerOptions.Model)).Label;
         string dir;
         string what;
+        HubModel? hub = null;
         if (isDemo)
         {
             var cache = Path.GetFullPath(options.ModelCacheDir ?? DefaultCacheDir);
-            dir = Step($"the demo model (preset {options.DemoPreset}) in {ServerOptions.Setting(nameof(ServerOptions.ModelCacheDir)).Label} '{cache}'", () => buildDemoModel(options.DemoPreset, cache, options.ExecutionProvider, logger));
+            dir = Step($"the demo model (preset {options.DemoPreset}) in {ServerOptions.Setting(nameof(ServerOptions.ModelCacheDir)).Label} '{cache}'", () => sources.BuildDemo(options.DemoPreset, cache, options.ExecutionProvider, logger));
             what = $"the demo model '{dir}'";
         }
-        else
+        else if (System.IO.Directory.Exists(options.Model))
         {
             dir = Path.GetFullPath(options.Model!);
-            what = $"{ServerOptions.Setting(nameof(ServerOptions.Model)).Label} '{dir}'";
+            what = $"{modelLabel} '{dir}'";
             if (!File.Exists(Path.Combine(dir, "manifest.json")))
             {
                 throw new StartupException($"{what} has no manifest.json: {MissingManifestHint(dir, options.ExecutionProvider)}");
             }
+        }
+        else
+        {
+            hub = Step($"{modelLabel} '{options.Model}'", () => sources.FetchFromHub(options, logger));
+            if (hub is null)
+            {
+                var full = Path.GetFullPath(options.Model!);
+                throw new StartupException($"{modelLabel} must be an existing directory or a Hugging Face repo id, org/name[@revision] (given '{options.Model}'{(full == options.Model ? "" : $", full path '{full}'")})");
+            }
+            dir = hub.Directory;
+            what = $"{modelLabel} '{options.Model}' (exported to '{dir}')";
         }
 
         // The cheap checks before the model load; the engine reads the manifest again, and refuses a graph its provider cannot run.
@@ -145,7 +168,7 @@ public sealed class ModelHost : IAsyncDisposable
             engine.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw new StartupException($"{ServerOptions.Setting(nameof(ServerOptions.MaxSeqsPerRequest)).Label} must be at most the {info.Slots} KV cache slots the model was given, or 0 for half of them (given {options.MaxSeqsPerRequest})");
         }
-        var name = options.ServedModelName ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
+        var name = options.ServedModelName ?? hub?.RepoId ?? (isDemo ? $"qwen2.5-demo-{options.DemoPreset}" : Path.GetFileName(dir.TrimEnd('/')));
         if (info.DeviceMemory is { } device)
         {
             LogDeviceMemory(logger, device, info.Slots, options.MaxNumSeqs);
@@ -161,19 +184,29 @@ public sealed class ModelHost : IAsyncDisposable
         {
             logger.LogWarning(
                 "*** DEMO MODEL: random weights (preset '{Preset}') with the real Qwen2.5 tokenizer and chat template. Its text is MEANINGLESS. " +
-                "Everything else (template, tool calls, streaming, batching, metrics) is real. To serve a real model: export a Hugging Face " +
-                "Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
-                options.DemoPreset, ExportHint.Template(options.ExecutionProvider));
+                "Everything else (template, tool calls, streaming, batching, metrics) is real. To serve a real model: --model Qwen/Qwen2.5-0.5B-Instruct " +
+                "(any Qwen2.5 repo id; downloaded and exported on first use). ***",
+                options.DemoPreset);
         }
-        else if (manifest.Source.ValueKind == JsonValueKind.Object && manifest.Source.TryGetProperty("random_preset", out var preset) && preset.ValueKind == JsonValueKind.String)
+        else if (SourceText(manifest, "random_preset") is { } preset)
         {
             // An export of a random preset (onnx-export --random) served by path is the demo under another name: as loud.
             logger.LogWarning(
                 "*** RANDOM WEIGHTS: {Directory}'s manifest.json says it was exported from the random preset '{Preset}', not a trained checkpoint. Its text is MEANINGLESS. " +
-                "To serve a real model: export a Hugging Face Qwen2.5 download with `{ExportCommand}`, then start with --model <dir>. ***",
-                dir, preset.GetString(), ExportHint.Template(options.ExecutionProvider));
+                "To serve a real model: --model Qwen/Qwen2.5-0.5B-Instruct (any Qwen2.5 repo id; downloaded and exported on first use). ***",
+                dir, preset);
         }
-        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, maxSeqsPerRequest);
+        if (options.GivenFrom.TryGetValue(nameof(ServerOptions.Precision), out var precisionFrom) && hub is null && options.Precision != manifest.Precision)
+        {
+            // Only an export made here follows --precision; a directory (or the demo) is what it was exported as.
+            logger.LogWarning("{Setting} {Precision} (from {Source}) applies to a Hugging Face repo id only; {Model} is {Actual}", ServerOptions.Setting(nameof(ServerOptions.Precision)).Label, options.Precision, precisionFrom, name, manifest.Precision);
+        }
+        return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, maxSeqsPerRequest)
+        {
+            Hub = hub,
+            OriginRepo = SourceText(manifest, "repo"),
+            OriginCommit = SourceText(manifest, "commit"),
+        };
     }
 
     /// <inheritdoc/>
@@ -198,6 +231,10 @@ public sealed class ModelHost : IAsyncDisposable
         var output = dir.TrimEnd('/') + (executionProvider == "cuda" ? "-int4-cuda" : "-int4");
         return $"it is a Hugging Face checkpoint (config.json, *.safetensors); export it to ONNX first: {ExportHint.Command(dir, output, executionProvider)}   then start with --model {ExportHint.Quote(output)}";
     }
+
+    /// <summary>A text field of the manifest's <c>source</c> object (where the export came from), or null.</summary>
+    private static string? SourceText(ModelManifest manifest, string key)
+        => manifest.Source.ValueKind == JsonValueKind.Object && manifest.Source.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     // Every failure reading the operator's files (or loading the model into the engine) becomes one line naming what was loaded.
     private static T Step<T>(string what, Func<T> step)

@@ -16,8 +16,8 @@ public sealed record ServerOptions
     /// <summary>The settings: key, flag, environment variable, default and meaning. The README's settings table is exactly this list (a test compares them).</summary>
     public static IReadOnlyList<ServerSetting> Settings { get; } =
     [
-        new("Model", "--model", "QWEN_MODEL", "(demo model)", "Exported model directory (onnx-export output). Unset or `demo`: build and serve the random-weight demo model (a directory named demo: `./demo`). A Hugging Face checkpoint directory is refused with the export command to run."),
-        new("ServedModelName", "--served-model-name", "QWEN_SERVED_MODEL_NAME", "the model directory's name; for the demo `qwen2.5-demo-<preset>` (qwen2.5-demo-tiny)", "The model id clients send and /v1/models lists."),
+        new("Model", "--model", "QWEN_MODEL", "(demo model)", "What to serve: an exported model directory (onnx-export output), or a Hugging Face repo id `org/name[@revision]` (Qwen/Qwen2.5-7B-Instruct), which is downloaded into the Hugging Face cache and exported on first use (at Precision, into ModelCacheDir), then served at once on later starts. Unset or `demo`: build and serve the random-weight demo model (a directory named demo: `./demo`). A Hugging Face checkpoint directory is refused with the export command to run."),
+        new("ServedModelName", "--served-model-name", "QWEN_SERVED_MODEL_NAME", "the model directory's name; for the demo `qwen2.5-demo-<preset>` (qwen2.5-demo-tiny)", "The model id clients send and /v1/models lists; for a Hugging Face repo id, the repo id (Qwen/Qwen2.5-7B-Instruct)."),
         new("ApiKeys", "--api-keys", "QWEN_API_KEYS", "(none: open)", "Comma-separated keys; when set, /v1/*, /tokenize and /detokenize need `Authorization: Bearer <key>` (constant-time comparison), and /health/ready names the model only to a caller with a key. Set but blank, or with a blank entry, is a startup error."),
         new("MaxNumSeqs", "--max-num-seqs", "QWEN_MAX_NUM_SEQS", "8", "KV cache slots: sequences decoded together."),
         new("KvCacheMemory", "--kv-cache-memory", "QWEN_KV_CACHE_MEMORY", "(off)", "KV cache budget as a size (2GiB, 512MiB, 4GB or bytes); when set, the number of slots is derived from it instead of MaxNumSeqs."),
@@ -33,7 +33,7 @@ public sealed record ServerOptions
         new("MaxTokensLimit", "--max-tokens-limit", "QWEN_MAX_TOKENS_LIMIT", "0 (max-model-len)", "Largest max_tokens a request may ask for."),
         new("CorsOrigins", "--cors-origins", "QWEN_CORS_ORIGINS", "(none)", "Comma-separated origins allowed by CORS; * for any."),
         new("JsonLogs", "--json-logs", "QWEN_JSON_LOGS", "false", "Compact JSON log lines (for containers) instead of text."),
-        new("ModelCacheDir", "--model-cache-dir", "QWEN_MODEL_CACHE_DIR", "~/.cache/qwen-server/models", "Where the demo model is built on first run. `QWEN_MODEL_CACHE` (which the exporter's model cache also reads) is accepted as an alias.")
+        new("ModelCacheDir", "--model-cache-dir", "QWEN_MODEL_CACHE_DIR", "~/.cache/qwen-server/models", "Where the demo model is built on first run, and where the exports of Hugging Face repo ids are kept (`hub/<org>--<name>/<commit>-<precision>-v<N>`); the downloads themselves go to the Hugging Face cache (`HF_HUB_CACHE`, else `HF_HOME`/hub, else ~/.cache/huggingface/hub). `QWEN_MODEL_CACHE` (which the exporter's model cache also reads) is accepted as an alias.")
         {
             EnvAlias = "QWEN_MODEL_CACHE",
         },
@@ -44,6 +44,7 @@ public sealed record ServerOptions
         new("SseWriteTimeout", "--sse-write-timeout", "QWEN_SSE_WRITE_TIMEOUT", "30", "Seconds one SSE event (write and flush) may take; past it the connection is aborted, the request's sequences cancelled and the request logged client_too_slow."),
         new("MaxConcurrentPrompts", "--max-concurrent-prompts", "QWEN_MAX_CONCURRENT_PROMPTS", "the processor count", "Requests whose prompt may be rendered and tokenized at once (chat, completions, responses, /tokenize); up to MaxNumSeqs + MaxWaiting more wait for a turn, beyond that 429 with Retry-After."),
         new("SplitSpecialTokens", "--split-special-tokens", "QWEN_SPLIT_SPECIAL_TOKENS", "true", "Special-token text in chat messages (content, tool calls, tool definitions) is tokenized as plain text, so a user cannot forge `<|im_start|>` or `<tool_call>`; false maps it to the control tokens, as Hugging Face and vLLM do."),
+        new("Precision", "--precision", "QWEN_PRECISION", "int4 on cpu, fp16 on cuda", "Weights of the export made from a Hugging Face repo id: fp32, fp16 or int4, laid out for the execution provider (fp32 has no CUDA layout; fp16 on cpu runs the CUDA layout, slowly). A model directory keeps the precision it was exported at, and the demo its own."),
     ];
 
     /// <summary>The <see cref="Model"/> value that names the demo model, so a container can choose it without unsetting a variable its image sets.</summary>
@@ -111,6 +112,12 @@ public sealed record ServerOptions
 
     /// <summary>Demo model preset.</summary>
     public string DemoPreset { get; init; } = "tiny";
+
+    /// <summary>Weight precision of a Hub export (fp32, fp16, int4); null: int4 on cpu, fp16 on cuda (<see cref="ResolvedPrecision"/>).</summary>
+    public string? Precision { get; init; }
+
+    /// <summary>The precision a Hub export is made at: <see cref="Precision"/>, else int4 on cpu and fp16 on cuda.</summary>
+    public string ResolvedPrecision => Precision ?? (ExecutionProvider == "cuda" ? "fp16" : "int4");
 
     /// <summary>With API keys: /metrics, /swagger and /health/ready's details need a key too.</summary>
     public bool ProtectOperations { get; init; }
@@ -198,10 +205,13 @@ public sealed record ServerOptions
         {
             errors.Add((nameof(ProtectOperations), "needs ApiKeys (--api-keys, QWEN_API_KEYS): there is no key to protect the routes with", "true"));
         }
-        if (!ServesDemo && Model is { } dir && !Directory.Exists(dir))
+        if (Precision is not (null or "fp32" or "fp16" or "int4"))
         {
-            var full = Path.GetFullPath(dir);
-            errors.Add((nameof(Model), "must be an existing directory", full == dir ? $"'{dir}'" : $"'{dir}', full path '{full}'"));
+            errors.Add((nameof(Precision), "must be fp32, fp16 or int4", $"'{Precision}'"));
+        }
+        else if (Precision == "fp32" && ExecutionProvider == "cuda")
+        {
+            errors.Add((nameof(Precision), "must be fp16 or int4 on cuda: ONNX Runtime's CUDA attention takes no float32", "'fp32'"));
         }
         return errors;
     }

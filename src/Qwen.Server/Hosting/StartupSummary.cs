@@ -22,11 +22,12 @@ internal static class StartupSummary
         var info = model.Engine.Info;
         var keys = options.ApiKeyList.Count;
         logger.LogInformation(
-            "Serving {Model} ({Precision}) from {Directory} on {ExecutionProvider} with {Threads} threads; KV cache {Slots} slots x {Tokens} tokens, {KvCacheMiB:F0} MiB; " +
+            "Serving {Model} ({Precision}) from {Directory}{Origin} on {ExecutionProvider} with {Threads} threads; KV cache {Slots} slots x {Tokens} tokens, {KvCacheMiB:F0} MiB; " +
             "auth {Auth} ({ApiKeys} keys); listening on {Urls}; Swagger UI {SwaggerUrl} ({SwaggerAccess})",
             model.Name,
             info.Precision,
             model.Directory,
+            model.OriginRepo is { } repo ? $" (exported from {repo} at commit {model.OriginCommit})" : "",
             info.ExecutionProvider,
             model.Engine.Options.ResolvedIntraOpThreads,
             info.Slots,

@@ -15,6 +15,12 @@ public sealed record ModelCard
     /// <summary>Always <c>qwen-server</c>.</summary>
     public required string OwnedBy { get; init; }
 
+    /// <summary>What the id stands for (vLLM's extension): the Hugging Face repo the model was exported from, else the id itself.</summary>
+    public required string Root { get; init; }
+
+    /// <summary>The commit of <see cref="Root"/> the served export was made from (this server's extension); null when not from the Hub.</summary>
+    public required string? Revision { get; init; }
+
     /// <summary>Tokens one sequence may hold, prompt and output together (vLLM's extension).</summary>
     public required int MaxModelLen { get; init; }
 }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Qwen.FakeHub;
-using Hub = Qwen.FakeHub.FakeHub;
+using FakeHubServer = Qwen.FakeHub.FakeHub;
 
 namespace Qwen.OnnxExport.Tests.FakeHub;
 
@@ -16,12 +16,12 @@ public sealed class FakeHubTests(RepoFilesFixture files) : IClassFixture<RepoFil
 {
     private const string RepoId = "Qwen/Qwen2.5-Tiny-Instruct";
     private const string Shard = "model-00001-of-00002.safetensors";
-    private Hub _hub = null!;
+    private FakeHubServer _hub = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
-        _hub = await Hub.StartAsync();
+        _hub = await FakeHubServer.StartAsync();
         _hub.AddRepo(RepoId, files.Directory);
         // Redirects are followed by hand, to see the 302 itself.
         _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(_hub.Endpoint) };

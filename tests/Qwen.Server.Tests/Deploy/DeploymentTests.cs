@@ -130,7 +130,9 @@ public sealed class DeploymentTests
         }
         var cache = Directory.CreateTempSubdirectory("qwen-cache-volume-").FullName;
         Assert.Equal("/cache", env["QWEN_MODEL_CACHE_DIR"]);
+        Assert.Equal("/cache/huggingface", env["HF_HOME"]); // a repo id's download lands on the same volume as its export
         env["QWEN_MODEL_CACHE_DIR"] = cache;
+        env["HF_HOME"] = Path.Combine(cache, "huggingface");
         env["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
 
         var output = Path.Combine(Path.GetTempPath(), $"qwen-publish-{Guid.NewGuid():N}");
@@ -152,7 +154,7 @@ public sealed class DeploymentTests
             Assert.Single(Directory.GetFiles(cache, "manifest.json", SearchOption.AllDirectories));
             var warning = Assert.Single(server.Stdout, l => l.Contains("DEMO MODEL", StringComparison.Ordinal));
             Assert.Contains("meaningless", warning, StringComparison.OrdinalIgnoreCase);
-            Assert.Contains("--model <dir>", warning, StringComparison.Ordinal);
+            Assert.Contains("--model Qwen/Qwen2.5-0.5B-Instruct", warning, StringComparison.Ordinal);
         }
         finally
         {

@@ -13,7 +13,7 @@ public sealed class MaxSeqsPerRequestTests
     [InlineData(8, 1, 1)]
     public async Task Load_Cap_ResolvedFromTheEnginesSlots(int slots, int setting, int expected)
     {
-        await using var host = ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxNumSeqs = slots, MaxModelLen = 256, MaxSeqsPerRequest = setting }, new CapturingLogger(), QwenServerApp.BuildDemoModel, (_, o) => new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen));
+        await using var host = ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxNumSeqs = slots, MaxModelLen = 256, MaxSeqsPerRequest = setting }, new CapturingLogger(), QwenServerApp.Sources, (_, o) => new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen));
         Assert.Equal(expected, host.MaxSeqsPerRequest);
     }
 
@@ -23,7 +23,7 @@ public sealed class MaxSeqsPerRequestTests
         // MaxNumSeqs allows 8, but the runner (as a memory budget would) gives 3 slots: only known once it is loaded.
         var options = new ServerOptions { Model = TestModels.Tiny, MaxNumSeqs = 8, MaxModelLen = 256, MaxSeqsPerRequest = 4 };
         Assert.Empty(options.Validate());
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(options, new CapturingLogger(), QwenServerApp.BuildDemoModel, (_, o) => new ScriptedRunner(151936, 3, o.MaxModelLen)));
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(options, new CapturingLogger(), QwenServerApp.Sources, (_, o) => new ScriptedRunner(151936, 3, o.MaxModelLen)));
         Assert.Equal("MaxSeqsPerRequest (--max-seqs-per-request, QWEN_MAX_SEQS_PER_REQUEST) must be at most the 3 KV cache slots the model was given, or 0 for half of them (given 4)", e.Message);
     }
 

@@ -16,7 +16,7 @@ public sealed class ModelHostTests
     {
         var dir = TestModels.Variant(new() { ["tokenizer_config.json"] = TestModels.TokenizerConfigWithTemplate(t => t.Replace("# Tools", "# Tool", StringComparison.Ordinal)) });
         var loaded = false;
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger(), QwenServerApp.BuildDemoModel, (_, o) =>
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger(), QwenServerApp.Sources, (_, o) =>
         {
             loaded = true;
             return new ScriptedRunner(151936, o.MaxNumSeqs, o.MaxModelLen);
@@ -33,7 +33,7 @@ public sealed class ModelHostTests
         {
             var options = new ServerOptions { ModelCacheDir = cache, MaxModelLen = 256, MaxNumSeqs = 1 };
             var first = new CapturingLogger();
-            await using (ModelHost.Load(options, first, QwenServerApp.BuildDemoModel, Scripted))
+            await using (ModelHost.Load(options, first, QwenServerApp.Sources, Scripted))
             {
             }
             Assert.Contains(first.Entries, l => l.Level == LogLevel.Information && l.Message == $"Building the demo model (preset tiny, fp32) into {cache}, first run only");
@@ -42,7 +42,7 @@ public sealed class ModelHostTests
             // `--model demo` names the same model, and is a valid setting (no directory of that name needed).
             var second = new CapturingLogger();
             Assert.Empty((options with { Model = ServerOptions.DemoModel }).Validate());
-            await using (var host = ModelHost.Load(options with { Model = ServerOptions.DemoModel }, second, QwenServerApp.BuildDemoModel, Scripted))
+            await using (var host = ModelHost.Load(options with { Model = ServerOptions.DemoModel }, second, QwenServerApp.Sources, Scripted))
             {
                 Assert.Equal("qwen2.5-demo-tiny", host.Name);
                 Assert.True(host.IsDemo);
@@ -67,7 +67,7 @@ public sealed class ModelHostTests
         // Tiny preset: 2 layers x (K and V) x 2 KV heads x 256 tokens x head_dim 16 x 4 bytes = 131,072 bytes per slot.
         const long slotBytes = 2L * 2 * 2 * 256 * 16 * 4;
         var options = new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, MaxNumSeqs = 8, KvCacheMemory = (3 * slotBytes + 1000).ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        await using var host = ModelHost.Load(options, new CapturingLogger(), QwenServerApp.BuildDemoModel);
+        await using var host = ModelHost.Load(options, new CapturingLogger(), QwenServerApp.Sources);
         Assert.Equal((3, 256, 3 * slotBytes), (host.Engine.Info.Slots, host.Engine.Info.MaxModelLen, host.Engine.Info.KvCacheBytes));
     }
 
@@ -78,7 +78,7 @@ public sealed class ModelHostTests
     public async Task Load_ACudaLayoutOnTheCpu_WarnsThatACpuExportIsFaster(string precision, string? target, bool warns)
     {
         var logger = new CapturingLogger();
-        await using (ModelHost.Load(new ServerOptions { Model = RandomModelCache.GetOrCreate("tiny", precision, target: target), MaxModelLen = 64, MaxNumSeqs = 1 }, logger, QwenServerApp.BuildDemoModel))
+        await using (ModelHost.Load(new ServerOptions { Model = RandomModelCache.GetOrCreate("tiny", precision, target: target), MaxModelLen = 64, MaxNumSeqs = 1 }, logger, QwenServerApp.Sources))
         {
         }
         Assert.Equal(warns, logger.Entries.Any(l => l.Level == LogLevel.Warning && l.Message.Contains($"is laid out for CUDA ({precision}, float16 activations and KV cache); the CPU runs it, more slowly than an export for the CPU (onnx-export --precision int4)", StringComparison.Ordinal)));
@@ -98,7 +98,7 @@ public sealed class ModelHostTests
         }
         var dir = TestModels.Variant(new() { ["manifest.json"] = manifest.ToJsonString() });
         var logger = new CapturingLogger();
-        await using (ModelHost.Load(new ServerOptions { Model = dir, MaxModelLen = 64, MaxNumSeqs = 1 }, logger, QwenServerApp.BuildDemoModel, Scripted))
+        await using (ModelHost.Load(new ServerOptions { Model = dir, MaxModelLen = 64, MaxNumSeqs = 1 }, logger, QwenServerApp.Sources, Scripted))
         {
         }
         var warnings = logger.Entries.Where(l => l.Level == LogLevel.Warning && l.Message.Contains("MEANINGLESS", StringComparison.Ordinal)).ToList();
@@ -106,7 +106,7 @@ public sealed class ModelHostTests
         if (random)
         {
             Assert.StartsWith($"*** RANDOM WEIGHTS: {dir}'s manifest.json says it was exported from the random preset 'tiny'", warnings[0].Message, StringComparison.Ordinal);
-            Assert.Contains(ExportHint.Template("cpu"), warnings[0].Message, StringComparison.Ordinal);
+            Assert.Contains("To serve a real model: --model Qwen/Qwen2.5-0.5B-Instruct", warnings[0].Message, StringComparison.Ordinal);
         }
     }
 
@@ -114,22 +114,22 @@ public sealed class ModelHostTests
     public void Load_CudaWithAGraphForTheCpu_RefusesInOneLineNamingTheExport()
     {
         // This build has no CUDA provider: the refusal must come first, from the manifest, before any session exists.
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = RandomModelCache.GetOrCreate("tiny", "int4"), ExecutionProvider = "cuda", MaxModelLen = 64, MaxNumSeqs = 1, KvCacheMemory = "65536" }, new CapturingLogger(), QwenServerApp.BuildDemoModel));
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = RandomModelCache.GetOrCreate("tiny", "int4"), ExecutionProvider = "cuda", MaxModelLen = 64, MaxNumSeqs = 1, KvCacheMemory = "65536" }, new CapturingLogger(), QwenServerApp.Sources));
         Assert.Contains("this int4 export is laid out for the cpu (float32 attention and KV cache), and ONNX Runtime's CUDA GroupQueryAttention takes float16 or bfloat16 only", e.Message, StringComparison.Ordinal);
         Assert.Contains("Export the checkpoint for CUDA with onnx-export --precision int4 --target cuda", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("cpu", "--output <dir> --precision int4")]
-    [InlineData("cuda", "--output <dir> --precision int4 --target cuda")]
+    [InlineData("cpu", "/out --precision int4")]
+    [InlineData("cuda", "/out --precision int4 --target cuda")]
     public void ExportHint_NamesTheLayoutOfTheExecutionProvider(string provider, string ending)
-        => Assert.EndsWith(ending, ExportHint.Template(provider), StringComparison.Ordinal);
+        => Assert.EndsWith(ending, ExportHint.Command("/in", "/out", provider), StringComparison.Ordinal);
 
     [Fact]
     public async Task Load_GpuMemoryUtilization_ReachesTheEngine()
     {
         double? given = null;
-        await using (ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, GpuMemoryUtilization = 0.5 }, new CapturingLogger(), QwenServerApp.BuildDemoModel, (dir, o) =>
+        await using (ModelHost.Load(new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 256, GpuMemoryUtilization = 0.5 }, new CapturingLogger(), QwenServerApp.Sources, (dir, o) =>
         {
             given = o.GpuMemoryUtilization;
             return Scripted(dir, o);
@@ -158,7 +158,7 @@ public sealed class ModelHostTests
         await File.WriteAllTextAsync(Path.Combine(checkpoint, "config.json"), "{}");
         await File.WriteAllTextAsync(Path.Combine(checkpoint, "model.safetensors"), "");
 
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = checkpoint }, new CapturingLogger(), QwenServerApp.BuildDemoModel));
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = checkpoint }, new CapturingLogger(), QwenServerApp.Sources));
         Assert.StartsWith($"Model (--model, QWEN_MODEL) '{checkpoint}' has no manifest.json: it is a Hugging Face checkpoint", e.Message, StringComparison.Ordinal);
         const string Before = "export it to ONNX first: ";
         const string After = "   then start with --model ";
@@ -182,7 +182,7 @@ public sealed class ModelHostTests
     {
         var dir = Directory.CreateTempSubdirectory("qwen-hf-noweights-").FullName;
         File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
-        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger(), QwenServerApp.BuildDemoModel));
+        var e = Assert.Throws<StartupException>(() => ModelHost.Load(new ServerOptions { Model = dir }, new CapturingLogger(), QwenServerApp.Sources));
         Assert.Contains("no *.safetensors weights", e.Message, StringComparison.Ordinal);
         Directory.Delete(dir, recursive: true);
     }

@@ -6,7 +6,7 @@ namespace Qwen.Server.Tests.Hosting;
 
 /// <summary>
 /// The real server as a child process (<c>dotnet Qwen.Server.dll</c>), its stdout and stderr drained asynchronously into
-/// line lists (a full pipe would block it). Inherited QWEN_* and ASP.NET address variables are removed, so each test
+/// line lists (a full pipe would block it). Inherited QWEN_*, Hugging Face (HF_*, HUGGING*) and ASP.NET address variables are removed, so each test
 /// states its whole environment; the demo model comes from the exporter's shared test cache. Killed on dispose.
 /// </summary>
 internal sealed partial class ServerProcess : IAsyncDisposable
@@ -61,7 +61,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         foreach (var key in psi.Environment.Keys.ToList())
         {
-            if (key.StartsWith("QWEN_", StringComparison.Ordinal) || key.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || key.StartsWith("DOTNET_URLS", StringComparison.Ordinal) || key.StartsWith("Qwen__", StringComparison.OrdinalIgnoreCase))
+            if (key.StartsWith("QWEN_", StringComparison.Ordinal) || key.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || key.StartsWith("DOTNET_URLS", StringComparison.Ordinal) || key.StartsWith("Qwen__", StringComparison.OrdinalIgnoreCase) || key.StartsWith("HF_", StringComparison.Ordinal) || key.StartsWith("HUGGING", StringComparison.Ordinal))
             {
                 psi.Environment.Remove(key);
             }

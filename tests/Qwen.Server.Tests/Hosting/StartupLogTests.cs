@@ -35,9 +35,7 @@ public sealed class StartupLogTests
         var warning = Assert.Single(server.Stdout, l => l.Contains("DEMO MODEL", StringComparison.Ordinal));
         Assert.Contains("WRN]", warning, StringComparison.Ordinal);
         Assert.Contains("meaningless", warning, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("start with --model <dir>", warning, StringComparison.Ordinal);
-        var project = Path.Combine(Deploy.RepoRoot.Path, "onnx-export");
-        Assert.Contains($"`dotnet run -c Release --project {project} -- --input <hf-dir> --output <dir> --precision int4`", warning, StringComparison.Ordinal);
+        Assert.Contains("To serve a real model: --model Qwen/Qwen2.5-0.5B-Instruct (any Qwen2.5 repo id; downloaded and exported on first use)", warning, StringComparison.Ordinal);
         var auth = Assert.Single(server.Stdout, l => l.Contains("Auth:", StringComparison.Ordinal));
         Assert.EndsWith("WRN] Auth: off (no --api-keys): every route is open", auth, StringComparison.Ordinal);
 
