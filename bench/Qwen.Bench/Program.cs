@@ -4,6 +4,7 @@ using Qwen.Bench;
 var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["export"] = ExportBench.RunAsync,
+    ["download"] = DownloadBench.RunAsync,
     ["engine"] = EngineBench.RunAsync,
     ["tokenizer"] = TokenizerBench.RunAsync,
     ["load"] = LoadBench.RunAsync,

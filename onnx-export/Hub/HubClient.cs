@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -43,6 +44,9 @@ public sealed class HubClient : IDisposable
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("Qwen.OnnxExport", "1.0"));
     }
 
+    /// <summary>Files transferred at once by one download call.</summary>
+    internal int ParallelFiles { get; set; } = 4;
+
     /// <summary>Free bytes on the drive holding a directory (DriveInfo); tests replace it.</summary>
     internal Func<string, long> FreeBytes { get; set; } = path => new DriveInfo(path).AvailableFreeSpace;
 
@@ -71,12 +75,23 @@ public sealed class HubClient : IDisposable
             return ResolveOffline(repo);
         }
         var uri = new Uri(_endpoint, $"api/models/{repo.Id}/revision/{Uri.EscapeDataString(repo.Revision)}?blobs=true");
-        using var response = await SendAsync(repo, uri, null, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        // An endpoint that accepts the connection and never answers must not hang the command.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ReadTimeout);
+        byte[] json;
+        try
         {
-            throw await FailureAsync(response, repo, "revision info", cancellationToken).ConfigureAwait(false);
+            using var response = await SendAsync(repo, uri, null, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await FailureAsync(response, repo, "revision info", timeout.Token).ConfigureAwait(false);
+            }
+            json = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
         }
-        var json = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Unreachable(new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"no answer in {ReadTimeout.TotalSeconds:0.#} s"), e));
+        }
         var (commit, files) = ParseRevisionInfo(json, repo);
         RequireCheckpoint(files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal), missing =>
             $"{repo.Id} on {_settings.Endpoint} is not a Transformers Qwen2.5 checkpoint: its root has no {missing}");
@@ -103,6 +118,11 @@ public sealed class HubClient : IDisposable
             return new HubSnapshot(repo, revision.Commit, snapshot, 0);
         }
 
+        if (revision.Files.FirstOrDefault(f => f.Etag.Length == 0) is { } unknown)
+        {
+            // Only an offline resolve leaves an id unknown, and a blob cannot be named without it.
+            throw new ArgumentException($"{unknown.Path} of {repo} has no blob id (resolved offline); resolve it online to download", nameof(revision));
+        }
         var present = revision.Files.Where(f => IsPresent(cache, f)).ToHashSet();
         var toFetch = revision.Files.Where(f => !present.Contains(f)).Sum(f => f.Size - PartialLength(cache, f));
         if (toFetch > 0)
@@ -117,12 +137,14 @@ public sealed class HubClient : IDisposable
         }
 
         var meter = new DownloadMeter(revision.Files.Sum(f => f.Size), present.Sum(f => f.Size), progress);
+        // Several files at once, largest first, as huggingface_hub's snapshot_download does with its workers: one
+        // connection to the storage host rarely fills a fast link. A failure cancels the others; what they had written
+        // stays as .incomplete for the next run.
+        var toDownload = revision.Files.Where(f => !present.Contains(f)).OrderByDescending(f => f.Size).ToList();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = ParallelFiles, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(toDownload, options, (file, ct) => new ValueTask(EnsureBlobAsync(cache, revision, file, meter, ct))).ConfigureAwait(false);
         foreach (var file in revision.Files)
         {
-            if (!present.Contains(file))
-            {
-                await EnsureBlobAsync(cache, revision, file, meter, cancellationToken).ConfigureAwait(false);
-            }
             cache.Link(revision.Commit, file.Path, file.Etag);
         }
         if (!string.Equals(repo.Revision, revision.Commit, StringComparison.OrdinalIgnoreCase))
@@ -140,7 +162,7 @@ public sealed class HubClient : IDisposable
     private static long PartialLength(HubCache cache, HubFile file)
         => new FileInfo(cache.IncompletePath(file.Etag)) is { Exists: true } part && part.Length <= file.Size ? part.Length : 0;
 
-    private static string Gb(long bytes) => $"{bytes / 1e9:F2} GB";
+    private static string Gb(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:F2} GB");
 
     private static bool IsNeeded(string path) => !path.Contains('/', StringComparison.Ordinal) && (NeededFiles.Contains(path) || path.EndsWith(".safetensors", StringComparison.Ordinal));
 
