@@ -65,13 +65,15 @@ public static class ExportCommand
         var bar = new ProgressBar();
         try
         {
+            CheckpointOrigin? origin = null;
             if (input is not null && !Directory.Exists(input) && HubRepoId.TryParse(input, out var repo))
             {
-                input = Download(repo, HubSettings.FromEnvironment(getVariable), bar);
+                (input, origin) = Download(repo, HubSettings.FromEnvironment(getVariable), bar);
             }
             var options = new ExportOptions
             {
                 InputDirectory = input,
+                Origin = origin,
                 RandomPreset = random,
                 Seed = seed,
                 OutputDirectory = output,
@@ -99,8 +101,8 @@ public static class ExportCommand
         }
     }
 
-    /// <summary>Resolves and downloads <paramref name="repo"/> into the hub cache; returns its snapshot folder.</summary>
-    private static string Download(HubRepoId repo, HubSettings settings, ProgressBar bar)
+    /// <summary>Resolves and downloads <paramref name="repo"/> into the hub cache; returns its snapshot folder and where it came from (for the manifest).</summary>
+    private static (string Snapshot, CheckpointOrigin Origin) Download(HubRepoId repo, HubSettings settings, ProgressBar bar)
     {
         using var client = new HubClient(settings);
         var revision = client.ResolveAsync(repo).GetAwaiter().GetResult();
@@ -111,7 +113,7 @@ public static class ExportCommand
         Console.Error.WriteLine(snapshot.BytesDownloaded > 0
             ? string.Create(CultureInfo.InvariantCulture, $"onnx-export: downloaded {repo} (commit {snapshot.Commit}): {snapshot.BytesDownloaded / 1e6:F1} MB in {seconds:F1} s into {snapshot.Directory}")
             : $"onnx-export: {repo} (commit {snapshot.Commit}) is in the cache: {snapshot.Directory}");
-        return snapshot.Directory;
+        return (snapshot.Directory, new CheckpointOrigin(repo.Id, repo.Revision, snapshot.Commit));
     }
 
     private static int Fail(ProgressBar bar, string message)

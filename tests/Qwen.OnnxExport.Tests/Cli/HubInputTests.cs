@@ -50,6 +50,8 @@ public sealed class HubInputTests : IAsyncLifetime
         Assert.Contains($"onnx-export: downloaded {HubTestRepo.RepoId} (commit {_t.Repo.Commit}): ", error, StringComparison.Ordinal);
         Assert.Contains(snapshot, error, StringComparison.Ordinal);
         Assert.Equal(File.ReadAllBytes(Path.Combine(HubTestRepo.Files, "tokenizer.json")), File.ReadAllBytes(Path.Combine(output, "tokenizer.json")));
+        var source = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "manifest.json")))!["source"]!;
+        Assert.Equal((HubTestRepo.RepoId, "main", _t.Repo.Commit), ((string?)source["repo"], (string?)source["revision"], (string?)source["commit"]));
 
         // Again with the cache warm: no file request, the same export.
         _t.Hub.ClearRequests();
