@@ -11,19 +11,19 @@ namespace Qwen.Server;
 /// </summary>
 internal static class HubModelLoader
 {
-    /// <summary><see cref="ModelSources.FetchFromHub"/> with the Hub settings of the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HUB_OFFLINE).</summary>
-    public static HubModel? Fetch(ServerOptions options, ILogger logger) => Fetch(options, logger, HubSettings.FromEnvironment());
-
-    /// <summary>Downloads and exports <see cref="ServerOptions.Model"/> when it is a repo id; null when it is not one.</summary>
-    public static HubModel? Fetch(ServerOptions options, ILogger logger, HubSettings hub)
+    /// <summary>
+    /// <see cref="ModelSources.FetchFromHub"/>: downloads and exports <see cref="ServerOptions.Model"/> when it is a repo id,
+    /// with the Hub settings of the environment (HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE, HF_HUB_OFFLINE); null when it is not one.
+    /// </summary>
+    public static HubModel? Fetch(ServerOptions options, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
-        ArgumentNullException.ThrowIfNull(hub);
         if (!HubRepoId.TryParse(options.Model, out var repo))
         {
             return null;
         }
+        var hub = HubSettings.FromEnvironment();
         var precision = RandomModelCache.ParsePrecision(options.ResolvedPrecision);
         // The layout follows the provider: on cuda every precision runs the CUDA layout; on the CPU int4 and fp32 have
         // their own, and fp16 exists only as the CUDA layout.
@@ -35,7 +35,7 @@ internal static class HubModelLoader
         if (File.Exists(Path.Combine(dir, "manifest.json")))
         {
             logger.LogInformation("{Repo} is commit {Commit}{Offline}; its {Precision} export is cached in {Directory}", repo.ToString(), revision.Commit, hub.Offline ? " (HF_HUB_OFFLINE: from the cache)" : "", options.ResolvedPrecision, dir);
-            return new HubModel(dir, repo.Id, revision.Commit);
+            return new HubModel(dir, repo.Id);
         }
         logger.LogInformation(
             "{Repo} is commit {Commit}; first use: downloading {Files} files ({GB:F2} GB) into the Hugging Face cache {HubCache} where not there yet, then exporting at {Precision} for {Target} into {Directory}",
@@ -52,6 +52,6 @@ internal static class HubModelLoader
             download,
             export,
             waiting: () => logger.LogInformation("Another process is exporting {Repo} into {Directory}; waiting for it", repo.ToString(), dir)).GetAwaiter().GetResult();
-        return new HubModel(dir, repo.Id, revision.Commit);
+        return new HubModel(dir, repo.Id);
     }
 }

@@ -44,9 +44,6 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>The served model id.</summary>
     public string Name { get; }
 
-    /// <summary>The repo and commit the model was downloaded from, when <see cref="ServerOptions.Model"/> was a Hugging Face repo id.</summary>
-    public HubModel? Hub { get; private init; }
-
     /// <summary>The Hugging Face repo the model was exported from, as its manifest records it (a Hub export); else null.</summary>
     public string? OriginRepo { get; private init; }
 
@@ -203,7 +200,6 @@ public sealed class ModelHost : IAsyncDisposable
         }
         return new ModelHost(dir, name, isDemo, tokenizer, template, defaults, engine, maxSeqsPerRequest)
         {
-            Hub = hub,
             OriginRepo = SourceText(manifest, "repo"),
             OriginCommit = SourceText(manifest, "commit"),
         };

@@ -110,6 +110,20 @@ public sealed class ModelHostTests
         }
     }
 
+    [Theory]
+    [InlineData("int4", true)]
+    [InlineData("fp32", false)]
+    public async Task Load_PrecisionGivenForAModelDirectory_WarnsThatItAppliesToARepoIdOnly(string precision, bool warns)
+    {
+        var logger = new CapturingLogger();
+        var options = new ServerOptions { Model = TestModels.Tiny, MaxModelLen = 64, MaxNumSeqs = 1, Precision = precision, GivenFrom = new Dictionary<string, string> { ["Precision"] = "--precision" } };
+        await using (ModelHost.Load(options, logger, QwenServerApp.Sources, Scripted))
+        {
+        }
+        // The tiny model is an fp32 export: an fp32 request is what it is, an int4 one cannot be honoured by a directory.
+        Assert.Equal(warns, logger.Entries.Any(l => l.Level == LogLevel.Warning && l.Message == $"Precision (--precision, QWEN_PRECISION) {precision} (from --precision) applies to a Hugging Face repo id only; {Path.GetFileName(TestModels.Tiny)} is fp32"));
+    }
+
     [Fact]
     public void Load_CudaWithAGraphForTheCpu_RefusesInOneLineNamingTheExport()
     {
