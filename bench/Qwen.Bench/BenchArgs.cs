@@ -23,6 +23,25 @@ internal sealed class BenchArgs(string[] args)
     public IReadOnlyList<double> Doubles(string name, string fallback)
         => Get(name, fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToList();
 
+    /// <summary>
+    /// How to start this bench program again with <paramref name="args"/> (a child that serves or measures on its own, so
+    /// its CPU time and peak RSS are not mixed with the parent's): the apphost, or <c>dotnet Qwen.Bench.dll</c>.
+    /// </summary>
+    public static System.Diagnostics.ProcessStartInfo Self(params string[] args)
+    {
+        var self = Environment.ProcessPath!;
+        var start = new System.Diagnostics.ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(BenchArgs).Assembly.Location);
+        }
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        return start;
+    }
+
     public static long PeakRssBytes()
     {
         // VmHWM: the resident set's high-water mark of this process.

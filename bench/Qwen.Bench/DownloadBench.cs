@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Security.Cryptography;
 using Qwen.OnnxExport.Hub;
 
@@ -107,16 +106,8 @@ internal static class DownloadBench
     /// <summary>Starts this program as `download --serve DIR` and reads the endpoint it prints.</summary>
     private static Process StartServer(string files, out string endpoint)
     {
-        var self = Environment.ProcessPath!;
-        var psi = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            psi.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
-        }
-        foreach (var arg in new[] { "download", "--serve", files })
-        {
-            psi.ArgumentList.Add(arg);
-        }
+        var psi = BenchArgs.Self("download", "--serve", files);
+        psi.RedirectStandardInput = true;
         var process = Process.Start(psi)!;
         endpoint = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the fake Hub process exited before printing its endpoint");
         return process;

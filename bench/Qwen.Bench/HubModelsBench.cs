@@ -20,8 +20,8 @@ internal static class HubModelsBench
     /// <summary>Bytes in a GB as the Hub shows sizes (decimal).</summary>
     private const double GB = 1e9;
 
-    /// <summary>The server's default KV cache (EngineOptions: MaxNumSeqs 8, MaxModelLen 4096).</summary>
-    private const int KvSlots = 8, KvTokens = 4096;
+    /// <summary>The engine's defaults, whose slots and tokens per slot are the server's default KV cache.</summary>
+    private static readonly Qwen.Inference.Engine.EngineOptions EngineDefaults = new();
 
     /// <summary>The base shapes (config.json of each Qwen2.5 size, as in tests/Qwen.OnnxExport.Tests/Graph/RealSizePlanTests.cs).</summary>
     private static readonly Dictionary<string, (int H, int Layers, int Heads, int Kv, int Inter, int Vocab, bool Tied)> Shapes = new()
@@ -118,17 +118,7 @@ internal static class HubModelsBench
     /// <summary>Runs this program again as `hub-models --export-child`, so the export's peak RSS is not mixed with this process's.</summary>
     private static string RunChild(string input, string precision, string output)
     {
-        var self = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            // Started as `dotnet Qwen.Bench.dll`: the child needs the assembly too.
-            start.ArgumentList.Add(typeof(HubModelsBench).Assembly.Location);
-        }
-        foreach (var arg in new[] { "hub-models", "--export-child", input, "--precision", precision, "--output", output })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = BenchArgs.Self("hub-models", "--export-child", input, "--precision", precision, "--output", output);
         using var child = Process.Start(start)!;
         var stdout = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
@@ -174,7 +164,7 @@ internal static class HubModelsBench
             var maxSeqLen = Math.Min(maxPositions, 32768);
             var sizes = Exports.Select(e => ModelExporter.Plan(config, new GraphSettings(e.Precision, maxSeqLen) { Target = e.Target }).ExternalDataLength).ToArray();
             // KV cache: slots x tokens x layers x (K and V) x kv_heads x head_dim, float32 on the CPU, float16 for CUDA.
-            var kv = (long)KvSlots * KvTokens * config.NumHiddenLayers * 2 * config.NumKeyValueHeads * config.HeadDim;
+            var kv = (long)EngineDefaults.MaxNumSeqs * EngineDefaults.MaxModelLen * config.NumHiddenLayers * 2 * config.NumKeyValueHeads * config.HeadDim;
             long[] memory = [sizes[0] + (4 * kv), sizes[1] + (2 * kv), sizes[2] + (2 * kv)];
             string Time(string precision) => measured is null ? "" : size == "0.5B"
                 ? $"{measured[precision].Seconds:F1} s (measured)"
