@@ -474,7 +474,9 @@ public sealed class HubClient : IDisposable
 
     /// <summary>
     /// Sends a GET to a Hub route and follows redirects itself: the token goes to Hub routes (the API and
-    /// resolve) only, never to the storage a redirect leads to. Checks X-Repo-Commit against <paramref name="commit"/>.
+    /// resolve) only, never to the storage a redirect leads to. Files are fetched by <paramref name="commit"/>, never by
+    /// branch, so a branch that moves mid-download cannot mix two commits; a connection failure on the first hop of a
+    /// request without one (the revision API) is "cannot reach".
     /// </summary>
     private async Task<HttpResponseMessage> SendAsync(HubRepoId repo, Uri uri, RangeHeaderValue? range, CancellationToken cancellationToken, string? commit = null)
     {
@@ -494,12 +496,6 @@ public sealed class HubClient : IDisposable
             catch (Exception e) when (hop == 0 && commit is null && (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)))
             {
                 throw Unreachable(e);
-            }
-            if (hop == 0 && commit is not null && response.Headers.TryGetValues("X-Repo-Commit", out var commits)
-                && commits.FirstOrDefault() is { Length: > 0 } served && !string.Equals(served, commit, StringComparison.OrdinalIgnoreCase))
-            {
-                response.Dispose();
-                throw new HubException($"{repo} moved to commit {served} while commit {commit} was being downloaded; run again");
             }
             if ((int)response.StatusCode is not (301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } location)
             {
