@@ -90,6 +90,13 @@ public sealed record EngineOptions
     /// </summary>
     internal Func<SamplingParams, int, bool> MayUseCandidates { get; init; } = Sampler.MayUseCandidates;
 
+    /// <summary>
+    /// Automatic prefix caching: a new sequence reuses the longest token prefix already in the KV cache (a free slot keeps
+    /// its contents until it is needed; a live slot's rows are copied) and prefills only the rest. False prefills every
+    /// prompt from token 0.
+    /// </summary>
+    public bool PrefixCaching { get; init; } = true;
+
     /// <summary>File to cache the optimized graph in (reused on the next start); null disables it.</summary>
     public string? OptimizedModelPath { get; init; }
 }

@@ -20,6 +20,12 @@ public sealed class TokenStream : IAsyncEnumerable<GeneratedToken>
     /// <summary>Tokens the engine has sampled for this request so far (buffered ones included); safe from any thread.</summary>
     public int Generated => _sequence.Generated;
 
+    /// <summary>
+    /// Prompt tokens taken from the prefix cache instead of being prefilled (OpenAI's <c>usage.prompt_tokens_details.cached_tokens</c>);
+    /// final once the first token has been read.
+    /// </summary>
+    public int CachedTokens => _sequence.CachedTokens;
+
     /// <inheritdoc/>
     public IAsyncEnumerator<GeneratedToken> GetAsyncEnumerator(CancellationToken cancellationToken = default) => _tokens.GetAsyncEnumerator(cancellationToken);
 }

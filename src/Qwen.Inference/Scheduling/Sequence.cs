@@ -8,6 +8,7 @@ namespace Qwen.Inference.Scheduling;
 internal sealed class Sequence(GenerationRequest request, SamplingState sampling, int maxClientLag)
 {
     private int _generated;
+    private int _cachedTokens;
 
     public GenerationRequest Request { get; } = request;
 
@@ -36,6 +37,13 @@ internal sealed class Sequence(GenerationRequest request, SamplingState sampling
     {
         get => Volatile.Read(ref _generated);
         set => Volatile.Write(ref _generated, value);
+    }
+
+    /// <summary>Prompt tokens reused from the prefix cache; set by the loop thread before the first token, read from any thread.</summary>
+    public int CachedTokens
+    {
+        get => Volatile.Read(ref _cachedTokens);
+        set => Volatile.Write(ref _cachedTokens, value);
     }
 
     public bool IsPrefilling => CacheLength < Request.PromptTokens.Length;
