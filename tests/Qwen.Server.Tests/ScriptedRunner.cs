@@ -54,11 +54,8 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
     public void Prefill(int slot, ReadOnlySpan<int> tokens, int pastLength, Span<float> logits)
     {
         Thread.Sleep(StepDelay);
-        if (pastLength == 0 || !_slots.ContainsKey(slot))
-        {
-            _slots[slot] = ([], 0, null);
-        }
-        var prompt = _slots[slot].Prompt;
+        // The slot's cache: what it held before pastLength (a prefix reused by the engine, or an earlier chunk), then these.
+        var prompt = Cached(slot, pastLength);
         prompt.AddRange(tokens.ToArray());
         Script? script;
         lock (_scripts)
@@ -82,6 +79,7 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
             var row = logits.Slice(b * VocabSize, VocabSize);
             if (_slots.TryGetValue(b, out var s))
             {
+                Cached(b, pastLengths[b]).Add(tokens[b]);
                 Write(row, s.Script, pastLengths[b] + 1 - s.PromptEnd);
             }
             else
@@ -89,6 +87,29 @@ public sealed class ScriptedRunner(int vocabSize, int maxNumSeqs, int maxModelLe
                 Write(row, null, 0);
             }
         }
+    }
+
+    public void CopyKv(int from, int to, int length)
+    {
+        var source = _slots[from];
+        _slots[to] = (source.Prompt.GetRange(0, length), Math.Min(source.PromptEnd, length), source.Script);
+    }
+
+    public void SwapKv(int a, int b, int length)
+    {
+        var (sa, sb) = (_slots.GetValueOrDefault(a, ([], 0, null)), _slots.GetValueOrDefault(b, ([], 0, null)));
+        (_slots[a], _slots[b]) = (sb, sa);
+    }
+
+    /// <summary>The tokens in the slot's cache, cut to its first <paramref name="length"/> (which it must hold).</summary>
+    private List<int> Cached(int slot, int length)
+    {
+        if (!_slots.TryGetValue(slot, out var s))
+        {
+            _slots[slot] = s = ([], 0, null);
+        }
+        s.Prompt.RemoveRange(length, s.Prompt.Count - length);
+        return s.Prompt;
     }
 
     public void Dispose()

@@ -17,4 +17,8 @@ public sealed record EngineStats(
     long KvTokensUsed,
     long KvTokensTotal,
     long Steps,
-    bool IsRunning);
+    bool IsRunning)
+{
+    /// <summary>Prefix cache lookups and hits since start.</summary>
+    public PrefixCacheStats PrefixCache { get; init; } = PrefixCacheStats.None;
+}

@@ -130,7 +130,10 @@ public sealed class InferenceEngine : IAsyncDisposable
             _scheduler.KvTokensUsed,
             (long)Runner.MaxNumSeqs * Runner.MaxModelLen,
             Interlocked.Read(ref _steps),
-            _loop.IsAlive && !_stopping);
+            _loop.IsAlive && !_stopping)
+        {
+            PrefixCache = _scheduler.PrefixCache,
+        };
     }
 
     /// <summary>Share of step time spent outside the runner (sampling and bookkeeping), since start.</summary>

@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace Qwen.Inference.Model;
 
 /// <summary>
-/// The CUDA runtime calls <see cref="DeviceSeam"/> needs to read a device's memory, and nothing else. The CUDA runtime
+/// The CUDA runtime calls <see cref="DeviceSeam"/> needs: read a device's memory, and copy KV cache rows between slots. The CUDA runtime
 /// rather than NVML: it numbers devices as ONNX Runtime does (after CUDA_VISIBLE_DEVICES; NVML ignores it), and
 /// libcudart.so.13 is what ONNX Runtime 1.32.0's CUDA provider links (shared notes/onnxruntime-1.32.0-cuda.md), so it is
-/// loaded already wherever the cuda provider runs. Only on the thread that sizes the KV cache.
+/// loaded already wherever the cuda provider runs. Only on the engine loop thread (which also sizes the KV cache).
 /// </summary>
 internal static partial class CudaRuntime
 {
@@ -27,6 +27,16 @@ internal static partial class CudaRuntime
         }
     }
 
+    /// <summary>Copies <paramref name="bytes"/> from one device address to another and waits until the device is done.</summary>
+    public static void CopyOnDevice(int deviceId, IntPtr from, IntPtr to, long bytes)
+    {
+        Check(SetDevice(deviceId), $"cudaSetDevice({deviceId})"); // per thread: the loop thread may not have set it
+        Check(Memcpy(to, from, (nuint)bytes, DeviceToDevice), "cudaMemcpy");
+        Check(DeviceSynchronize(), "cudaDeviceSynchronize");
+    }
+
+    private const int DeviceToDevice = 3; // cudaMemcpyDeviceToDevice
+
     private static void Check(int error, string call)
     {
         if (error != 0)
@@ -40,6 +50,12 @@ internal static partial class CudaRuntime
 
     [LibraryImport(Library, EntryPoint = "cudaMemGetInfo")]
     private static partial int MemGetInfo(out nuint free, out nuint total);
+
+    [LibraryImport(Library, EntryPoint = "cudaMemcpy")]
+    private static partial int Memcpy(IntPtr dst, IntPtr src, nuint count, int kind);
+
+    [LibraryImport(Library, EntryPoint = "cudaDeviceSynchronize")]
+    private static partial int DeviceSynchronize();
 
     [LibraryImport(Library, EntryPoint = "cudaGetErrorString")]
     private static partial IntPtr GetErrorString(int error);

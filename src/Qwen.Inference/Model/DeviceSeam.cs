@@ -152,6 +152,26 @@ internal sealed class DeviceSeam : IDisposable
     }
 
     /// <summary>
+    /// Copies <paramref name="bytes"/> of KV cache memory (<see cref="AllocateKv"/>) between slots, on the engine loop thread
+    /// between Runs. On the CPU a memory copy. On CUDA a device-to-device cudaMemcpy, which returns before the copy is done,
+    /// then a device synchronize: ONNX Runtime's next Run reads the cache on a stream of its own, which the copy on the
+    /// default stream does not order against.
+    /// </summary>
+    public unsafe void CopyKv(IntPtr from, IntPtr to, long bytes)
+    {
+        if (bytes == 0)
+        {
+            return;
+        }
+        if (IsCuda)
+        {
+            CudaRuntime.CopyOnDevice(DeviceId, from, to, bytes);
+            return;
+        }
+        Buffer.MemoryCopy((void*)from, (void*)to, bytes, bytes);
+    }
+
+    /// <summary>
     /// Allocates the decode logits [max_num_seqs, vocab] float32 where the candidates graph reads them, in
     /// <see cref="KvMemory"/>: device memory on CUDA (only the candidates and the rows asked for cross to the host), host
     /// memory on the CPU. Lives as long as this seam.

@@ -37,6 +37,19 @@ public interface IModelRunner : IDisposable
     void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits);
 
     /// <summary>
+    /// Copies positions [0, <paramref name="length"/>) of slot <paramref name="from"/>'s cache (every layer, keys and values)
+    /// over the same positions of slot <paramref name="to"/>: a prompt prefix reused from another slot. Engine loop thread,
+    /// between Runs.
+    /// </summary>
+    void CopyKv(int from, int to, int length);
+
+    /// <summary>
+    /// Exchanges positions [0, <paramref name="length"/>) of slots <paramref name="a"/> and <paramref name="b"/> (every layer,
+    /// keys and values): how the scheduler keeps the decoding sequences in slots [0, B) without idle rows.
+    /// </summary>
+    void SwapKv(int a, int b, int length);
+
+    /// <summary>
     /// Candidates per row that <see cref="DecodeCandidates"/> writes (K); 0 when this runner samples full rows only (the
     /// model has no candidates graph, or <see cref="Engine.EngineOptions.SampleFromCandidates"/> turned them off).
     /// </summary>

@@ -21,6 +21,10 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     private readonly DeviceSeam _device;
     private readonly RunOptions _runOptions = new();
     private readonly OrtValue[,] _slotK, _slotV;     // [layer, slot]: [1, kv, len, hd] views
+    private readonly IntPtr[] _kvBuffers;            // [2 x layer]: each layer's K then V buffer, for copies between slots
+    private readonly long _slotBytes;                // one slot of one layer's K (or V) buffer
+    private readonly long _positionBytes;            // one position of one head in it
+    private IntPtr _swap;                            // one slot of one layer, allocated at the first swap
     private readonly OrtValue[,] _prefixK, _prefixV; // [layer, B-1]: [B, kv, len, hd] views of slots [0, B)
     private readonly OrtIoBinding?[] _decodeBindings;
     private readonly long* _ids;     // [max(max_model_len, max_num_seqs)] input ids
@@ -76,6 +80,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         var elementType = _manifest.KvCacheDtype == "float16" ? TensorElementType.Float16 : TensorElementType.Float;
         var layers = _manifest.NumLayers;
         var slotBytes = KvCache.BytesPerSlot / (2L * layers); // one slot of one layer's K (or V) buffer
+        _slotBytes = slotBytes;
+        _positionBytes = slotBytes / ((long)_manifest.NumKvHeads * MaxModelLen);
+        _kvBuffers = new IntPtr[2 * layers];
         _slotK = new OrtValue[layers, MaxNumSeqs];
         _slotV = new OrtValue[layers, MaxNumSeqs];
         _prefixK = new OrtValue[layers, MaxNumSeqs];
@@ -84,6 +91,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         {
             var k = _device.AllocateKv(MaxNumSeqs * slotBytes, _session);
             var v = _device.AllocateKv(MaxNumSeqs * slotBytes, _session);
+            (_kvBuffers[2 * l], _kvBuffers[(2 * l) + 1]) = (k, v);
             for (var s = 0; s < MaxNumSeqs; s++)
             {
                 var offset = s * slotBytes;
@@ -174,6 +182,30 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
             _device.Forget(binding);
         }
         new ReadOnlySpan<float>(_logits, VocabSize).CopyTo(logits);
+    }
+
+    /// <inheritdoc/>
+    public void CopyKv(int from, int to, int length)
+    {
+        CheckCopy(from, to, length);
+        foreach (var buffer in _kvBuffers)
+        {
+            CopyPositions(buffer + (nint)(from * _slotBytes), buffer + (nint)(to * _slotBytes), length);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void SwapKv(int a, int b, int length)
+    {
+        CheckCopy(a, b, length);
+        _swap = _swap == IntPtr.Zero ? _device.AllocateKv(_slotBytes, _session) : _swap;
+        foreach (var buffer in _kvBuffers)
+        {
+            var (pa, pb) = (buffer + (nint)(a * _slotBytes), buffer + (nint)(b * _slotBytes));
+            CopyPositions(pa, _swap, length);
+            CopyPositions(pb, pa, length);
+            CopyPositions(_swap, pb, length);
+        }
     }
 
     /// <inheritdoc/>
@@ -291,6 +323,23 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
             views[b - 1] = OrtValue.CreateTensorValueWithData(_device.KvMemory, TensorElementType.Float, [b, VocabSize], buffer, (long)b * VocabSize * sizeof(float));
         }
         return (session, views);
+    }
+
+    private void CheckCopy(int a, int b, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)a, (uint)MaxNumSeqs, nameof(a));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)b, (uint)MaxNumSeqs, nameof(b));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)length, (uint)MaxModelLen, nameof(length));
+    }
+
+    /// <summary>Copies positions [0, length) of each head of one slot of one layer ([kv, len, hd]: a run per head).</summary>
+    private void CopyPositions(IntPtr from, IntPtr to, int length)
+    {
+        var headBytes = _positionBytes * MaxModelLen;
+        for (var h = 0; h < _manifest.NumKvHeads; h++)
+        {
+            _device.CopyKv(from + (nint)(h * headBytes), to + (nint)(h * headBytes), length * _positionBytes);
+        }
     }
 
     private static void CheckRows(ReadOnlySpan<int> rows, int batch)

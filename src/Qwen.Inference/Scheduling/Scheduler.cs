@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Qwen.Inference.Engine;
+using Qwen.Inference.KvCache;
 using Qwen.Inference.Model;
 using Qwen.Inference.Sampling;
 
@@ -9,17 +10,26 @@ namespace Qwen.Inference.Scheduling;
 /// Iteration-level scheduling over the runner's KV slots. Every sequence gets an arrival number when it is enqueued.
 /// The rule, applied once per engine step:
 /// 1. Drop cancelled sequences (waiting or running) and free their slots.
-/// 2. Admit waiting sequences into the lowest free slots, while slots are free, fair share first: each free slot goes to
-///    the waiting sequence whose group (<see cref="GenerationRequest.Group"/>: the choices of one request) holds the
-///    fewest slots, the oldest arrival among equals. So requests take slots in turn: a small request waits for the next
-///    free slot, not for a big request's remaining choices. A sequence without a group counts as holding none.
-/// 3. Run ONE of: a decode step (one token for every sequence whose prompt is in the cache, batched over slots
-///    [0, highest busy slot]), or one prefill chunk (at most PrefillChunkSize prompt tokens of the sequence still
-///    prefilling with the smallest arrival number, whatever its slot; batch 1). When both are possible they take turns,
-///    so running streams stall for at most one chunk per token however long an arriving prompt is.
+/// 2. Admit waiting sequences while a slot is not held, fair share first: each such slot goes to the waiting sequence
+///    whose group (<see cref="GenerationRequest.Group"/>: the choices of one request) holds the fewest slots, the oldest
+///    arrival among equals. So requests take slots in turn: a small request waits for the next free slot, not for a big
+///    request's remaining choices. A sequence without a group counts as holding none. The slot it gets: the free slot
+///    whose kept contents share the longest prefix with its prompt, else an empty one, else the least recently used.
+/// 3. Run ONE of: a decode step (one token for every sequence whose prompt is in the cache, batched over slots [0, B)
+///    where B is their number: they are kept in the lowest slots, see below), or one prefill chunk (at most
+///    PrefillChunkSize prompt tokens of the sequence still prefilling with the smallest arrival number, whatever its
+///    slot; batch 1). When both are possible they take turns, so running streams stall for at most one chunk per token
+///    however long an arriving prompt is.
 /// 4. Sequences that finish (stop token, max_tokens, context full: prompt plus output reached MaxModelLen, or a token
 ///    constraint that allows nothing) leave at once and free their slot; so does one whose reader is MaxClientLag tokens
 ///    behind (its output channel is full): the loop never waits for a reader.
+/// Prefix caching (<see cref="EngineOptions.PrefixCaching"/>): a freed slot keeps its contents (<see cref="PrefixIndex"/>
+/// mirrors every write) until a new sequence needs it. When a sequence's first chunk is due, it takes the longest prefix
+/// of its prompt that any slot holds (at most all but its last token, whose logits it needs): in place when its own slot
+/// holds it, else copied from that slot (free, decoding, or prefilling: only what is already written), and prefills the
+/// rest. The n choices of one request thus prefill once: the first in arrival order prefills the prompt, the others copy it.
+/// No idle rows: before a decode step, a decoding sequence above slot B-1 swaps places with whatever is in a slot below
+/// B (a sequence still prefilling, or kept contents): a copy when a sequence ends or joins, never one per step.
 /// A decode step's rows are sampled first (from their candidates when the runner has them, fetching the full rows the
 /// sampler asks for in one call; on the sampler pool's workers when there are many), then emitted in row order here.
 /// Engine loop thread only. <c>ended</c> is told of every sequence whose output is completed, exactly once.
@@ -42,6 +52,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private readonly CandidateOutcome[] _outcomes = new CandidateOutcome[runner.MaxNumSeqs];
     private readonly SampledToken[] _sampled = new SampledToken[runner.MaxNumSeqs];
     private readonly Dictionary<object, int> _held = new(ReferenceEqualityComparer.Instance); // group -> slots it holds, during Admit
+    private readonly PrefixIndex _contents = new(runner.MaxNumSeqs);
     private long _arrivals;
     private bool _lastWasPrefill;
 
@@ -52,6 +63,9 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     public int SlotsUsed { get; private set; }
 
     public long KvTokensUsed { get; private set; }
+
+    /// <summary>Prefix cache counters: sequences looked up and those that reused at least one token; prompt tokens looked up and reused.</summary>
+    public PrefixCacheStats PrefixCache { get; private set; } = PrefixCacheStats.None;
 
     /// <summary>Time spent inside the runner (ONNX Runtime) and in the whole step, for the outside-Run share.</summary>
     public TimeSpan RunTime { get; private set; }
@@ -169,23 +183,56 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
                 _held[group] = _held.GetValueOrDefault(group) + 1;
             }
         }
-        for (var slot = 0; slot < _slots.Length && _waiting.First is not null; slot++)
+        while (_waiting.First is not null && FreeSlotFor(_waiting.First.Value) >= 0)
         {
-            if (_slots[slot] is null)
+            var node = FairestWaiting();
+            _waiting.Remove(node);
+            var s = node.Value;
+            s.Slot = FreeSlotFor(s);
+            s.CacheLength = 0;
+            _slots[s.Slot] = s;
+            if (s.Request.Group is { } group)
             {
-                var node = FairestWaiting();
-                _waiting.Remove(node);
-                var s = node.Value;
-                s.Slot = slot;
-                s.CacheLength = 0;
-                _slots[slot] = s;
-                if (s.Request.Group is { } group)
-                {
-                    _held[group] = _held.GetValueOrDefault(group) + 1;
-                }
+                _held[group] = _held.GetValueOrDefault(group) + 1;
             }
         }
     }
+
+    /// <summary>
+    /// The slot a new sequence should take, -1 when every slot is held: the free slot whose kept contents share the longest
+    /// prefix with its prompt, else an empty one, else the least recently used (its contents are evicted when it is taken).
+    /// Without prefix caching kept contents are worth nothing: the lowest free slot.
+    /// </summary>
+    private int FreeSlotFor(Sequence s)
+    {
+        if (options.PrefixCaching)
+        {
+            var (slot, length) = _contents.LongestPrefix(s.Request.PromptTokens, IsFree);
+            if (length > 0)
+            {
+                return slot;
+            }
+        }
+        var best = -1;
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] is null && (best < 0 || (options.PrefixCaching && Emptier(i, best))))
+            {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private bool Emptier(int a, int b)
+    {
+        var (la, lb) = (_contents.Length(a), _contents.Length(b));
+        return la == 0 ? lb > 0 : lb > 0 && _contents.LastUsed(a) < _contents.LastUsed(b);
+    }
+
+    private bool IsFree(int slot) => _slots[slot] is null;
+
+    private bool IsOther(int slot, Sequence s) => slot != s.Slot;
 
     /// <summary>
     /// The waiting sequence whose group holds the fewest slots, the oldest among equals (the list is in arrival order).
@@ -213,11 +260,16 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private void PrefillChunk(Sequence s)
     {
         var prompt = s.Request.PromptTokens;
-        var n = Math.Min(options.PrefillChunkSize, prompt.Length - s.CacheLength);
         var row = _logits.AsSpan(0, runner.VocabSize);
+        int n;
         try
         {
             var t = Stopwatch.GetTimestamp();
+            if (s.CacheLength == 0)
+            {
+                ReusePrefix(s);
+            }
+            n = Math.Min(options.PrefillChunkSize, prompt.Length - s.CacheLength);
             runner.Prefill(s.Slot, prompt.AsSpan(s.CacheLength, n), s.CacheLength, row);
             RunTime += Stopwatch.GetElapsedTime(t);
         }
@@ -226,6 +278,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             Release(s, new InvalidOperationException($"prefill failed: {e.Message}", e));
             return;
         }
+        _contents.Append(s.Slot, prompt.AsSpan(s.CacheLength, n));
         s.CacheLength += n;
         if (!s.IsPrefilling)
         {
@@ -233,58 +286,153 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
         }
     }
 
+    /// <summary>
+    /// Before a sequence's first chunk: the longest prefix of its prompt any slot holds, all but its last token at most
+    /// (whose logits it needs), stays in its own slot or is copied there; its slot keeps nothing else. Without prefix
+    /// caching the slot is emptied.
+    /// </summary>
+    private void ReusePrefix(Sequence s)
+    {
+        var prompt = s.Request.PromptTokens;
+        var reuse = 0;
+        if (options.PrefixCaching)
+        {
+            var most = prompt.Length - 1;
+            reuse = Math.Min(_contents.MatchLength(s.Slot, prompt), most);
+            var (other, length) = _contents.LongestPrefix(prompt, slot => IsOther(slot, s));
+            if (Math.Min(length, most) > reuse)
+            {
+                reuse = Math.Min(length, most);
+                try
+                {
+                    runner.CopyKv(other, s.Slot, reuse);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    _contents.Truncate(s.Slot, 0); // what the copy left in the slot is unknown
+                    throw;
+                }
+                _contents.CopyPrefix(other, s.Slot, reuse);
+                _contents.Touch(other);
+            }
+            PrefixCache = PrefixCache.Add(prompt.Length, reuse);
+        }
+        _contents.Truncate(s.Slot, reuse);
+        s.CacheLength = reuse;
+        s.CachedTokens = reuse;
+    }
+
     private void Decode()
     {
-        var batch = 0;
-        for (var i = 0; i < _slots.Length; i++)
+        int batch;
+        try
         {
-            var s = _slots[i];
-            if (s is not null)
-            {
-                batch = i + 1;
-            }
-            // Idle rows (free slot, or a prompt mid-prefill) feed token 0 at the slot's own length: that write lands where the
-            // next prefill chunk (or the next owner) writes first, so it is never read.
-            _tokens[i] = s is { IsPrefilling: false } ? s.NextInput : 0;
-            _pasts[i] = s?.CacheLength ?? 0;
+            var t = Stopwatch.GetTimestamp();
+            batch = Compact();
+            RunTime += Stopwatch.GetElapsedTime(t);
         }
-        var running = 0;
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            FailDecoding(new InvalidOperationException($"moving a sequence between KV slots failed: {e.Message}", e));
+            return;
+        }
         for (var i = 0; i < batch; i++)
         {
-            if (_slots[i] is { IsPrefilling: false })
-            {
-                _running[running++] = i;
-            }
+            var s = _slots[i]!;
+            _tokens[i] = s.NextInput;
+            _pasts[i] = s.CacheLength;
+            _running[i] = i;
         }
         int listed;
         try
         {
             var t = Stopwatch.GetTimestamp();
-            listed = RunDecode(batch, running);
+            listed = RunDecode(batch, batch);
             RunTime += Stopwatch.GetElapsedTime(t);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            for (var i = 0; i < batch; i++)
-            {
-                if (_slots[i] is { IsPrefilling: false } failed)
-                {
-                    Release(failed, new InvalidOperationException($"decode failed: {e.Message}", e));
-                }
-            }
+            FailDecoding(new InvalidOperationException($"decode failed: {e.Message}", e));
             return;
         }
-        for (var j = 0; j < running; j++)
+        for (var i = 0; i < batch; i++)
         {
-            _slots[_running[j]]!.CacheLength++;
+            _contents.Append(i, _tokens[i]);
+            _slots[i]!.CacheLength++;
         }
-        _samplers.ForEach(_running, 0, running, SampleRow);
-        SampleFullRowsOfUndecided(running, listed);
-        for (var j = 0; j < running; j++)
+        _samplers.ForEach(_running, 0, batch, SampleRow);
+        SampleFullRowsOfUndecided(batch, listed);
+        for (var i = 0; i < batch; i++)
         {
-            if (_slots[_running[j]] is { } s)
+            if (_slots[i] is { } s)
             {
-                Finish(s, _outcomes[_running[j]] == CandidateOutcome.Sampled, _sampled[_running[j]]);
+                Finish(s, _outcomes[i] == CandidateOutcome.Sampled, _sampled[i]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Moves the decoding sequences into slots [0, B), B being their number, and returns B: each one above B-1 swaps places
+    /// (and cache rows) with what a slot below B holds, a sequence still prefilling or a free slot's kept contents, so
+    /// both keep their contents. Only sequences that ended or finished prefilling since the last step cause a swap.
+    /// </summary>
+    private int Compact()
+    {
+        var batch = 0;
+        foreach (var s in _slots)
+        {
+            batch += s is { IsPrefilling: false } ? 1 : 0;
+        }
+        var high = _slots.Length - 1;
+        for (var low = 0; low < batch; low++)
+        {
+            if (_slots[low] is { IsPrefilling: false })
+            {
+                continue;
+            }
+            while (_slots[high] is not { IsPrefilling: false })
+            {
+                high--;
+            }
+            SwapSlots(low, high);
+        }
+        return batch;
+    }
+
+    private void SwapSlots(int a, int b)
+    {
+        var length = Math.Max(_contents.Length(a), _contents.Length(b));
+        try
+        {
+            runner.SwapKv(a, b, length);
+        }
+        catch
+        {
+            // What the failed swap left in either slot is unknown: neither keeps contents that others could reuse.
+            _contents.Truncate(a, 0);
+            _contents.Truncate(b, 0);
+            throw;
+        }
+        _contents.Swap(a, b);
+        (_slots[a], _slots[b]) = (_slots[b], _slots[a]);
+        if (_slots[a] is { } sa)
+        {
+            sa.Slot = a;
+        }
+        if (_slots[b] is { } sb)
+        {
+            sb.Slot = b;
+        }
+    }
+
+    /// <summary>Ends every decoding sequence with <paramref name="error"/> (a decode Run or a swap before it failed).</summary>
+    private void FailDecoding(Exception error)
+    {
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] is { IsPrefilling: false } failed)
+            {
+                Release(failed, error);
             }
         }
     }
@@ -429,6 +577,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
         if (s.Slot >= 0 && _slots[s.Slot] == s)
         {
             _slots[s.Slot] = null;
+            _contents.Touch(s.Slot); // its contents stay for reuse: only successful Runs were mirrored, so they are exact
         }
         s.Slot = -1;
         Complete(s, error);

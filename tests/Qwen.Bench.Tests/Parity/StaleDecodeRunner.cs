@@ -29,5 +29,9 @@ internal sealed class StaleDecodeRunner(IModelRunner inner) : IModelRunner
         inner.Decode(first.Tokens, first.PastLengths, logits);
     }
 
+    public void CopyKv(int from, int to, int length) => inner.CopyKv(from, to, length);
+
+    public void SwapKv(int a, int b, int length) => inner.SwapKv(a, b, length);
+
     public void Dispose() => inner.Dispose();
 }

@@ -18,6 +18,9 @@ internal sealed class FakeRunner(int vocabSize = 1000, int maxNumSeqs = 4, int m
 
     public List<string> Calls { get; } = [];
 
+    /// <summary>Every token fed to a decode row, in order (an idle row would feed 0, which <see cref="Next"/> never gives).</summary>
+    public List<int> DecodedTokens { get; } = [];
+
     public TimeSpan Delay { get; set; }
 
     /// <summary>When set, each decode step takes one permit first: a test paces the engine against its reader.</summary>
@@ -47,10 +50,35 @@ internal sealed class FakeRunner(int vocabSize = 1000, int maxNumSeqs = 4, int m
         }
         for (var b = 0; b < tokens.Length; b++)
         {
+            DecodedTokens.Add(tokens[b]);
             var h = History(b, pastLengths[b]);
             h.Add(tokens[b]);
             Write(logits.Slice(b * VocabSize, VocabSize), h);
         }
+    }
+
+    public void CopyKv(int from, int to, int length)
+    {
+        lock (Calls)
+        {
+            Calls.Add($"copy from={from} to={to} n={length}");
+        }
+        // Positions [0, length) of the target become the source's; the source must hold them (else this throws).
+        var source = _history[from].GetRange(0, length);
+        var target = History(to, Count(to));
+        target.RemoveRange(0, Math.Min(length, target.Count));
+        target.InsertRange(0, source);
+    }
+
+    public void SwapKv(int a, int b, int length)
+    {
+        lock (Calls)
+        {
+            Calls.Add($"swap a={a} b={b} n={length}");
+        }
+        // Positions [0, length) trade places; a slot holding fewer keeps whatever the other had beyond its own end.
+        var (ha, hb) = (History(a, Math.Min(length, Count(a))), History(b, Math.Min(length, Count(b))));
+        (_history[a], _history[b]) = (hb, ha);
     }
 
     /// <summary>What the model would answer alone for <paramref name="prompt"/>: the oracle for batching tests.</summary>
@@ -68,6 +96,8 @@ internal sealed class FakeRunner(int vocabSize = 1000, int maxNumSeqs = 4, int m
     }
 
     public void Dispose() => Disposed = true;
+
+    private int Count(int slot) => _history.TryGetValue(slot, out var h) ? h.Count : 0;
 
     private List<int> History(int slot, int pastLength)
     {

@@ -46,6 +46,10 @@ public sealed class FaultingServerFixture : ServerFixture
             inner.Decode(tokens, pastLengths, logits);
         }
 
-        public void Dispose() => inner.Dispose();
+        public void CopyKv(int from, int to, int length) => inner.CopyKv(from, to, length);
+
+        public void SwapKv(int a, int b, int length) => inner.SwapKv(a, b, length);
+
+    public void Dispose() => inner.Dispose();
     }
 }

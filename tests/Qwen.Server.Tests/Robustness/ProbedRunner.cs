@@ -138,5 +138,9 @@ internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
         inner.Decode(tokens, pastLengths, logits);
     }
 
+    public void CopyKv(int from, int to, int length) => inner.CopyKv(from, to, length);
+
+    public void SwapKv(int a, int b, int length) => inner.SwapKv(a, b, length);
+
     public void Dispose() => inner.Dispose();
 }
