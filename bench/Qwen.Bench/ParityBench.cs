@@ -56,9 +56,11 @@ internal static class ParityBench
             IntraOpThreads = threads,
             ExecutionProvider = provider,
             CopyInputsAtBind = a.Flag("copy-inputs-at-bind"),
+            // On, so that a device check also runs the KV copies between slots (a repeated prompt reuses its cached rows).
+            PrefixCaching = a.Get("prefix-caching", "on") == "on",
         };
-        var referenceOptions = new EngineOptions { MaxNumSeqs = 1, MaxModelLen = maxModelLen, MaxWaiting = 0, PrefillChunkSize = maxModelLen, IntraOpThreads = threads };
-        Console.WriteLine($"candidate {model} on {provider}{(candidateOptions.CopyInputsAtBind ? " (inputs copied at bind)" : "")}, {slots} slots, prefill chunks of {candidateOptions.PrefillChunkSize}");
+        var referenceOptions = new EngineOptions { MaxNumSeqs = 1, MaxModelLen = maxModelLen, MaxWaiting = 0, PrefillChunkSize = maxModelLen, IntraOpThreads = threads, PrefixCaching = false };
+        Console.WriteLine($"candidate {model} on {provider}{(candidateOptions.CopyInputsAtBind ? " (inputs copied at bind)" : "")}, {slots} slots, prefill chunks of {candidateOptions.PrefillChunkSize}, prefix caching {(candidateOptions.PrefixCaching ? "on" : "off")}");
         Console.WriteLine($"reference {referenceDir} on cpu, one request at a time; {prompts} prompts, {tokens} new tokens each, greedy, top {ParityCheck.TopLogprobs} logprobs compared by id");
 
         ParityReport report;

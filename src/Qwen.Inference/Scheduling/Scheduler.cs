@@ -183,7 +183,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
                 _held[group] = _held.GetValueOrDefault(group) + 1;
             }
         }
-        while (_waiting.First is not null && FreeSlotFor(_waiting.First.Value) >= 0)
+        while (_waiting.First is not null && Array.IndexOf(_slots, null) >= 0)
         {
             var node = FairestWaiting();
             _waiting.Remove(node);

@@ -126,6 +126,10 @@ internal static class GenerationEndpoint
     /// <summary>A random id: <paramref name="prefix"/> and 29 letters and digits.</summary>
     public static string NewId(string prefix) => prefix + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 29);
 
-    /// <summary>Usage as OpenAI and vLLM count it: the prompt once, completion tokens summed over the choices.</summary>
-    private static Usage Usage(GenerationPipeline pipeline) => new(pipeline.PromptTokens, pipeline.CompletionTokens, pipeline.PromptTokens + pipeline.CompletionTokens);
+    /// <summary>
+    /// Usage as OpenAI and vLLM count it: the prompt once, completion tokens summed over the choices, and the prompt's
+    /// cached tokens once (those of the first choice, which prefills the prompt; the others copy it from that choice).
+    /// </summary>
+    private static Usage Usage(GenerationPipeline pipeline)
+        => new(pipeline.PromptTokens, pipeline.CompletionTokens, pipeline.PromptTokens + pipeline.CompletionTokens, new PromptTokensDetails(pipeline.CachedTokens));
 }

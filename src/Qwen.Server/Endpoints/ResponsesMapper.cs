@@ -144,7 +144,7 @@ internal sealed class ResponsesMapper(ResponseHeader header, ResponseEcho echo) 
         ToolChoice = echo.ToolChoice,
         Tools = echo.Tools,
         TopP = echo.TopP,
-        Usage = usage is null ? null : new ResponseUsage(usage.PromptTokens, new ResponseInputTokensDetails(0), usage.CompletionTokens, new ResponseOutputTokensDetails(0), usage.TotalTokens),
+        Usage = usage is null ? null : new ResponseUsage(usage.PromptTokens, new ResponseInputTokensDetails(usage.PromptTokensDetails.CachedTokens), usage.CompletionTokens, new ResponseOutputTokensDetails(0), usage.TotalTokens),
         User = echo.User,
         Metadata = echo.Metadata,
     };

@@ -22,9 +22,11 @@ internal sealed class GenerationPipeline
     private readonly List<GeneratedToken>[] _tokens;
     private readonly string?[] _finish;
     private readonly int[] _counts;
+    private readonly TokenStream _first;
 
-    private GenerationPipeline(IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, int promptTokens, RequestRecord record)
+    private GenerationPipeline(IReadOnlyList<IAsyncEnumerable<ChoiceEvent>> choices, TokenStream first, int promptTokens, RequestRecord record)
     {
+        _first = first;
         _choices = choices;
         _record = record;
         PromptTokens = promptTokens;
@@ -36,6 +38,9 @@ internal sealed class GenerationPipeline
 
     /// <summary>Prompt tokens, counted once whatever n is.</summary>
     public int PromptTokens { get; }
+
+    /// <summary>Prompt tokens the first choice took from the prefix cache (final once it has produced a token).</summary>
+    public int CachedTokens => _first.CachedTokens;
 
     /// <summary>Tokens generated so far, summed over the choices.</summary>
     public int CompletionTokens => _counts.Sum();
@@ -64,7 +69,7 @@ internal sealed class GenerationPipeline
         }
         // The record counts what the engine generated, not what the client took: a reader that stops early still cost them.
         record.Started(plan.Request.PromptTokens.Length, plan.N, i => tokens[i].Generated);
-        return new GenerationPipeline(choices, plan.Request.PromptTokens.Length, record);
+        return new GenerationPipeline(choices, tokens[0], plan.Request.PromptTokens.Length, record);
     }
 
     /// <summary>The choices' events with something to send, as they come; progress reaches the record only.</summary>

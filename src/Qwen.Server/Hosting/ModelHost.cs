@@ -155,6 +155,7 @@ public sealed class ModelHost : IAsyncDisposable
             CudaDeviceId = options.CudaDeviceId,
             OptimizedModelPath = options.OptimizedModelCache,
             MaxClientLag = options.MaxClientLag,
+            PrefixCaching = options.PrefixCaching,
         };
         var engine = Step(what, () => InferenceEngine.Load(dir, engineOptions, runnerFactory));
         var info = engine.Info;

@@ -45,6 +45,7 @@ public sealed record ServerOptions
         new("MaxConcurrentPrompts", "--max-concurrent-prompts", "QWEN_MAX_CONCURRENT_PROMPTS", "the processor count", "Requests whose prompt may be rendered and tokenized at once (chat, completions, responses, /tokenize); up to MaxNumSeqs + MaxWaiting more wait for a turn, beyond that 429 with Retry-After."),
         new("SplitSpecialTokens", "--split-special-tokens", "QWEN_SPLIT_SPECIAL_TOKENS", "true", "Special-token text in chat messages (content, tool calls, tool definitions) is tokenized as plain text, so a user cannot forge `<|im_start|>` or `<tool_call>`; false maps it to the control tokens, as Hugging Face and vLLM do."),
         new("Precision", "--precision", "QWEN_PRECISION", "int4 on cpu, fp16 on cuda", "Weights of the export made from a Hugging Face repo id: fp32, fp16 or int4, laid out for the execution provider (fp32 has no CUDA layout; fp16 on cpu runs the CUDA layout, slowly). A model directory keeps the precision it was exported at, and the demo its own."),
+        new("PrefixCaching", "--prefix-caching", "QWEN_PREFIX_CACHING", "true", "Automatic prefix caching: a request reuses the longest prefix of its prompt already in the KV cache (an earlier turn of the same conversation, a shared system prompt and tools, the other choices of n > 1) and prefills only the rest; responses report the reused tokens as `usage.prompt_tokens_details.cached_tokens`. Free slots keep their contents until a new sequence needs one (least recently used first). false prefills every prompt from its first token."),
     ];
 
     /// <summary>The <see cref="Model"/> value that names the demo model, so a container can choose it without unsetting a variable its image sets.</summary>
@@ -139,6 +140,9 @@ public sealed record ServerOptions
 
     /// <summary>Whether special-token text in chat messages is tokenized as plain text (Hugging Face's split_special_tokens, for the content only).</summary>
     public bool SplitSpecialTokens { get; init; } = true;
+
+    /// <summary>Reuse prompt prefixes already in the KV cache (the engine's <see cref="EngineOptions.PrefixCaching"/>).</summary>
+    public bool PrefixCaching { get; init; } = EngineDefaults.PrefixCaching;
 
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);

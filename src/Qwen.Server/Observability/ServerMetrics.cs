@@ -1,4 +1,5 @@
 using Prometheus;
+using Qwen.Inference.Engine;
 using Qwen.Server.Hosting;
 
 namespace Qwen.Server.Observability;
@@ -43,7 +44,13 @@ public static class ServerMetrics
     private static readonly Gauge KvUsage = Metrics.CreateGauge("qwen_kv_cache_usage_ratio", "Share of KV cache slots in use.");
     private static readonly Gauge KvTokens = Metrics.CreateGauge("qwen_kv_cache_tokens_used", "Tokens held in the KV cache.");
 
+    // Counters of the engine's since its start (as vLLM's prefix_cache_queries and prefix_cache_hits, in tokens), read at scrape time.
+    private static readonly Counter PrefixCacheQueries = Metrics.CreateCounter("qwen_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.");
+    private static readonly Counter PrefixCacheHits = Metrics.CreateCounter("qwen_prefix_cache_hits_total", "Prompt tokens taken from the prefix cache instead of being prefilled.");
+    private static readonly Counter PrefixCacheLookups = Metrics.CreateCounter("qwen_prefix_cache_lookups_total", "Sequences whose prompt was looked up in the prefix cache: hit (at least one token reused) or miss.", "result");
+
     private static readonly List<ModelHost> Hosts = [];
+    private static readonly Dictionary<ModelHost, PrefixCacheStats> PrefixCacheSeen = []; // each host's counts at the last scrape
 
     static ServerMetrics() => Metrics.DefaultRegistry.AddBeforeCollectCallback(Collect);
 
@@ -67,9 +74,17 @@ public static class ServerMetrics
         long tokens = 0;
         lock (Hosts)
         {
-            foreach (var s in Hosts.Select(h => h.Engine.GetStats()))
+            foreach (var host in Hosts)
             {
+                var s = host.Engine.GetStats();
                 (waiting, used, total, tokens) = (waiting + s.Waiting, used + s.SlotsUsed, total + s.SlotsTotal, tokens + s.KvTokensUsed);
+                // Counters grow by what each engine counted since the last scrape, so hosts coming and going never lower them.
+                var (now, seen) = (s.PrefixCache, PrefixCacheSeen.GetValueOrDefault(host, PrefixCacheStats.None));
+                PrefixCacheQueries.Inc(now.QueriedTokens - seen.QueriedTokens);
+                PrefixCacheHits.Inc(now.HitTokens - seen.HitTokens);
+                PrefixCacheLookups.WithLabels("hit").Inc(now.Hits - seen.Hits);
+                PrefixCacheLookups.WithLabels("miss").Inc(now.Lookups - now.Hits - (seen.Lookups - seen.Hits));
+                PrefixCacheSeen[host] = now;
             }
         }
         Running.Set(used); // requests running = slots held (decoding or prefilling)
@@ -85,6 +100,7 @@ public static class ServerMetrics
             lock (Hosts)
             {
                 Hosts.Remove(model);
+                PrefixCacheSeen.Remove(model);
             }
         }
     }

@@ -50,6 +50,6 @@ public sealed class FaultingServerFixture : ServerFixture
 
         public void SwapKv(int a, int b, int length) => inner.SwapKv(a, b, length);
 
-    public void Dispose() => inner.Dispose();
+        public void Dispose() => inner.Dispose();
     }
 }

@@ -162,11 +162,15 @@ public sealed partial class ResponseGoldenTests(ResponseGoldenTests.Servers serv
     private static partial Regex CreatedRegex();
 
     /// <summary>The scripted server (8 slots) with the cases' outputs registered, and the real tiny test model.</summary>
+    /// <summary>
+    /// Both servers run without prefix caching: with it, a response's <c>cached_tokens</c> would depend on which cases ran
+    /// before on the same server. The reuse itself is tested in <c>PrefixCacheUsageTests</c>.
+    /// </summary>
     public sealed class Servers : IAsyncLifetime
     {
-        public BatchScriptedServerFixture Scripted { get; } = new();
+        public BatchScriptedServerFixture Scripted { get; } = new UncachedScripted();
 
-        public ServerFixture Demo { get; } = new();
+        public ServerFixture Demo { get; } = new UncachedDemo();
 
         public async Task InitializeAsync()
         {
@@ -190,5 +194,9 @@ public sealed partial class ResponseGoldenTests(ResponseGoldenTests.Servers serv
             await Scripted.DisposeAsync();
             await Demo.DisposeAsync();
         }
+
+        private sealed class UncachedDemo() : ServerFixture(["--max-seqs-per-request", "4", "--prefix-caching", "false"]);
+
+        private sealed class UncachedScripted() : BatchScriptedServerFixture(["--prefix-caching", "false"]);
     }
 }

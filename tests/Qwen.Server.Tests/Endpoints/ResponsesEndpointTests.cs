@@ -56,7 +56,7 @@ public sealed class ResponsesEndpointTests(ScriptedServerFixture server) : IClas
         var usage = body.GetProperty("usage");
         Assert.Equal(usage.GetProperty("input_tokens").GetInt32() + usage.GetProperty("output_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
         Assert.Equal(server.Model.Tokenizer.Encode(TwoCalls).Length + 1, usage.GetProperty("output_tokens").GetInt32()); // + <|im_end|>
-        Assert.Equal(0, usage.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32());
+        Assert.InRange(usage.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32(), 0, usage.GetProperty("input_tokens").GetInt32() - 1); // what earlier tests left in the cache
         Assert.Equal(0, usage.GetProperty("output_tokens_details").GetProperty("reasoning_tokens").GetInt32());
         Assert.Equal("auto", body.GetProperty("tool_choice").GetString());
         Assert.Equal("get_weather", body.GetProperty("tools")[0].GetProperty("name").GetString());
@@ -359,6 +359,10 @@ public sealed class ResponsesEndpointTests(ScriptedServerFixture server) : IClas
         => ModelReaderWriter.Read<StreamingResponseUpdate>(BinaryData.FromString(data.GetRawText()), ModelReaderWriterOptions.Json, OpenAIContext.Default)!;
 
     /// <summary>The response with its random ids and time masked.</summary>
+    /// <summary>The response without its ids, time and cached tokens (which depend on what the prefix cache held: the second of two equal requests finds the first's prompt).</summary>
     private static string Masked(JsonElement response)
-        => System.Text.RegularExpressions.Regex.Replace(response.GetRawText(), "\"(resp|msg|fc|call)_[A-Za-z0-9]+\"", "\"$1_ID\"").Replace(response.GetProperty("created_at").GetRawText(), "0", StringComparison.Ordinal);
+        => System.Text.RegularExpressions.Regex.Replace(
+            System.Text.RegularExpressions.Regex.Replace(response.GetRawText(), "\"(resp|msg|fc|call)_[A-Za-z0-9]+\"", "\"$1_ID\""),
+            "\"cached_tokens\":[0-9]+",
+            "\"cached_tokens\":N").Replace(response.GetProperty("created_at").GetRawText(), "0", StringComparison.Ordinal);
 }

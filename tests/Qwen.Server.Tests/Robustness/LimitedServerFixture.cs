@@ -18,8 +18,8 @@ public class LimitedServerFixture : ServerFixture
     {
     }
 
-    protected LimitedServerFixture(int slots, int waiting, Func<string, EngineOptions, IModelRunner>? runner = null)
-        : base(["--max-num-seqs", $"{slots}", "--max-seqs-per-request", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}"], runner)
+    protected LimitedServerFixture(int slots, int waiting, Func<string, EngineOptions, IModelRunner>? runner = null, params string[] extraArgs)
+        : base(["--max-num-seqs", $"{slots}", "--max-seqs-per-request", $"{slots}", "--max-waiting", $"{waiting}", "--max-model-len", $"{MaxModelLen}", "--max-request-body-bytes", $"{MaxBodyBytes}", .. extraArgs], runner)
     {
     }
 }

@@ -9,7 +9,7 @@ public sealed class OverloadServerFixture : LimitedServerFixture
     public const int OverloadWaiting = 2;
 
     public OverloadServerFixture()
-        : base(OverloadSlots, OverloadWaiting, (dir, options) => new ProbedRunner(OnnxModelRunner.Create(dir, options)))
+        : base(OverloadSlots, OverloadWaiting, (dir, options) => new ProbedRunner(OnnxModelRunner.Create(dir, options)), "--prefix-caching", "false") // ProbedRunner follows first chunks
     {
     }
 

@@ -138,9 +138,20 @@ internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
         inner.Decode(tokens, pastLengths, logits);
     }
 
-    public void CopyKv(int from, int to, int length) => inner.CopyKv(from, to, length);
+    /// <summary>
+    /// Not followed: a sequence is recognised by its first chunk starting at position 0, so the fixtures that probe run
+    /// without prefix caching (which would start a new sequence's first chunk after a reused prefix).
+    /// </summary>
+    public void CopyKv(int from, int to, int length) => throw new NotSupportedException("ProbedRunner follows sequences by their first chunk at position 0: run its server with --prefix-caching false");
 
-    public void SwapKv(int a, int b, int length) => inner.SwapKv(a, b, length);
+    public void SwapKv(int a, int b, int length)
+    {
+        inner.SwapKv(a, b, length);
+        lock (_lock)
+        {
+            (_slots[a], _slots[b]) = (_slots[b], _slots[a]); // a sequence still prefilling moves with its rows
+        }
+    }
 
     public void Dispose() => inner.Dispose();
 }

@@ -13,7 +13,7 @@ public sealed class StormServerFixture : ServerFixture
     public const int ChunkSize = 256;
 
     public StormServerFixture()
-        : base(["--max-num-seqs", $"{Slots}", "--max-waiting", "64", "--max-model-len", $"{MaxModelLen}", "--prefill-chunk-size", $"{ChunkSize}"],
+        : base(["--max-num-seqs", $"{Slots}", "--max-waiting", "64", "--max-model-len", $"{MaxModelLen}", "--prefill-chunk-size", $"{ChunkSize}", "--prefix-caching", "false"], // ProbedRunner follows first chunks
             (dir, options) => new ProbedRunner(OnnxModelRunner.Create(dir, options)))
     {
     }
