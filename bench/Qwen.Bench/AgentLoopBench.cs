@@ -85,7 +85,7 @@ internal static class AgentLoopBench
         for (var t = 0; t < turns; t++)
         {
             var (mOn, mOff) = (Statistics.Median(ttft[0][t]), Statistics.Median(ttft[1][t]));
-            Console.WriteLine($"turn {t + 1}: prompt {prompts[t]} tokens; caching on: TTFT {mOn:F0} ms, cached {Cached(cached[0][t])}; off: TTFT {mOff:F0} ms, cached {Cached(cached[1][t])}; off/on {mOff / mOn:F2}x");
+            Console.WriteLine($"turn {t + 1}: prompt {prompts[t]} tokens; caching on: TTFT {mOn:F0} ms ({PerRound(ttft[0][t])}), cached {PerRound(cached[0][t])}; off: TTFT {mOff:F0} ms ({PerRound(ttft[1][t])}), cached {PerRound(cached[1][t])}; off/on {mOff / mOn:F2}x");
         }
         var last = Statistics.Median(ttft[1][turns - 1]) / Statistics.Median(ttft[0][turns - 1]);
         Console.WriteLine($"turn {turns} TTFT uncached/cached: {last:F2}x (target >= 5x); medians of {rounds} rounds");
@@ -93,6 +93,8 @@ internal static class AgentLoopBench
         return 0;
     }
 
-    /// <summary>The cached-token counts of the rounds, one per round ("1987" or "1987/1990").</summary>
-    private static string Cached(List<int> rounds) => string.Join('/', rounds.Select(n => n.ToString(CultureInfo.InvariantCulture)));
+    /// <summary>One figure per round ("1987" or "1987/1990"): TTFTs in whole milliseconds, cached-token counts.</summary>
+    private static string PerRound<T>(List<T> rounds)
+        where T : IFormattable
+        => string.Join('/', rounds.Select(n => n.ToString("F0", CultureInfo.InvariantCulture)));
 }
