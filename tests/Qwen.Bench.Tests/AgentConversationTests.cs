@@ -11,12 +11,16 @@ public class AgentConversationTests
 
     [Theory]
     [InlineData(5, 2000)]
+    [InlineData(5, 2001)]
+    [InlineData(5, 2002)]
+    [InlineData(5, 2003)]
     [InlineData(3, 700)]
     [InlineData(1, 333)]
     public void Fit_CharacterCount_IsAsCloseAsALinearScanFinds(int turns, int target)
     {
-        // A count the test defines: a quarter of the characters the conversation wrote.
-        static int Count(AgentConversation c, int turn) => c.Through(turn).Sum(m => m.Content.Length + m.ToolCalls.Sum(t => t.Name.Length + t.Arguments.Length)) / 4;
+        // A count the test defines: three quarters of the characters the conversation wrote, so that one more character per
+        // result moves the count by several and the nearest length is sometimes below the target, sometimes above.
+        static int Count(AgentConversation c, int turn) => c.Through(turn).Sum(m => m.Content.Length + m.ToolCalls.Sum(t => t.Name.Length + t.Arguments.Length)) * 3 / 4;
 
         var fitted = AgentConversation.Fit(7, turns, target, Count);
 
