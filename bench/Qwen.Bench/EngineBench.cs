@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Qwen.Inference.Engine;
 using Qwen.Inference.Model;
 using Qwen.Inference.Sampling;
@@ -16,6 +17,10 @@ namespace Qwen.Bench;
 /// --candidate-rows running rows (default the engine's, 8); --parallel-rows sets the
 /// batch from which rows are sampled on several threads; --sampling yes first times a step's sampling alone, serial
 /// against parallel; --steps yes first times decode steps in the runner alone, full rows against candidates.
+/// Then (not with --quick yes unless asked): --lone yes, a lone sequence left in the highest of 8 slots against one
+/// started alone (<see cref="LoneSlotBench"/>, --rounds 3); --contexts 2048,8192 (none: skip), decode at those contexts
+/// with 1 and 8 streams (<see cref="LongContextBench"/>). --prefix-caching on|off sets the engines' prefix caching
+/// (default on); --agent yes ends with the agent loop (<see cref="AgentLoopBench"/>, same options).
 /// </summary>
 internal static class EngineBench
 {
@@ -39,6 +44,7 @@ internal static class EngineBench
             IntraOpThreads = a.Int("threads", 0),
             ExecutionProvider = a.Get("ep", "cpu"),
             SampleFromCandidates = a.Get("candidates", "auto") switch { "on" => true, "off" => false, "auto" => null, var other => throw new ArgumentException($"--candidates must be on, off or auto (given '{other}')") },
+            PrefixCaching = a.Get("prefix-caching", "on") switch { "on" => true, "off" => false, var other => throw new ArgumentException($"--prefix-caching must be on or off (given '{other}')") },
         };
         options = options with
         {
@@ -74,14 +80,28 @@ internal static class EngineBench
             Console.WriteLine($"share of step time outside Run (sampling, bookkeeping): {engine.OutsideRunShare * 100:F2}%");
         }
 
-        foreach (var chunk in a.Get("quick", "no") == "yes" ? [] : new[] { 256, 2048 })
+        var quick = a.Get("quick", "no") == "yes";
+        foreach (var chunk in quick ? [] : new[] { 256, 2048 })
         {
             // 9 slots: the 8 streams keep theirs while the long prompt takes the ninth.
             await using var engine = InferenceEngine.Load(dir, options with { MaxNumSeqs = StallStreams + 1, PrefillChunkSize = chunk });
             var (stall, prefillMs) = await Stall(engine);
             Console.WriteLine($"chunk {chunk}: 8 running streams' longest gap while a 2,000-token prompt is admitted: {stall:F0} ms (its time to first token {prefillMs:F0} ms)");
         }
+        if (a.Get("lone", quick ? "no" : "yes") == "yes")
+        {
+            await LoneSlotBench.Run(dir, options, decodeTokens, a.Int("rounds", 3));
+        }
+        var contexts = a.Get("contexts", quick ? "none" : "2048,8192") is var list and not "none" ? list.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray() : [];
+        if (contexts.Length > 0)
+        {
+            await LongContextBench.Run(dir, options, contexts, decodeTokens);
+        }
         Console.WriteLine($"peak RSS {BenchArgs.PeakRssBytes() / 1048576.0:F0} MiB");
+        if (a.Get("agent", "no") == "yes")
+        {
+            return await AgentLoopBench.RunAsync(args);
+        }
         return 0;
     }
 
@@ -191,7 +211,7 @@ internal static class EngineBench
         return (exact, tied, worst);
     }
 
-    private static async Task WaitUntil(Func<bool> condition)
+    internal static async Task WaitUntil(Func<bool> condition)
     {
         while (!condition())
         {
@@ -199,22 +219,60 @@ internal static class EngineBench
         }
     }
 
-    private static int[] Prompt(int seed, int length)
+    internal static int[] Prompt(int seed, int length)
     {
         var r = new Random(seed);
         return Enumerable.Range(0, length).Select(_ => r.Next(0, 151643)).ToArray();
     }
 
-    private static GenerationRequest Greedy(int[] prompt, int max) => new(prompt, new SamplingParams(), max, []);
+    internal static GenerationRequest Greedy(int[] prompt, int max) => new(prompt, new SamplingParams(), max, []);
 
-    private static async Task<List<long>> Generate(InferenceEngine engine, int[] prompt, int max, CancellationToken ct = default)
+    internal static async Task<List<long>> Generate(InferenceEngine engine, int[] prompt, int max, CancellationToken ct = default)
+        => (await Timed(engine, Greedy(prompt, max), ct)).Stamps;
+
+    /// <summary>Runs <paramref name="request"/> to its end: each token's timestamp and the prompt tokens the engine took from its prefix cache.</summary>
+    internal static async Task<(List<long> Stamps, int CachedTokens)> Timed(InferenceEngine engine, GenerationRequest request, CancellationToken ct = default)
     {
         var times = new List<long>();
-        await foreach (var _ in engine.GenerateAsync(Greedy(prompt, max), ct))
+        var stream = engine.GenerateAsync(request, ct);
+        await foreach (var _ in stream)
         {
             times.Add(Stopwatch.GetTimestamp());
         }
-        return times;
+        return (times, stream.CachedTokens);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="request"/> until it ends or <paramref name="ct"/> is cancelled, adding each token's timestamp to
+    /// <paramref name="stamps"/> (under its lock, so another task may read it meanwhile); returns the prompt tokens the
+    /// engine took from its prefix cache.
+    /// </summary>
+    internal static async Task<int> Stamped(InferenceEngine engine, GenerationRequest request, List<long> stamps, CancellationToken ct)
+    {
+        var stream = engine.GenerateAsync(request, ct);
+        try
+        {
+            await foreach (var _ in stream)
+            {
+                lock (stamps)
+                {
+                    stamps.Add(Stopwatch.GetTimestamp());
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        return stream.CachedTokens;
+    }
+
+    /// <summary>How many of <paramref name="stamps"/> lie after <paramref name="from"/> (read under its lock).</summary>
+    internal static int CountAfter(List<long> stamps, long from)
+    {
+        lock (stamps)
+        {
+            return stamps.Count(t => t > from);
+        }
     }
 
     /// <summary>Aggregate decode tokens/s of <paramref name="n"/> concurrent sequences, counted after each one's first token.</summary>

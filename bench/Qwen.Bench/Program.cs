@@ -6,6 +6,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["export"] = ExportBench.RunAsync,
     ["download"] = DownloadBench.RunAsync,
     ["engine"] = EngineBench.RunAsync,
+    ["agent"] = AgentLoopBench.RunAsync,
     ["tokenizer"] = TokenizerBench.RunAsync,
     ["load"] = LoadBench.RunAsync,
     ["sampler"] = SamplerBench.RunAsync,
