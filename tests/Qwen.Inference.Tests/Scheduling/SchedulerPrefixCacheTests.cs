@@ -68,11 +68,13 @@ public sealed class SchedulerPrefixCacheTests
         Assert.Equal(new PrefixCacheStats(2, 1, 40 + 57, 49), scheduler.PrefixCache);
     }
 
-    [Fact]
-    public void SamePromptAgain_ReusesAllButTheLastToken()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SamePromptAgain_ReusesAllButTheLastToken_OrWithoutPrefixCachingNothing(bool prefixCaching)
     {
         var runner = new FakeRunner(maxNumSeqs: 2);
-        var scheduler = Create(runner);
+        var scheduler = Create(runner, prefixCaching: prefixCaching);
         var prompt = Tokens(3, 20);
         scheduler.Enqueue(Seq(prompt, 3));
         RunToIdle(scheduler);
@@ -80,27 +82,19 @@ public sealed class SchedulerPrefixCacheTests
         var again = Seq(prompt, 3);
         scheduler.Enqueue(again);
         RunToIdle(scheduler);
-        Assert.Equal(19, again.CachedTokens); // the last prompt token is prefilled again: its logits give the first token
-        Assert.Equal(["prefill slot=0 n=1 past=19"], Prefills(runner));
         Assert.Equal(FakeRunner.Expected(prompt, 3), Drain(again));
-    }
-
-    [Fact]
-    public void PrefixCachingOff_EveryPromptFromTokenZero()
-    {
-        var runner = new FakeRunner(maxNumSeqs: 2);
-        var scheduler = Create(runner, prefixCaching: false);
-        var prompt = Tokens(3, 20);
-        scheduler.Enqueue(Seq(prompt, 3));
-        RunToIdle(scheduler);
-        runner.Calls.Clear();
-        var again = Seq(prompt, 3);
-        scheduler.Enqueue(again);
-        RunToIdle(scheduler);
-        Assert.Equal(0, again.CachedTokens);
-        Assert.Equal(["prefill slot=0 n=20 past=0"], Prefills(runner)); // the lowest free slot: kept contents are worth nothing
-        Assert.Equal(FakeRunner.Expected(prompt, 3), Drain(again));
-        Assert.Equal(PrefixCacheStats.None, scheduler.PrefixCache);
+        if (prefixCaching)
+        {
+            Assert.Equal(19, again.CachedTokens); // the last prompt token is prefilled again: its logits give the first token
+            Assert.Equal(["prefill slot=0 n=1 past=19"], Prefills(runner));
+            Assert.Equal(new PrefixCacheStats(2, 1, 40, 19), scheduler.PrefixCache);
+        }
+        else
+        {
+            Assert.Equal(0, again.CachedTokens);
+            Assert.Equal(["prefill slot=0 n=20 past=0"], Prefills(runner)); // the lowest free slot: kept contents are worth nothing
+            Assert.Equal(PrefixCacheStats.None, scheduler.PrefixCache);
+        }
     }
 
     [Fact]
