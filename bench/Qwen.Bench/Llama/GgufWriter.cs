@@ -20,14 +20,16 @@ internal sealed class GgufWriter
     /// <summary>The tensors added so far, in file order.</summary>
     public IReadOnlyList<GgufTensor> Tensors => _tensors;
 
+    /// <summary>A uint32 value (hyperparameters, token ids, the file type).</summary>
     public void UInt32(string key, uint value) => Add(key, GgufValueType.UInt32, w => w.Write(value));
 
-    public void Int32(string key, int value) => Add(key, GgufValueType.Int32, w => w.Write(value));
-
+    /// <summary>A float32 value (RoPE base, RMSNorm epsilon).</summary>
     public void Float32(string key, float value) => Add(key, GgufValueType.Float32, w => w.Write(value));
 
+    /// <summary>A bool, one byte.</summary>
     public void Bool(string key, bool value) => Add(key, GgufValueType.Bool, w => w.Write((byte)(value ? 1 : 0)));
 
+    /// <summary>A UTF-8 string.</summary>
     public void String(string key, string value) => Add(key, GgufValueType.String, w => WriteString(w, value));
 
     /// <summary>An array of strings (the vocabulary, the merges).</summary>

@@ -70,7 +70,7 @@ internal static class LlamaBench
                 l = llamaSide();
             }
             rows.Add((name, l, o));
-            Console.WriteLine($"{name}: llama.cpp {l:F1}, ours {o:F1} ({o / l:F2}x)");
+            Console.WriteLine($"{name}: llama.cpp {l:F1}, ours {o:F1} ({o / l:F2}x); load average {LoadAverage()}");
         }
 
         var options = new EngineOptions { MaxNumSeqs = streams.Max(), IntraOpThreads = threads, PrefixCaching = false, MaxWaiting = 64 };
@@ -160,7 +160,7 @@ internal static class LlamaBench
     }
 
     private static double LlamaPrefillMs(NodeLlamaCpp llama, int[] prompt)
-        => (double)llama.Send(Command("prefill", ("prompt", NodeLlamaCpp.Ids([prompt])[0]!.DeepClone())))["ms"]!;
+        => (double)llama.Send(Command("prefill", ("prompt", NodeLlamaCpp.Ids(prompt))))["ms"]!;
 
     private static double LlamaDecode(NodeLlamaCpp llama, int[][] prompts, int tokens)
         => (double)llama.Send(Command("decode", ("prompts", NodeLlamaCpp.Ids(prompts)), ("tokens", tokens)))["rate"]!;

@@ -96,8 +96,11 @@ internal sealed class NodeLlamaCpp : IDisposable
         }
     }
 
+    /// <summary>A JSON array of token ids.</summary>
+    public static JsonArray Ids(int[] ids) => new([.. ids.Select(t => (JsonNode)t)]);
+
     /// <summary>A JSON array of token-id arrays.</summary>
-    public static JsonArray Ids(IEnumerable<int[]> prompts) => new([.. prompts.Select(p => (JsonNode)new JsonArray([.. p.Select(t => (JsonNode)t)]))]);
+    public static JsonArray Ids(IEnumerable<int[]> prompts) => new([.. prompts.Select(p => (JsonNode)Ids(p))]);
 
     /// <summary>Reads a JSON array of token-id arrays.</summary>
     public static int[][] Ids(JsonNode node) => node.AsArray().Select(a => a!.AsArray().Select(t => (int)t!).ToArray()).ToArray();

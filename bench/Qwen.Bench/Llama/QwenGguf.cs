@@ -36,12 +36,28 @@ internal static class QwenGguf
     private const uint AllF32 = 0;
     private const uint MostlyQ4_0 = 2;
 
-    /// <summary>Builds the writer for the checkpoint in <paramref name="checkpoint"/>; <see cref="GgufWriter.Write"/> writes it. The reader must outlive the write.</summary>
-    public static GgufWriter Create(string checkpoint, GgufPrecision precision, string name, out IDisposable weights)
+    /// <summary>Writes the GGUF of <paramref name="checkpoint"/> to <paramref name="path"/> through a temporary file, so a reader never sees half a file.</summary>
+    public static void Write(string checkpoint, GgufPrecision precision, string name, string path)
     {
         var config = QwenConfig.Load(Path.Combine(checkpoint, "config.json"));
-        var reader = new SafeTensorsReader(checkpoint, config.TorchDtype);
-        weights = reader;
+        var temp = $"{path}.tmp-{Environment.ProcessId}";
+        try
+        {
+            using (var weights = new SafeTensorsReader(checkpoint, config.TorchDtype))
+            {
+                Create(checkpoint, config, weights, precision, name).Write(temp);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>The metadata and tensors; the tensors read <paramref name="reader"/> when the file is written.</summary>
+    private static GgufWriter Create(string checkpoint, QwenConfig config, SafeTensorsReader reader, GgufPrecision precision, string name)
+    {
         var w = new GgufWriter();
         w.String("general.architecture", "qwen2");
         w.String("general.name", name);
@@ -90,25 +106,6 @@ internal static class QwenGguf
             Add(w, reader, "output.weight", "model.embed_tokens.weight", [config.VocabSize, h], quantize: true);
         }
         return w;
-    }
-
-    /// <summary>Writes the GGUF of <paramref name="checkpoint"/> to <paramref name="path"/> through a temporary file, so a reader never sees half a file.</summary>
-    public static void Write(string checkpoint, GgufPrecision precision, string name, string path)
-    {
-        var temp = $"{path}.tmp-{Environment.ProcessId}";
-        try
-        {
-            var w = Create(checkpoint, precision, name, out var weights);
-            using (weights)
-            {
-                w.Write(temp);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
     }
 
     /// <summary>
@@ -166,8 +163,8 @@ internal static class QwenGguf
         }
         var merges = File.ReadLines(Path.Combine(checkpoint, "merges.txt")).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
         var endOfText = Array.IndexOf(tokens, "<|endoftext|>");
-        var configJson = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint, "config.json"))).RootElement;
-        var eos = configJson.TryGetProperty("eos_token_id", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : endOfText;
+        using var configJson = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint, "config.json")));
+        var eos = configJson.RootElement.TryGetProperty("eos_token_id", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetInt32() : endOfText;
         w.String("tokenizer.ggml.model", "gpt2");
         w.String("tokenizer.ggml.pre", "qwen2");
         w.Strings("tokenizer.ggml.tokens", tokens!);
