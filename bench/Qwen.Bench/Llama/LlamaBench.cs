@@ -9,13 +9,15 @@ namespace Qwen.Bench.Llama;
 
 /// <summary>
 /// Our engine against llama.cpp on the same weights, in one run: `llama [--precision int4|fp32] [--preset qwen2.5-0.5b]
-/// [--seed 1234] [--threads 2] [--contexts 2048,8192] [--streams 1,8] [--tokens 32] [--parity-tokens 16] [--quick yes]`.
+/// [--seed 1234] [--threads 2] [--llama-threads N] [--contexts 2048,8192] [--streams 1,8] [--tokens 32] [--parity-tokens 16] [--quick yes]`.
 /// Installs node-llama-cpp into a cache folder when missing, writes the random checkpoint as GGUF (f32, and q4_0 for
 /// int4; cached), then first checks that the f32 GGUF holds our weights: greedy continuations of seeded prompts from
 /// llama.cpp and from our fp32 engine must agree token for token (else it measures nothing). Then, alternating llama.cpp
 /// and our engine figure by figure (so a busy machine slows both alike): time to first token of a 512-token prompt
 /// (median of 3), aggregate decode rate of 1 and 8 streams after 16-token prompts, and after prompts of each --contexts
 /// length (<see cref="DecodeWindow"/>); prints one table with the ratios. --quick yes: no long contexts, 16 tokens.
+/// --llama-threads gives llama.cpp another thread count than ours (default the same): on a host busier than its cores,
+/// ggml's threads meet at a barrier after every op, and one descheduled thread stalls the other there (see bench/README.md).
 /// </summary>
 internal static class LlamaBench
 {
@@ -32,12 +34,13 @@ internal static class LlamaBench
         }
         var seed = a.Int("seed", 1234);
         var threads = a.Int("threads", 2);
+        var llamaThreads = a.Int("llama-threads", threads);
         var quick = a.Get("quick", "no") == "yes";
         var contexts = a.Doubles("contexts", quick ? "" : "2048,8192").Select(n => (int)n).ToArray();
         var streams = a.Doubles("streams", "1,8").Select(n => (int)n).ToArray();
         var tokens = a.Int("tokens", quick ? 16 : 32);
         var cache = Environment.GetEnvironmentVariable("QWEN_LLAMA_CACHE") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "qwen-llama-bench");
-        Console.WriteLine($"llama: {preset} seed {seed}, {threads} threads, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+        Console.WriteLine($"llama: {preset} seed {seed}, {threads} threads (llama.cpp {llamaThreads}), {Environment.ProcessorCount} cores, load average {LoadAverage()}");
 
         var nodeDir = NodeLlamaCpp.Install(cache);
         var fp32Dir = RandomModelCache.GetOrCreate(preset, "fp32", seed);
@@ -52,7 +55,7 @@ internal static class LlamaBench
         var modelDir = int4 ? RandomModelCache.GetOrCreate(preset, "int4", seed) : fp32Dir;
         var gguf = int4 ? Timed("q4_0 GGUF", () => QwenGguf.GetOrCreate(preset, GgufPrecision.Q4_0, seed, Path.Combine(cache, "gguf"))) : f32Gguf;
         var rows = new List<(string Figure, double Llama, double Ours)>();
-        using var llama = NodeLlamaCpp.Start(nodeDir, gguf, threads);
+        using var llama = NodeLlamaCpp.Start(nodeDir, gguf, llamaThreads);
         Console.WriteLine($"llama.cpp {llama.Send(new() { ["op"] = "info" }).ToJsonString()}");
 
         // Each figure runs on both sides back to back, the side going first alternating from figure to figure.
@@ -113,7 +116,7 @@ internal static class LlamaBench
 
         var (ours, theirs) = int4 ? ("ours int4", "llama.cpp q4_0") : ("ours fp32", "llama.cpp f32");
         Console.WriteLine();
-        Console.WriteLine($"| {preset}, {threads} threads | {theirs} | {ours} | ours / llama.cpp |");
+        Console.WriteLine($"| {preset}, {threads} threads (llama.cpp {llamaThreads}) | {theirs} | {ours} | ours / llama.cpp |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var (figure, l, o) in rows)
         {
