@@ -70,7 +70,7 @@ async function decode({ prompts, tokens }) {
             for await (const _ of sequence.evaluate(prompt, greedy)) {
                 const now = performance.now();
                 stamps[i].push(now);
-                if (end !== null || stamps[i].length >= longest + (3 * tokens)) break;
+                if (end !== null || stamps[i].length >= (3 * tokens) + 128) break; // within the context's room, whatever happens
                 if (start === null && stamps.every((s) => s.length > 0)) start = Math.max(...stamps.map((s) => s[0]));
                 if (start !== null && stamps.every((s) => s.filter((t) => t > start).length >= tokens)) end = now;
             }
