@@ -14,6 +14,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["grammar"] = GrammarBench.RunAsync,
     ["soak"] = SoakBench.RunAsync,
     ["hub-models"] = HubModelsBench.RunAsync,
+    ["llama"] = Qwen.Bench.Llama.LlamaBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {
