@@ -8,10 +8,13 @@ namespace Qwen.OnnxExport.Graph;
 /// The whole Qwen2 decoder as one ONNX graph, built for serving:
 /// <code>
 /// input_ids [B,S] ─Gather(embed)─▶ x [B,S,H]
-///   per layer:  x ─RMSNorm─▶ QKV MatMul(+bias) ─▶ GroupQueryAttention(rotary fused; past == present buffer) ─▶ o_proj ─(+x)─▶ h
-///               h ─RMSNorm─▶ gate/up MatMul ─▶ silu(gate)·up ─▶ down MatMul ─(+h)─▶ x
-/// x[:, -1, :] [B,H] ─RMSNorm─▶ lm_head ─▶ logits [B,V]   (only the last position of each row is ever projected)
+///   per layer:  (x, down) ─SkipRMSNorm─▶ x += down, n1 ─▶ QKV MatMul(+bias) ─▶ GroupQueryAttention(rotary fused;
+///               past == present buffer) ─▶ o_proj ─▶ (x, o) ─SkipRMSNorm─▶ x += o, n2 ─▶ gate|up MatMul ─Split─▶
+///               silu(gate)·up ─▶ down MatMul      (layer 0's first norm is a plain RMSNorm: nothing to add yet)
+/// (x, down) ─SkipRMSNorm─▶ [:, -1, :] [B,H] ─▶ lm_head ─▶ logits [B,V]   (only the last position of each row is projected)
 /// </code>
+/// SkipRMSNorm is com.microsoft.SkipSimplifiedLayerNormalization: the residual Add and the norm that reads it in one
+/// node, which also returns the sum; gate|up is one MatMul for fp32 and fp16 (<see cref="GraphSettings.FusedGateUp"/>).
 /// The KV cache is the graph's past/present pair per layer, [B, kv_heads, cache_len, head_dim]; the engine binds the
 /// same buffer to both so GroupQueryAttention writes the new positions in place. Positions come from seqlens_k.
 /// Weights stream in row chunks of <see cref="GraphSettings.ChunkBytes"/> (read → convert → transpose or quantize →
