@@ -67,4 +67,7 @@ public sealed record ExportOptions
 
     /// <summary>For int4: quantize lm_head as well (the default), or keep it float32; the bench measures both.</summary>
     internal bool Int4LmHead { get; init; } = true;
+
+    /// <summary>gate_proj and up_proj as one MatMul (<see cref="Graph.GraphSettings.FusedGateUp"/>); null: the precision's default. Tests and the bench set both.</summary>
+    internal bool? FusedGateUp { get; init; }
 }

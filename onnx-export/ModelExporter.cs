@@ -80,6 +80,7 @@ public static class ModelExporter
             }
 
             var settings = new GraphSettings(options.Precision, maxSeqLen) { ChunkBytes = options.ChunkBytes, Int4LmHead = options.Int4LmHead, Int4BlockSize = options.Int4BlockSize, Target = target };
+            settings = settings with { FusedGateUp = options.FusedGateUp ?? settings.FusedGateUp };
             using var weights = new SafeTensorsReader(input, config.TorchDtype);
             // A plan-only pass checks every tensor's name, dtype and shape first (a bad checkpoint fails in seconds, not
             // after minutes of writing) and gives the size of the external data for the progress bar.

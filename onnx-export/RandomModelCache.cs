@@ -7,7 +7,7 @@ namespace Qwen.OnnxExport;
 public static class RandomModelCache
 {
     /// <summary>Bumped whenever the graph, the manifest or the presets' weights change, so cached models are rebuilt.</summary>
-    public const int CacheVersion = 3;
+    public const int CacheVersion = 4;
 
     /// <summary>The default cache root: <c>$QWEN_MODEL_CACHE</c>, else <c>&lt;temp&gt;/qwen-server-models</c>.</summary>
     public static string DefaultRoot => Environment.GetEnvironmentVariable("QWEN_MODEL_CACHE") is { Length: > 0 } env ? env : Path.Combine(Path.GetTempPath(), "qwen-server-models");

@@ -21,6 +21,12 @@ internal sealed record GraphSettings(Precision Precision, int MaxSeqLen)
     public bool Int4LmHead { get; init; } = true;
 
     /// <summary>
+    /// gate_proj and up_proj as one MatMul over [H, 2I], split after (true), or two MatMuls. On by default for the float
+    /// precisions (fp32 decode: onnx-export/README.md); off for int4, where one MatMulNBits of 2I outputs measured no gain.
+    /// </summary>
+    public bool FusedGateUp { get; init; } = Precision != Precision.Int4;
+
+    /// <summary>
     /// For int4: weights per MatMulNBits block along K, each with its own scale. 32 (the default, as llama.cpp's q4_0) is
     /// the accurate choice; 128 is about 30% faster on this CPU at a coarser rounding (bench/README.md).
     /// </summary>

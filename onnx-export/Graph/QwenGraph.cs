@@ -8,10 +8,13 @@ namespace Qwen.OnnxExport.Graph;
 /// The whole Qwen2 decoder as one ONNX graph, built for serving:
 /// <code>
 /// input_ids [B,S] ─Gather(embed)─▶ x [B,S,H]
-///   per layer:  x ─RMSNorm─▶ QKV MatMul(+bias) ─▶ GroupQueryAttention(rotary fused; past == present buffer) ─▶ o_proj ─(+x)─▶ h
-///               h ─RMSNorm─▶ gate/up MatMul ─▶ silu(gate)·up ─▶ down MatMul ─(+h)─▶ x
-/// x[:, -1, :] [B,H] ─RMSNorm─▶ lm_head ─▶ logits [B,V]   (only the last position of each row is ever projected)
+///   per layer:  (x, down) ─SkipRMSNorm─▶ x += down, n1 ─▶ QKV MatMul(+bias) ─▶ GroupQueryAttention(rotary fused;
+///               past == present buffer) ─▶ o_proj ─▶ (x, o) ─SkipRMSNorm─▶ x += o, n2 ─▶ gate|up MatMul ─Split─▶
+///               silu(gate)·up ─▶ down MatMul      (layer 0's first norm is a plain RMSNorm: nothing to add yet)
+/// (x, down) ─SkipRMSNorm─▶ [:, -1, :] [B,H] ─▶ lm_head ─▶ logits [B,V]   (only the last position of each row is projected)
 /// </code>
+/// SkipRMSNorm is com.microsoft.SkipSimplifiedLayerNormalization: the residual Add and the norm that reads it in one
+/// node, which also returns the sum; gate|up is one MatMul for fp32 and fp16 (<see cref="GraphSettings.FusedGateUp"/>).
 /// The KV cache is the graph's past/present pair per layer, [B, kv_heads, cache_len, head_dim]; the engine binds the
 /// same buffer to both so GroupQueryAttention writes the new positions in place. Positions come from seqlens_k.
 /// Weights stream in row chunks of <see cref="GraphSettings.ChunkBytes"/> (read → convert → transpose or quantize →
@@ -68,6 +71,10 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
         var embedTensor = Plain(embedName, Matrix(h, (embedName, config.VocabSize)), config.VocabSize, h);
         var x = onnx.Node("Gather", [embedTensor, IoNames.InputIds], ["embeds"]); // [B,S,H]
 
+        // Each residual Add is fused with the norm that reads its sum (SkipSimplifiedLayerNormalization, which also
+        // returns the sum for the next residual): ORT 1.31.1's own SkipLayerNormFusion left all 48 pairs unfused here.
+        // `pending` is the branch not yet added to the residual stream x: null before the first layer.
+        string? pending = null;
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {
             var p = $"model.layers.{l}.";
@@ -76,7 +83,15 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
             onnx.Output(IoNames.PresentKey(l), Act, "batch", kvh, "cache_len", hd);
             onnx.Output(IoNames.PresentValue(l), Act, "batch", kvh, "cache_len", hd);
 
-            var n1 = RmsNorm($"{p}input_layernorm.weight", x, $"l{l}.n1"); // [B,S,H]
+            string n1; // [B,S,H]
+            if (pending is null)
+            {
+                n1 = RmsNorm($"{p}input_layernorm.weight", x, $"l{l}.n1");
+            }
+            else
+            {
+                (n1, x) = SkipRmsNorm($"{p}input_layernorm.weight", x, pending, $"l{l}.n1", $"l{l}.in");
+            }
 
             // q, k and v as one packed projection [B,S,(heads + 2*kv_heads)*head_dim]: one MatMul instead of three.
             var qOut = config.NumAttentionHeads * hd;
@@ -95,23 +110,20 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
                 ("do_rotary", 1L),
                 ("rotary_interleaved", 0L)); // [B,S,heads*head_dim]
             var o = Linear($"{p}self_attn.o_proj", attn, Matrix(qOut, ($"{p}self_attn.o_proj.weight", h)));
-            var resid = onnx.Node("Add", [x, o], [$"l{l}.resid"]); // [B,S,H]
 
-            var n2 = RmsNorm($"{p}post_attention_layernorm.weight", resid, $"l{l}.n2");
+            // n2 = RMSNorm(x + o), x = x + o
+            var (n2, resid) = SkipRmsNorm($"{p}post_attention_layernorm.weight", x, o, $"l{l}.n2", $"l{l}.resid"); // [B,S,H]
+            x = resid;
+            var act = Mlp(p, n2, $"l{l}"); // [B,S,I]
             var inter = config.IntermediateSize;
-            var gate = Linear($"{p}mlp.gate_proj", n2, Matrix(h, ($"{p}mlp.gate_proj.weight", inter)));
-            var up = Linear($"{p}mlp.up_proj", n2, Matrix(h, ($"{p}mlp.up_proj.weight", inter)));
-            var sig = onnx.Node("Sigmoid", [gate], [$"l{l}.sig"]);
-            var silu = onnx.Node("Mul", [gate, sig], [$"l{l}.silu"]);
-            var act = onnx.Node("Mul", [silu, up], [$"l{l}.act"]); // [B,S,I]
-            var down = Linear($"{p}mlp.down_proj", act, Matrix(inter, ($"{p}mlp.down_proj.weight", h)));
-            x = onnx.Node("Add", [resid, down], [$"l{l}.out"]); // [B,S,H]
+            pending = Linear($"{p}mlp.down_proj", act, Matrix(inter, ($"{p}mlp.down_proj.weight", h))); // [B,S,H]
         }
 
-        // Only the last position of each row is projected to the vocabulary.
+        // The last residual Add is fused with the final norm too; it normalizes every position (a prompt's S rows of H
+        // values: nothing next to its matmuls) and then only the last position of each row goes on to the vocabulary.
+        var normedAll = SkipRmsNorm("model.norm.weight", x, pending!, "final_norm_all", "").Normed; // [B,S,H]
         var lastIndex = onnx.ScalarConstant("last_index", -1);
-        var last = onnx.Node("Gather", [x, lastIndex], ["last_hidden"], "", ("axis", 1L)); // [B,H]
-        var normed = RmsNorm("model.norm.weight", last, "final_norm");
+        var normed = onnx.Node("Gather", [normedAll, lastIndex], ["final_norm"], "", ("axis", 1L)); // [B,H]
         var lmHeadRows = Matrix(h, (config.TieWordEmbeddings ? embedName : "lm_head.weight", config.VocabSize));
         string logits; // [B,V]
         if (Precision == Precision.Int4 && settings.Int4LmHead)
@@ -140,6 +152,45 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
     {
         var w = Vector(weightName, (weightName, config.HiddenSize));
         return onnx.Node("SimplifiedLayerNormalization", [input, w], [output], "", ("axis", -1L), ("epsilon", (float)config.RmsNormEps));
+    }
+
+    /// <summary>
+    /// RMSNorm(x + branch) and the sum x + branch in one node (com.microsoft.SkipSimplifiedLayerNormalization: output 0
+    /// the normed sum, output 3 the sum itself, named <paramref name="sumOutput"/>; empty: the sum is not needed).
+    /// </summary>
+    private (string Normed, string Sum) SkipRmsNorm(string weightName, string x, string branch, string output, string sumOutput)
+    {
+        var w = Vector(weightName, (weightName, config.HiddenSize));
+        string[] outputs = sumOutput.Length == 0 ? [output] : [output, "", "", sumOutput];
+        onnx.Node("SkipSimplifiedLayerNormalization", [x, branch, w], outputs, "com.microsoft", ("epsilon", (float)config.RmsNormEps));
+        return (output, sumOutput);
+    }
+
+    /// <summary>
+    /// SwiGLU, down_proj excluded: silu(n·gateᵀ) · (n·upᵀ) [B,S,I]. With <see cref="GraphSettings.FusedGateUp"/> gate and up
+    /// are one MatMul over [H, 2I] (one weight read, one op) whose output is split in two halves:
+    /// <code>
+    /// n ─MatMul [H,2I]─▶ [B,S,2I] ─Split─▶ gate, up ─▶ gate·sigmoid(gate)·up
+    /// </code>
+    /// </summary>
+    private string Mlp(string p, string n, string name)
+    {
+        var h = config.HiddenSize;
+        var inter = config.IntermediateSize;
+        string gate, up; // [B,S,I]
+        if (settings.FusedGateUp)
+        {
+            var gateUp = Linear($"{p}mlp.gate_up_proj", n, Matrix(h, ($"{p}mlp.gate_proj.weight", inter), ($"{p}mlp.up_proj.weight", inter))); // [B,S,2I]
+            (gate, up) = (onnx.Node("Split", [gateUp], [$"{name}.gate", $"{name}.up"], "", ("axis", -1L)), $"{name}.up");
+        }
+        else
+        {
+            gate = Linear($"{p}mlp.gate_proj", n, Matrix(h, ($"{p}mlp.gate_proj.weight", inter)));
+            up = Linear($"{p}mlp.up_proj", n, Matrix(h, ($"{p}mlp.up_proj.weight", inter)));
+        }
+        var sig = onnx.Node("Sigmoid", [gate], [$"{name}.sig"]);
+        var silu = onnx.Node("Mul", [gate, sig], [$"{name}.silu"]);
+        return onnx.Node("Mul", [silu, up], [$"{name}.act"]);
     }
 
     /// <summary>y = x·Wᵀ (+ b) for a Hugging Face Linear weight W [outDim, inDim] (the rows of <paramref name="w"/>); the bias is the concatenation of <paramref name="bias"/>.</summary>

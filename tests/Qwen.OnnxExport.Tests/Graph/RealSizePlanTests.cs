@@ -44,7 +44,8 @@ public sealed class RealSizePlanTests
             Assert.Equal([h, h + (2 * kv * hd)], byName[last + "self_attn.qkv_proj.weight_t"].Dims);
             Assert.Equal([h + (2 * kv * hd)], byName[last + "self_attn.qkv_proj.bias"].Dims);
             Assert.Equal([h, h], byName[last + "self_attn.o_proj.weight_t"].Dims);
-            Assert.Equal([h, inter], byName[last + "mlp.gate_proj.weight_t"].Dims);
+            Assert.Equal([h, 2 * inter], byName[last + "mlp.gate_up_proj.weight_t"].Dims); // gate and up side by side: one MatMul
+            Assert.DoesNotContain(last + "mlp.gate_proj.weight_t", byName.Keys);
             Assert.Equal([inter, h], byName[last + "mlp.down_proj.weight_t"].Dims);
             AssertLaidOut(plan);
         }
