@@ -48,17 +48,7 @@ public sealed class FusedGraphTests
         var splits = OnnxGraphFile.Read(Path.Combine(dir, "model.onnx")).Nodes.Count(n => n.OpType == "Split");
         Assert.Equal(fusedGateUp, splits > 0);
 
-        var reference = new ReferenceQwen2(source).Forward(TinyModel.Prompt);
-        using var ort = new OrtDecoder(dir, slots: 1, cacheLen: 64);
-        var worst = 0.0;
-        for (var t = 0; t < TinyModel.Prompt.Length; t++)
-        {
-            var logits = t == 0 ? ort.Prefill(0, [TinyModel.Prompt[0]], 0) : ort.Decode([TinyModel.Prompt[t]], [t])[0];
-            for (var i = 0; i < logits.Length; i++)
-            {
-                worst = Math.Max(worst, Math.Abs(logits[i] - reference[t][i]));
-            }
-        }
+        var worst = ReferenceForwardTests.StepByStepError(dir, source);
         Assert.True(worst < Tolerance, $"max logit error {worst} exceeds {Tolerance}");
     }
 }
