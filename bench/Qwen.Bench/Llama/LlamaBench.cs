@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Qwen.Inference.Engine;
-using Qwen.Inference.Sampling;
 using Qwen.OnnxExport;
 
 namespace Qwen.Bench.Llama;
@@ -79,18 +78,18 @@ internal static class LlamaBench
         var options = new EngineOptions { MaxNumSeqs = streams.Max(), IntraOpThreads = threads, PrefixCaching = false, MaxWaiting = 64 };
         await using (var engine = InferenceEngine.Load(modelDir, options with { MaxModelLen = 1024 }))
         {
-            await Generate(engine, Prompt(1, ShortPrompt), 4); // warm-up: the first run of a graph pays for its allocations
-            LlamaPrefillMs(llama, Prompt(1, ShortPrompt)); // and llama.cpp's
+            await EngineBench.Generate(engine, EngineBench.Prompt(1, ShortPrompt), 4); // warm-up: the first run of a graph pays for its allocations
+            LlamaPrefillMs(llama, EngineBench.Prompt(1, ShortPrompt)); // and llama.cpp's
             await Figure(
                 "prefill 512 tokens, tok/s (median of 3)",
-                () => 512 / (Median(Enumerable.Range(0, 3).Select(i => LlamaPrefillMs(llama, Prompt(10 + i, 512)))) / 1000),
+                () => 512 / (Median(Enumerable.Range(0, 3).Select(i => LlamaPrefillMs(llama, EngineBench.Prompt(10 + i, 512)))) / 1000),
                 async () =>
                 {
                     var times = new List<double>();
                     for (var i = 0; i < 3; i++)
                     {
                         var sw = Stopwatch.StartNew();
-                        await Generate(engine, Prompt(10 + i, 512), 1);
+                        await EngineBench.Generate(engine, EngineBench.Prompt(10 + i, 512), 1);
                         times.Add(sw.Elapsed.TotalSeconds);
                     }
                     return 512 / Median(times);
@@ -106,7 +105,7 @@ internal static class LlamaBench
             // Room for the window's tokens and for the rows an early stream decodes while the others prefill (one per step).
             var cap = tokens + ((streams.Max() - 1) * ((context / options.PrefillChunkSize) + 1)) + 64;
             await using var engine = InferenceEngine.Load(modelDir, options with { MaxModelLen = context + cap });
-            await Generate(engine, Prompt(1, ShortPrompt), 4);
+            await EngineBench.Generate(engine, EngineBench.Prompt(1, ShortPrompt), 4);
             foreach (var n in streams)
             {
                 var prompts = Prompts(1000 + context + n, n, context);
@@ -132,7 +131,7 @@ internal static class LlamaBench
     /// </summary>
     private static async Task<bool> Parity(string nodeDir, string gguf, string fp32Dir, int threads, int count)
     {
-        var prompts = new[] { 8, 32, 100, 200 }.Select((length, i) => Prompt(50 + i, length)).ToArray();
+        var prompts = new[] { 8, 32, 100, 200 }.Select((length, i) => EngineBench.Prompt(50 + i, length)).ToArray();
         int[][] theirs;
         using (var llama = NodeLlamaCpp.Start(nodeDir, gguf, threads))
         {
@@ -144,7 +143,7 @@ internal static class LlamaBench
             foreach (var p in prompts)
             {
                 var ids = new List<int>();
-                await foreach (var t in engine.GenerateAsync(Greedy(p, count)))
+                await foreach (var t in engine.GenerateAsync(EngineBench.Greedy(p, count)))
                 {
                     ids.Add(t.TokenId);
                 }
@@ -177,7 +176,7 @@ internal static class LlamaBench
         {
             try
             {
-                await foreach (var _ in engine.GenerateAsync(Greedy(p, maxModelLen - p.Length), cts.Token))
+                await foreach (var _ in engine.GenerateAsync(EngineBench.Greedy(p, maxModelLen - p.Length), cts.Token))
                 {
                     if (window.Add(i))
                     {
@@ -192,23 +191,7 @@ internal static class LlamaBench
         return window.Rate();
     }
 
-    private static async Task Generate(InferenceEngine engine, int[] prompt, int max)
-    {
-        await foreach (var _ in engine.GenerateAsync(Greedy(prompt, max)))
-        {
-        }
-    }
-
-    private static GenerationRequest Greedy(int[] prompt, int max) => new(prompt, new SamplingParams(), max, []);
-
-    /// <summary>Seeded token ids below &lt;|endoftext|&gt; (EngineBench's prompts).</summary>
-    private static int[] Prompt(int seed, int length)
-    {
-        var r = new Random(seed);
-        return [.. Enumerable.Range(0, length).Select(_ => r.Next(0, 151643))];
-    }
-
-    private static int[][] Prompts(int seed, int n, int length) => [.. Enumerable.Range(0, n).Select(i => Prompt(seed + i, length))];
+    private static int[][] Prompts(int seed, int n, int length) => [.. Enumerable.Range(0, n).Select(i => EngineBench.Prompt(seed + i, length))];
 
     private static JsonObject Command(string op, params (string Key, JsonNode Value)[] fields)
     {
