@@ -46,7 +46,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private readonly float[] _topValues = new float[runner.MaxNumSeqs * runner.CandidateCount]; // [B, K]
     private readonly int[] _topIds = new int[runner.MaxNumSeqs * runner.CandidateCount];        // [B, K]
     private readonly float[] _logSumExp = new float[runner.MaxNumSeqs];                         // [B]
-    private readonly int[] _running = new int[runner.MaxNumSeqs];  // rows of the decode step that have a decoding sequence
+    private readonly int[] _rows = [.. Enumerable.Range(0, runner.MaxNumSeqs)]; // 0, 1, 2...: every decode row is a decoding sequence
     private readonly int[] _fullRows = new int[runner.MaxNumSeqs]; // rows whose full logits are in _logits, in that order
     private readonly int[] _fullRowOf = new int[runner.MaxNumSeqs]; // row -> its index in _logits, or -1
     private readonly CandidateOutcome[] _outcomes = new CandidateOutcome[runner.MaxNumSeqs];
@@ -341,13 +341,12 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             var s = _slots[i]!;
             _tokens[i] = s.NextInput;
             _pasts[i] = s.CacheLength;
-            _running[i] = i;
         }
         int listed;
         try
         {
             var t = Stopwatch.GetTimestamp();
-            listed = RunDecode(batch, batch);
+            listed = RunDecode(batch);
             RunTime += Stopwatch.GetElapsedTime(t);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -360,7 +359,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             _contents.Append(i, _tokens[i]);
             _slots[i]!.CacheLength++;
         }
-        _samplers.ForEach(_running, 0, batch, SampleRow);
+        _samplers.ForEach(_rows, 0, batch, SampleRow);
         SampleFullRowsOfUndecided(batch, listed);
         for (var i = 0; i < batch; i++)
         {
@@ -443,9 +442,9 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     /// sampled from candidates alone. Returns the rows of
     /// full logits written into <see cref="_logits"/>.
     /// </summary>
-    private int RunDecode(int batch, int running)
+    private int RunDecode(int batch)
     {
-        if (_k == 0 || running < options.CandidatesMinRows)
+        if (_k == 0 || batch < options.CandidatesMinRows)
         {
             runner.Decode(_tokens.AsSpan(0, batch), _pasts.AsSpan(0, batch), _logits.AsSpan(0, batch * runner.VocabSize));
             for (var i = 0; i < batch; i++)
@@ -455,9 +454,8 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             return batch;
         }
         var listed = 0;
-        for (var j = 0; j < running; j++)
+        for (var row = 0; row < batch; row++)
         {
-            var row = _running[j];
             _fullRowOf[row] = -1;
             if (!options.MayUseCandidates(_slots[row]!.Sampling.Parameters, _k))
             {
@@ -480,12 +478,11 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     /// Fetches, in one call, the full rows of the sequences the sampler could not decide from their candidates, and samples
     /// them after the <paramref name="start"/> rows already in <see cref="_logits"/>. A failed fetch ends those sequences only.
     /// </summary>
-    private void SampleFullRowsOfUndecided(int running, int start)
+    private void SampleFullRowsOfUndecided(int batch, int start)
     {
         var undecided = 0;
-        for (var j = 0; j < running; j++)
+        for (var row = 0; row < batch; row++)
         {
-            var row = _running[j];
             if (_outcomes[row] == CandidateOutcome.NeedsFullRow)
             {
                 _fullRowOf[row] = start + undecided;
