@@ -28,11 +28,9 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime-cpu
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl ca-certificates $(apt-cache search --names-only '^libicu[0-9]+$' | cut -d' ' -f1) \
  && rm -rf /var/lib/apt/lists/*
-# glibc's malloc asks for transparent huge pages (hosts with THP in madvise or always mode): ONNX Runtime's prepacked
-# weights then sit in 2 MB pages, and decode, which streams every weight once per step, ran 1.03-1.19x faster at fp32 and
-# 1.02-1.45x at int4 on the 0.5B model (bench/README.md, "fp32 decode profile").
-ENV QWEN_EXECUTION_PROVIDER=cpu \
-    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+# The engine moves the weights into transparent huge pages itself (QWEN_HUGE_PAGES, on by default; the host's THP in
+# madvise or always mode), so no malloc tunable is needed here.
+ENV QWEN_EXECUTION_PROVIDER=cpu
 
 # CUDA runtime: NVIDIA's CUDA + cuDNN runtime with the ASP.NET Core runtime copied in.
 FROM ${CUDA_IMAGE} AS runtime-cuda

@@ -45,6 +45,7 @@ internal static class EngineBench
             ExecutionProvider = a.Get("ep", "cpu"),
             SampleFromCandidates = a.Get("candidates", "auto") switch { "on" => true, "off" => false, "auto" => null, var other => throw new ArgumentException($"--candidates must be on, off or auto (given '{other}')") },
             PrefixCaching = a.Get("prefix-caching", "on") switch { "on" => true, "off" => false, var other => throw new ArgumentException($"--prefix-caching must be on or off (given '{other}')") },
+            HugePages = a.Get("huge-pages", "on") switch { "on" => true, "off" => false, var other => throw new ArgumentException($"--huge-pages must be on or off (given '{other}')") },
         };
         options = options with
         {
@@ -62,6 +63,7 @@ internal static class EngineBench
 
         await using (var engine = InferenceEngine.Load(dir, options))
         {
+            Console.WriteLine($"huge pages: {engine.Info.HugePageBytes / 1048576.0:F0} MiB of the model's host memory");
             Console.WriteLine($"{options.ExecutionProvider}, candidates per row {engine.Info.CandidateCount} (0: full rows), candidates from {options.CandidatesMinRows} running rows, rows sampled in parallel from {options.ParallelSamplingMinRows}");
             await Generate(engine, Prompt(1, 16), 4); // warm-up
             var sw = Stopwatch.StartNew();
@@ -154,6 +156,7 @@ internal static class EngineBench
     private static void RunnerSteps(string dir, EngineOptions options, int[] streams)
     {
         using var runner = OnnxModelRunner.Create(dir, options with { SampleFromCandidates = true });
+        Console.WriteLine($"runner: huge pages {runner.HugePageBytes / 1048576.0:F0} MiB");
         var (v, k) = (runner.VocabSize, runner.CandidateCount);
         var logits = new float[runner.MaxNumSeqs * v];
         var (values, ids, lse) = (new float[runner.MaxNumSeqs * k], new int[runner.MaxNumSeqs * k], new float[runner.MaxNumSeqs]);

@@ -45,6 +45,13 @@ public sealed record EngineOptions
     /// </summary>
     public int PrefillChunkSize { get; init; } = 256;
 
+    /// <summary>
+    /// On the CPU under Linux, back the weights ONNX Runtime loaded and the KV cache with 2 MB transparent huge pages (a
+    /// one-time collapse at load, <c>HugePages</c>): fewer TLB misses while every step reads the weights. Measured in
+    /// bench/README.md ("Huge pages"); off only to compare, or where memory must stay in 4 KB pages.
+    /// </summary>
+    public bool HugePages { get; init; } = true;
+
     /// <summary>ONNX Runtime intra-op threads; 0: one per core available to the process (Environment.ProcessorCount).</summary>
     public int IntraOpThreads { get; init; }
 

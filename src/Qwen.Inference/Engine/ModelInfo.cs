@@ -19,4 +19,8 @@ public sealed record ModelInfo(
     long KvCacheBytes,
     string ExecutionProvider,
     DeviceMemoryBudget? DeviceMemory,
-    int CandidateCount);
+    int CandidateCount)
+{
+    /// <summary>Bytes of the model's host memory (weights, KV cache) held in 2 MB huge pages; 0 on CUDA, when off, or for a test runner.</summary>
+    public long HugePageBytes { get; init; }
+}

@@ -31,6 +31,7 @@ internal sealed class DeviceSeam : IDisposable
             throw new ArgumentException($"execution provider must be 'cpu' or 'cuda' (given '{options.ExecutionProvider}')", nameof(options));
         }
         DeviceId = options.CudaDeviceId;
+        HugePages = options.HugePages && !IsCuda;
         CopyInputsAtBind = options.CopyInputsAtBind && !IsCuda; // CUDA copies at bind by itself
         KvMemory = IsCuda ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, DeviceId, OrtMemType.Default) : OrtMemoryInfo.DefaultInstance;
     }
@@ -38,6 +39,9 @@ internal sealed class DeviceSeam : IDisposable
     public bool IsCuda { get; }
 
     public int DeviceId { get; }
+
+    /// <summary>Whether host memory of the model (weights, KV cache) is backed by huge pages: on the CPU unless turned off (<see cref="Model.HugePages"/>).</summary>
+    public bool HugePages { get; }
 
     /// <summary>Whether host inputs are copied when bound (as on a device) rather than read at Run.</summary>
     public bool CopyInputsAtBind { get; }
@@ -145,11 +149,29 @@ internal sealed class DeviceSeam : IDisposable
             _device.Add(allocation);
             return allocation.DangerousGetHandle(); // the SafeHandle wraps the device pointer itself
         }
-        var p = NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        if (!HugePages || bytes < Model.HugePages.Size)
+        {
+            var small = NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            NativeMemory.Clear(small, (nuint)bytes);
+            _host.Add((IntPtr)small);
+            return (IntPtr)small;
+        }
+        // Aligned to a huge page and advised before it is first touched, so the clear below faults it in as huge pages.
+        var p = NativeMemory.AlignedAlloc((nuint)bytes, (nuint)Model.HugePages.Size);
+        Model.HugePages.Advise((nint)p, bytes & ~(Model.HugePages.Size - 1), collapse: false);
         NativeMemory.Clear(p, (nuint)bytes);
         _host.Add((IntPtr)p);
         return (IntPtr)p;
     }
+
+    /// <summary>What the address space holds before the session is created: what <see cref="CollapseLoaded"/> leaves alone.</summary>
+    public (long Start, long End)[] HostMemoryBefore() => HugePages ? Model.HugePages.Snapshot() : [];
+
+    /// <summary>
+    /// Collapses into huge pages the host memory the load mapped since <paramref name="before"/> (ONNX Runtime's weights,
+    /// the KV cache) and returns the bytes held in huge pages; 0 on CUDA, where the weights live on the device, or when off.
+    /// </summary>
+    public long CollapseLoaded((long Start, long End)[] before) => HugePages ? Model.HugePages.CollapseNew(before) : 0;
 
     /// <summary>
     /// Copies <paramref name="bytes"/> of KV cache memory (<see cref="AllocateKv"/>) between slots, on the engine loop thread

@@ -61,6 +61,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         _device.Configure(so);
         var modelPath = Path.Combine(modelDirectory, _manifest.OnnxFile);
         var optimized = OptimizedModel.Resolve(modelPath, _manifest, options.OptimizedModelPath, options.ExecutionProvider, so);
+        var before = _device.HostMemoryBefore();
         _session = new InferenceSession(optimized.LoadPath, so);
         optimized.Commit(); // only now has ONNX Runtime written the optimized file: a crash before leaves no valid stamp
         try
@@ -121,7 +122,11 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
         }
         _decodeBindings = new OrtIoBinding?[MaxNumSeqs];
         (_candidates, _candidateLogits) = CreateCandidates(modelDirectory, options);
+        HugePageBytes = _device.CollapseLoaded(before);
     }
+
+    /// <summary>Bytes of the loaded model's host memory (weights, KV cache) held in huge pages; 0 on CUDA or when off.</summary>
+    public long HugePageBytes { get; }
 
     /// <inheritdoc/>
     public int VocabSize { get; }
@@ -145,7 +150,7 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     public ModelManifest Manifest => _manifest;
 
     /// <summary>The manifest's precision, the KV cache as allocated, the execution provider and, on CUDA, the memory reading that sized the cache.</summary>
-    public ModelInfo Info => new(VocabSize, MaxModelLen, MaxNumSeqs, _manifest.Precision, KvCache.TotalBytes, _executionProvider, KvCache.Device, CandidateCount);
+    public ModelInfo Info => new(VocabSize, MaxModelLen, MaxNumSeqs, _manifest.Precision, KvCache.TotalBytes, _executionProvider, KvCache.Device, CandidateCount) { HugePageBytes = HugePageBytes };
 
     /// <summary>Loads the model in <paramref name="modelDirectory"/> and allocates its KV cache (sized by <see cref="KvCacheLayout.Resolve"/>, or on CUDA <see cref="KvCacheLayout.FromDeviceMemory"/>).</summary>
     public static OnnxModelRunner Create(string modelDirectory, EngineOptions options)

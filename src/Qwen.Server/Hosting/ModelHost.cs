@@ -156,6 +156,7 @@ public sealed class ModelHost : IAsyncDisposable
             OptimizedModelPath = options.OptimizedModelCache,
             MaxClientLag = options.MaxClientLag,
             PrefixCaching = options.PrefixCaching,
+            HugePages = options.HugePages,
         };
         var engine = Step(what, () => InferenceEngine.Load(dir, engineOptions, runnerFactory));
         var info = engine.Info;

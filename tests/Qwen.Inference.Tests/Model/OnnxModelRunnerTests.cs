@@ -56,7 +56,7 @@ public sealed class OnnxModelRunnerTests
     /// Runs the script and returns every logits row it produced: the prefills' last rows, and each decode row with the
     /// full token history (prompt plus fed tokens) that produced it.
     /// </summary>
-    private static List<(string What, float[] Logits, int[]? History)> RunScript(EngineOptions options)
+    internal static List<(string What, float[] Logits, int[]? History)> RunScript(EngineOptions options)
     {
         using var runner = OnnxModelRunner.Create(EngineBatchingTests.TinyModel, options);
         var v = runner.VocabSize;
