@@ -164,12 +164,20 @@ public sealed class ErrorStatusTests(ScriptedServerFixture server) : IClassFixtu
     public async Task QueueFull_429WithRetryAfter_BeforeAdmittedOnesFinish_AndAdmittedComplete()
     {
         server.Script("key-slow", "a b c d e f");
-        server.Runner.StepDelay = TimeSpan.FromMilliseconds(30);
+        // 7 steps of 150 ms a request: the admitted ones are still running when the 5th is sent, even on a loaded machine
+        // (30 ms steps and a fixed 100 ms wait failed in CI: the 5th arrived after the first had finished, and got a 200).
+        server.Runner.StepDelay = TimeSpan.FromMilliseconds(150);
         try
         {
             // 2 slots + 2 waiting: the 5th and 6th are over the limit.
             var admitted = Enumerable.Range(0, 4).Select(_ => server.Http.SendAsync(server.Post("/v1/chat/completions", """{"messages":[{"role":"user","content":"key-slow"}]}"""))).ToList();
-            await Task.Delay(100);
+            using (var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                while (server.Model.Engine.GetStats() is var stats && stats.SlotsUsed + stats.Waiting < 4)
+                {
+                    await Task.Delay(5, bound.Token); // until all four hold a slot or a waiting place
+                }
+            }
             using var rejected = await server.Http.SendAsync(server.Post("/v1/chat/completions", """{"messages":[{"role":"user","content":"key-slow"}]}"""));
             Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
             Assert.Equal("1", rejected.Headers.GetValues("Retry-After").Single());
