@@ -149,16 +149,12 @@ internal sealed class DeviceSeam : IDisposable
             _device.Add(allocation);
             return allocation.DangerousGetHandle(); // the SafeHandle wraps the device pointer itself
         }
-        if (!HugePages || bytes < Model.HugePages.Size)
+        // With huge pages: aligned to one and advised before it is first touched, so the clear faults it in as huge pages.
+        var p = NativeMemory.AlignedAlloc((nuint)bytes, HugePages ? (nuint)Model.HugePages.Size : 64);
+        if (HugePages)
         {
-            var small = NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            NativeMemory.Clear(small, (nuint)bytes);
-            _host.Add((IntPtr)small);
-            return (IntPtr)small;
+            Model.HugePages.Advise((nint)p, bytes & ~(Model.HugePages.Size - 1), collapse: false);
         }
-        // Aligned to a huge page and advised before it is first touched, so the clear below faults it in as huge pages.
-        var p = NativeMemory.AlignedAlloc((nuint)bytes, (nuint)Model.HugePages.Size);
-        Model.HugePages.Advise((nint)p, bytes & ~(Model.HugePages.Size - 1), collapse: false);
         NativeMemory.Clear(p, (nuint)bytes);
         _host.Add((IntPtr)p);
         return (IntPtr)p;

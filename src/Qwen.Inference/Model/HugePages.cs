@@ -21,9 +21,9 @@ internal static partial class HugePages
     private const int MadvHugePage = 14; // MADV_HUGEPAGE: eligible for THP at its next fault and for khugepaged
     private const int MadvCollapse = 25; // MADV_COLLAPSE: collapse into huge pages now, synchronously
 
-    /// <summary>The process's anonymous read-write mappings (start, end), or none off Linux.</summary>
+    /// <summary>The process's anonymous read-write mappings (start, end), or none off Linux or where /proc cannot be read.</summary>
     public static (long Start, long End)[] Snapshot() =>
-        OperatingSystem.IsLinux() ? [.. Mappings().Where(m => m.Anonymous).Select(m => (m.Start, m.End))] : [];
+        OperatingSystem.IsLinux() && TryMappings() is { } mappings ? [.. mappings.Where(m => m.Anonymous).Select(m => (m.Start, m.End))] : [];
 
     /// <summary>
     /// Collapses into huge pages the anonymous read-write memory mapped since <paramref name="before"/> was taken: each
@@ -34,16 +34,16 @@ internal static partial class HugePages
     /// </summary>
     public static long CollapseNew((long Start, long End)[] before)
     {
-        if (!OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux() || TryMappings() is not { } mappings)
         {
             return 0;
         }
-        var collapsed = ToCollapse(Mappings(), before).ToList();
+        var collapsed = ToCollapse(mappings, before).ToList();
         foreach (var (start, end) in collapsed)
         {
             Advise((nint)start, end - start, collapse: true);
         }
-        return collapsed.Count == 0 ? 0 : Mappings().Where(m => collapsed.Any(c => c.Start < m.End && m.Start < c.End)).Sum(m => m.AnonHugeBytes);
+        return collapsed.Count == 0 ? 0 : (TryMappings() ?? []).Where(m => collapsed.Any(c => c.Start < m.End && m.Start < c.End)).Sum(m => m.AnonHugeBytes);
     }
 
     /// <summary>
@@ -58,10 +58,17 @@ internal static partial class HugePages
         }
         // Return codes are ignored on purpose: THP off (EINVAL), no huge page free (EAGAIN, ENOMEM) or a kernel before 6.1
         // (EINVAL for the collapse) all leave the memory as it was, which is correct, only slower.
-        _ = Madvise(start, (nuint)bytes, MadvHugePage);
-        if (collapse)
+        try
         {
-            _ = Madvise(start, (nuint)bytes, MadvCollapse);
+            _ = Madvise(start, (nuint)bytes, MadvHugePage);
+            if (collapse)
+            {
+                _ = Madvise(start, (nuint)bytes, MadvCollapse);
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // A C library the runtime cannot bind by the name "libc": 4 KB pages, as with THP off.
         }
     }
 
@@ -101,8 +108,24 @@ internal static partial class HugePages
         }
     }
 
+    /// <summary>
+    /// <see cref="Mappings"/>, or null where /proc/self/smaps cannot be read (a sandbox that hides it): huge pages are an
+    /// optimization, never a reason for a model not to load.
+    /// </summary>
+    private static List<Mapping>? TryMappings()
+    {
+        try
+        {
+            return Mappings();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Every mapping of /proc/self/smaps with the fields read here.</summary>
-    internal static List<Mapping> Mappings()
+    private static List<Mapping> Mappings()
     {
         var mappings = new List<Mapping>();
         foreach (var line in File.ReadLines("/proc/self/smaps"))
