@@ -79,7 +79,8 @@ public sealed class StartupLogTests
         var hugePages = started.GetProperty("HugePagesMiB").GetDouble();
         if (OperatingSystem.IsLinux() && !File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]", StringComparison.Ordinal))
         {
-            Assert.True(hugePages >= 32, $"{hugePages} MiB in huge pages; the tiny model's embedding alone is 39 MB"); // on by default
+            // On by default: some of the model is in huge pages (how much is the kernel's to give; HugePagesTests checks the runner).
+            Assert.True(hugePages > 0, $"{hugePages} MiB in huge pages");
         }
         Assert.Equal(("on", 2), (started.GetProperty("Auth").GetString(), started.GetProperty("ApiKeys").GetInt32()));
         Assert.Equal(bound, started.GetProperty("Urls").GetString());
