@@ -97,7 +97,16 @@ public sealed class ShutdownErrorTests
         try
         {
             using var client = await NeverReadingClient.SendAsync(server.BaseAddress, 1, 30_000);
-            await Task.Delay(TimeSpan.FromSeconds(5)); // the engine runs ahead (lag allowance 1M tokens) until the writer waits on the socket
+            // The engine runs ahead (lag allowance 1M tokens) while the writer fills the socket and then waits on it. Wait for
+            // 5,000 tokens, about 10 MB of events, more than the socket buffers hold (a fixed 5 s wait failed in CI: on a
+            // loaded machine the tiny model had produced fewer than 1,000 tokens by then).
+            using (var produced = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
+            {
+                while (server.Model.Engine.GetStats().KvTokensUsed < 5_000)
+                {
+                    await Task.Delay(20, produced.Token);
+                }
+            }
             var stop = await BeginStopAsync(server);
 
             var stream = await client.ReadUntilAsync("data: [DONE]");
