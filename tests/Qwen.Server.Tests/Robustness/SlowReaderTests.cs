@@ -27,7 +27,11 @@ public sealed class SlowReaderTests
         await using var server = await JsonLoggedServer.StartAsync("--max-num-seqs", "8", "--max-model-len", "2048", "--max-client-lag", "4096", "--sse-write-timeout", "10");
         using var client = await NeverReadingClient.SendAsync(server.BaseAddress, n, maxTokens);
 
-        // The engine ends its sequences (slots free) while the request still holds them: /metrics counts it held.
+        // The engine ends its sequences (slots free) while the request still holds them: /metrics counts it held. First
+        // wait until all n were admitted (a counter, so it cannot be missed): before that, no slot is used either, and
+        // the check below once passed before the engine had started (failed in CI).
+        await WaitUntil(async () => await server.MetricsAsync() is var m
+            && m.GetValueOrDefault("qwen_prefix_cache_lookups_total{result=\"hit\"}") + m.GetValueOrDefault("qwen_prefix_cache_lookups_total{result=\"miss\"}") >= n);
         await WaitUntil(async () => await Ready(server) is { Running: 0, SlotsUsed: 0 } && (await server.MetricsAsync()).GetValueOrDefault("qwen_requests_in_generation") == 1);
         var held = await server.MetricsAsync();
         Assert.Equal(n, held["qwen_sequences_held"]);
