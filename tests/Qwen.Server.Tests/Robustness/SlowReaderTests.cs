@@ -27,11 +27,8 @@ public sealed class SlowReaderTests
         await using var server = await JsonLoggedServer.StartAsync("--max-num-seqs", "8", "--max-model-len", "2048", "--max-client-lag", "4096", "--sse-write-timeout", "10");
         using var client = await NeverReadingClient.SendAsync(server.BaseAddress, n, maxTokens);
 
-        // The engine ends its sequences (slots free) while the request still holds them: /metrics counts it held. First
-        // wait until all n were admitted (a counter, so it cannot be missed): before that, no slot is used either, and
-        // the check below once passed before the engine had started (failed in CI).
-        await WaitUntil(async () => await server.MetricsAsync() is var m
-            && m.GetValueOrDefault("qwen_prefix_cache_lookups_total{result=\"hit\"}") + m.GetValueOrDefault("qwen_prefix_cache_lookups_total{result=\"miss\"}") >= n);
+        // The engine ends its sequences (slots free) while the request still holds them: /metrics counts it held.
+        await WaitForAdmission(server, n);
         await WaitUntil(async () => await Ready(server) is { Running: 0, SlotsUsed: 0 } && (await server.MetricsAsync()).GetValueOrDefault("qwen_requests_in_generation") == 1);
         var held = await server.MetricsAsync();
         Assert.Equal(n, held["qwen_sequences_held"]);
@@ -57,6 +54,7 @@ public sealed class SlowReaderTests
         await using var server = await JsonLoggedServer.StartAsync("--max-num-seqs", "4", "--max-model-len", "32000", "--max-client-lag", "32", "--sse-write-timeout", "30");
         using var client = await NeverReadingClient.SendAsync(server.BaseAddress, n, maxTokens);
 
+        await WaitForAdmission(server, n);
         await WaitUntil(async () => (await server.MetricsAsync()).GetValueOrDefault("qwen_requests_in_generation") == 1 && await Ready(server) is { SlotsUsed: 0, Waiting: 0 });
         Assert.Equal(n, (await server.MetricsAsync())["qwen_sequences_held"]);
 
@@ -83,6 +81,15 @@ public sealed class SlowReaderTests
         var ready = await server.Http.GetFromJsonAsync<JsonElement>("/health/ready");
         return (ready.GetProperty("running").GetInt32(), ready.GetProperty("waiting").GetInt32(), ready.GetProperty("kv_slots_used").GetInt32());
     }
+
+    /// <summary>
+    /// Until the engine has admitted <paramref name="n"/> sequences (prefix-cache lookups, a counter, so it cannot be
+    /// missed). Before that no slot is used either, and a wait for free slots once passed before the engine had started
+    /// (failed in CI).
+    /// </summary>
+    private static Task WaitForAdmission(JsonLoggedServer server, int n) =>
+        WaitUntil(async () => await server.MetricsAsync() is var m
+            && m.GetValueOrDefault("qwen_prefix_cache_lookups_total{result=\"hit\"}") + m.GetValueOrDefault("qwen_prefix_cache_lookups_total{result=\"miss\"}") >= n);
 
     private static async Task WaitUntil(Func<Task<bool>> condition)
     {
