@@ -28,9 +28,9 @@ internal static partial class HugePages
     /// <summary>
     /// Collapses into huge pages the anonymous read-write memory mapped since <paramref name="before"/> was taken: each
     /// new range, cut to whole 2 MB pages, of a mapping at least half resident (what a load filled, such as packed weights;
-    /// not a thread's stack that a collapse would make resident). Returns the bytes of those ranges held in huge pages
-    /// afterwards (from /proc/self/smaps), 0 where the host has no THP or this is not Linux. Best effort: a range the kernel
-    /// cannot collapse (no free huge page) stays as it was.
+    /// not a thread's stack that a collapse would make resident). Returns the bytes in huge pages afterwards of the
+    /// mappings those ranges lie in (from /proc/self/smaps), 0 where the host has no THP or this is not Linux. Best effort:
+    /// a page the kernel cannot collapse (no free huge page) stays as it was.
     /// </summary>
     public static long CollapseNew((long Start, long End)[] before)
     {
