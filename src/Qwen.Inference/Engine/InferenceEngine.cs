@@ -47,6 +47,12 @@ public sealed class InferenceEngine : IAsyncDisposable
     public int MaxModelLen => Info.MaxModelLen;
 
     /// <summary>
+    /// Tokens per block of the prefix cache's index: a prompt is matched block by block (the last partial block token by
+    /// token), so a router that hashes prompts in blocks of this size predicts our reuse (vLLM's block_size, for the same reason).
+    /// </summary>
+    public const int PrefixBlockSize = KvCache.PrefixIndex.BlockSize;
+
+    /// <summary>
     /// Loads the exported model in <paramref name="modelDirectory"/> and starts an engine over it: with ONNX Runtime, or with
     /// <paramref name="runnerFactory"/> when given (tests pass scripted runners). Failures reading the manifest or loading the
     /// model propagate with their own message (the manifest's path and the rule it breaks); the options are checked first.

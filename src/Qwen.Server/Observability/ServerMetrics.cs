@@ -1,3 +1,4 @@
+using System.Globalization;
 using Prometheus;
 using Qwen.Inference.Engine;
 using Qwen.Server.Hosting;
@@ -44,6 +45,10 @@ public static class ServerMetrics
     private static readonly Gauge KvUsage = Metrics.CreateGauge("qwen_kv_cache_usage_ratio", "Share of KV cache slots in use.");
     private static readonly Gauge KvTokens = Metrics.CreateGauge("qwen_kv_cache_tokens_used", "Tokens held in the KV cache.");
 
+    // An info gauge (value 1, the facts in its labels) as vLLM's vllm:cache_config_info, with the label names the Gateway API
+    // Inference Extension's endpoint picker reads to size its prefix-cache scorer: tokens per block and blocks in the cache.
+    private static readonly Gauge CacheConfig = Metrics.CreateGauge("qwen_cache_config_info", "KV cache layout (value 1): block_size is the prefix cache's block in tokens, num_gpu_blocks the blocks the whole KV cache holds (on the CPU too; the name is the one endpoint pickers read).", "block_size", "num_gpu_blocks");
+
     // Counters of the engine's since its start (as vLLM's prefix_cache_queries and prefix_cache_hits, in tokens), read at scrape time.
     private static readonly Counter PrefixCacheQueries = Metrics.CreateCounter("qwen_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.");
     private static readonly Counter PrefixCacheHits = Metrics.CreateCounter("qwen_prefix_cache_hits_total", "Prompt tokens taken from the prefix cache instead of being prefilled.");
@@ -71,13 +76,13 @@ public static class ServerMetrics
     private static void Collect()
     {
         int waiting = 0, used = 0, total = 0;
-        long tokens = 0;
+        long tokens = 0, capacity = 0;
         lock (Hosts)
         {
             foreach (var host in Hosts)
             {
                 var s = host.Engine.GetStats();
-                (waiting, used, total, tokens) = (waiting + s.Waiting, used + s.SlotsUsed, total + s.SlotsTotal, tokens + s.KvTokensUsed);
+                (waiting, used, total, tokens, capacity) = (waiting + s.Waiting, used + s.SlotsUsed, total + s.SlotsTotal, tokens + s.KvTokensUsed, capacity + s.KvTokensTotal);
                 // Counters grow by what each engine counted since the last scrape, so hosts coming and going never lower them.
                 var (now, seen) = (s.PrefixCache, PrefixCacheSeen.GetValueOrDefault(host, PrefixCacheStats.None));
                 PrefixCacheQueries.Inc(now.QueriedTokens - seen.QueriedTokens);
@@ -91,6 +96,24 @@ public static class ServerMetrics
         Waiting.Set(waiting);
         KvUsage.Set(total == 0 ? 0 : (double)used / total);
         KvTokens.Set(tokens);
+        SetCacheConfig(capacity);
+    }
+
+    /// <summary>One series with the current layout's labels; a layout that changed (hosts coming and going in tests) is unpublished.</summary>
+    private static void SetCacheConfig(long capacityTokens)
+    {
+        string[] labels = [InferenceEngine.PrefixBlockSize.ToString(CultureInfo.InvariantCulture), (capacityTokens / InferenceEngine.PrefixBlockSize).ToString(CultureInfo.InvariantCulture)];
+        foreach (var old in CacheConfig.GetAllLabelValues().ToList())
+        {
+            if (capacityTokens == 0 || !old.SequenceEqual(labels))
+            {
+                CacheConfig.RemoveLabelled(old);
+            }
+        }
+        if (capacityTokens > 0)
+        {
+            CacheConfig.WithLabels(labels).Set(1);
+        }
     }
 
     private sealed class Untrack(ModelHost model) : IDisposable
