@@ -11,7 +11,7 @@ namespace Qwen.Bench.Pool;
 /// Gateway API Inference Extension's queue and KV-cache scorers reading the replicas' real /metrics (<see cref="QueueKvPicker"/>).
 /// Usage:
 /// <code>
-/// pool [--replicas 3] [--rate 2,4,6,8] [--seconds 25 | --requests N]   Poisson arrivals; per level N = max(40, rate x seconds)
+/// pool [--replicas 3] [--rate 2,4,6,8] [--seconds 15 | --requests N] [--rounds 3]   Poisson arrivals; per run N = max(40, rate x seconds)
 ///      [--prompt-tokens 32-96] [--max-tokens lognormal:64,128,1024]      lengths as in `load` (a long tail piles up under round-robin)
 ///      [--model-dir DIR] [--server-dll PATH] [--server-args "--max-num-seqs 2 --threads 1"]
 ///      [--refresh-ms 50] [--seed 7] [--timeout 300] [--out pool.json]
@@ -30,13 +30,17 @@ internal static class PoolBench
     /// <summary>Each replica's settings unless --server-args says otherwise: 2 KV slots and 1 ONNX Runtime thread.</summary>
     public const string DefaultServerArgs = "--max-num-seqs 2 --threads 1";
 
+    /// <summary>One request as sent: the replica picked, the age of the metrics behind the pick (none for round-robin), its result; <paramref name="RunSeconds"/> is the whole run's length on a run's first request, else 0.</summary>
+    private sealed record Sent(int Replica, double? MetricsAgeMs, StreamResult Result, double RunSeconds);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var a = new BenchArgs(args);
         var count = a.Int("replicas", 3);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 2, "--replicas");
         var rates = a.Doubles("rate", "2,4,6,8");
-        var seconds = a.Double("seconds") ?? 25;
+        var seconds = a.Double("seconds") ?? 15;
+        var rounds = a.Int("rounds", 3);
         var promptTokens = LengthDistribution.Parse(a.Get("prompt-tokens", "32-96"));
         var maxTokens = LengthDistribution.Parse(a.Get("max-tokens", "lognormal:64,128,1024"));
         var seed = a.Int("seed", 7);
@@ -73,22 +77,35 @@ internal static class PoolBench
             {
                 var rate = rates[li];
                 var n = a.Get("requests", "") is { Length: > 0 } given ? int.Parse(given, CultureInfo.InvariantCulture) : Math.Max(40, (int)Math.Ceiling(rate * seconds));
-                var plan = Plan(new Random((seed * 1000) + li), rate, n, promptTokens, maxTokens);
                 var label = rate.ToString(CultureInfo.InvariantCulture) + "/s";
                 var runs = new List<PickerRun>();
-                // Alternate which picker goes first, so a machine that slows down (or frees up) during a level hits both.
-                foreach (var queueKv in li % 2 == 0 ? new[] { false, true } : [true, false])
+                var sent = new Dictionary<string, List<Sent>>();
+                for (var round = 0; round < rounds; round++)
                 {
-                    await poller.WaitIdleAsync(TimeSpan.FromSeconds(60));
-                    var ages = new List<double>();
-                    IReplicaPicker picker = queueKv
-                        ? new QueueKvPicker(() => Observed(poller.Latest(), ages), new Random((seed * 1000) + li + 500))
-                        : new RoundRobinPicker(count);
-                    var run = await RunAsync(picker, runs.Count, clients, plan, label, rate, queueKv ? ages : null);
-                    runs.Add(run);
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pool {label} {picker.Name}: TTFT p50/p99 {run.Summary.TtftP50:F0}/{run.Summary.TtftP99:F0} ms, {run.Summary.OutputTokensPerSecond:F0} tok/s, picks {string.Join('/', run.Picks)}, errors {run.Summary.Errors.Values.Sum()}"));
+                    // One request sequence per round, the same for both pickers; which picker goes first alternates from round
+                    // to round and level to level, so a machine that slows down (or frees up) meanwhile hits both.
+                    var plan = Plan(new Random((seed * 1000) + (li * 10) + round), rate, n, promptTokens, maxTokens);
+                    foreach (var queueKv in (li + round) % 2 == 0 ? new[] { false, true } : [true, false])
+                    {
+                        await poller.WaitIdleAsync(TimeSpan.FromSeconds(60));
+                        double? age = null; // of the figures behind the latest pick
+                        IReplicaPicker picker = queueKv
+                            ? new QueueKvPicker(() =>
+                            {
+                                var latest = poller.Latest();
+                                age = OldestMs(latest);
+                                return latest;
+                            }, new Random((seed * 1000) + (li * 10) + round + 500))
+                            : new RoundRobinPicker(count);
+                        var result = await RunAsync(picker, () => age, clients, plan);
+                        var run = Summarize(picker.Name, round, runs.Count % 2 == 0, label, rate, count, result);
+                        runs.Add(run);
+                        sent.TryAdd(picker.Name, []);
+                        sent[picker.Name].AddRange(result);
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pool {label} round {round + 1} {picker.Name}: TTFT p50/p99 {run.Summary.TtftP50:F0}/{run.Summary.TtftP99:F0} ms, {run.Summary.OutputTokensPerSecond:F0} tok/s, picks {string.Join('/', run.Picks)}, errors {run.Summary.Errors.Values.Sum()}"));
+                    }
                 }
-                levels.Add(new PoolLevel(label, rate, n, [.. runs.OrderBy(r => r.Picker == "round-robin" ? 0 : 1)]));
+                levels.Add(new PoolLevel(label, rate, n, rounds, [.. sent.OrderBy(p => p.Key == "round-robin" ? 0 : 1).Select(p => Summarize(p.Key, null, null, label, rate, count, p.Value))], runs));
             }
             var loadAfter = LoadAverage();
             Print(levels, model, count, serverArgs, promptTokens, maxTokens, refresh, poller, loadBefore, loadAfter);
@@ -112,7 +129,7 @@ internal static class PoolBench
                     levels,
                 });
             }
-            return levels.Any(l => l.Runs.Any(r => r.Summary.Errors.Count > 0)) ? 1 : 0;
+            return levels.Any(l => l.Pooled.Any(r => r.Summary.Errors.Count > 0)) ? 1 : 0;
         }
         finally
         {
@@ -137,22 +154,21 @@ internal static class PoolBench
         return plan;
     }
 
-    /// <summary>The figures a pick sees, noting how old the oldest of them is.</summary>
-    private static IReadOnlyList<ReplicaMetrics> Observed(IReadOnlyList<ReplicaMetrics> latest, List<double> ages)
+    /// <summary>How old the oldest of <paramref name="latest"/> is, in milliseconds.</summary>
+    private static double OldestMs(IReadOnlyList<ReplicaMetrics> latest)
     {
         var now = Stopwatch.GetTimestamp();
-        lock (ages)
-        {
-            ages.Add(latest.Max(m => Stopwatch.GetElapsedTime(m.ScrapedAt, now).TotalMilliseconds));
-        }
-        return latest;
+        return latest.Max(m => Stopwatch.GetElapsedTime(m.ScrapedAt, now).TotalMilliseconds);
     }
 
-    /// <summary>Sends <paramref name="plan"/> on time, each request to the replica <paramref name="picker"/> names at its send time, and waits for all.</summary>
-    private static async Task<PickerRun> RunAsync(IReplicaPicker picker, int order, StreamingClient[] clients, List<PlannedRequest> plan, string label, double rate, List<double>? ages)
+    /// <summary>
+    /// Sends <paramref name="plan"/> on time, each request to the replica <paramref name="picker"/> names at its send
+    /// time (<paramref name="pickAge"/>: how old the figures behind that pick were), and waits for all; the run lasts from the
+    /// first send to the last response.
+    /// </summary>
+    private static async Task<List<Sent>> RunAsync(IReplicaPicker picker, Func<double?> pickAge, StreamingClient[] clients, List<PlannedRequest> plan)
     {
-        var picks = new int[clients.Length];
-        var tasks = new List<Task<(int Replica, StreamResult Result)>>(plan.Count);
+        var tasks = new List<Task<Sent>>(plan.Count);
         var sw = Stopwatch.StartNew();
         foreach (var p in plan)
         {
@@ -161,45 +177,53 @@ internal static class PoolBench
                 await Task.Delay(TimeSpan.FromSeconds(p.At - sw.Elapsed.TotalSeconds));
             }
             var i = picker.Pick();
-            picks[i]++;
-            tasks.Add(SendAsync(clients[i], i, p));
+            tasks.Add(SendAsync(clients[i], i, pickAge(), p));
         }
-        var done = await Task.WhenAll(tasks);
-        var elapsed = sw.Elapsed.TotalSeconds;
-        var tokens = new long[clients.Length];
-        foreach (var (replica, result) in done.Where(d => d.Result.Error is null))
-        {
-            tokens[replica] += result.OutputTokens;
-        }
-        var summary = LevelSummary.From(label, rate, [.. done.Select(d => d.Result)], elapsed);
-        var imbalance = tokens.Sum() == 0 ? double.NaN : tokens.Max() / tokens.Average();
-        return new PickerRun(picker.Name, order, summary, picks, tokens, imbalance, ages is { Count: > 0 } ? ages.Average() : null, ages is { Count: > 0 } ? ages.Max() : null);
+        var sent = (await Task.WhenAll(tasks)).ToList();
+        var seconds = sw.Elapsed.TotalSeconds;
+        // The run's length rides on its requests (the pooled figures add the runs' lengths up).
+        return [.. sent.Select((s, k) => k == 0 ? s with { RunSeconds = seconds } : s)];
     }
 
-    private static async Task<(int, StreamResult)> SendAsync(StreamingClient client, int replica, PlannedRequest p)
-        => (replica, await client.RunAsync(p.Prompt, p.MaxTokens, CancellationToken.None));
+    private static async Task<Sent> SendAsync(StreamingClient client, int replica, double? age, PlannedRequest p)
+        => new(replica, age, await client.RunAsync(p.Prompt, p.MaxTokens, CancellationToken.None), 0);
+
+    /// <summary>The figures of <paramref name="sent"/>: one run (<paramref name="round"/> given) or a picker's runs pooled.</summary>
+    private static PickerRun Summarize(string picker, int? round, bool? first, string label, double rate, int replicas, List<Sent> sent)
+    {
+        var picks = new int[replicas];
+        var tokens = new long[replicas];
+        foreach (var s in sent)
+        {
+            picks[s.Replica]++;
+            tokens[s.Replica] += s.Result.Error is null ? s.Result.OutputTokens : 0;
+        }
+        var summary = LevelSummary.From(label, rate, [.. sent.Select(s => s.Result)], sent.Sum(s => s.RunSeconds));
+        var ages = sent.Where(s => s.MetricsAgeMs is not null).Select(s => s.MetricsAgeMs!.Value).ToList();
+        return new PickerRun(picker, round, first, summary, picks, tokens, tokens.Sum() == 0 ? double.NaN : tokens.Max() / tokens.Average(),
+            ages.Count > 0 ? ages.Average() : null, ages.Count > 0 ? ages.Max() : null);
+    }
 
     private static void Print(List<PoolLevel> levels, string model, int count, List<string> serverArgs, LengthDistribution promptTokens, LengthDistribution maxTokens, TimeSpan refresh, MetricsPoller poller, string loadBefore, string loadAfter)
     {
         Console.WriteLine($"model {model}, {count} replicas ({string.Join(' ', serverArgs)}); Poisson arrivals; prompt tokens {promptTokens} (+ template), output tokens {maxTokens} (ignore_eos); metrics refreshed every {refresh.TotalMilliseconds:F0} ms ({poller.Scrapes} scrapes, {poller.Failures} failed)");
-        Console.WriteLine("| rate | picker | requests (ok) | req/s | completion tok/s | TTFT p50/p99 ms | E2E p50/p99 ms | picks per replica | completion tokens per replica (max/mean) | metrics age mean/max ms | errors |");
+        Console.WriteLine("| rate | picker | requests (ok) | req/s | completion tok/s | TTFT p50/p90/p99 ms | E2E p50/p90 ms | picks per replica | completion tokens per replica (max/mean) | metrics age mean/max ms | errors |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var l in levels)
         {
-            foreach (var r in l.Runs)
+            foreach (var r in l.Pooled)
             {
                 var s = r.Summary;
                 var age = r.MetricsAgeMeanMs is { } mean ? string.Create(CultureInfo.InvariantCulture, $"{mean:F0}/{r.MetricsAgeMaxMs:F0}") : "-";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {l.Level} | {r.Picker}{(r.Order == 0 ? " (1st)" : " (2nd)")} | {s.Requests} ({s.Succeeded}) | {s.RequestsPerSecond:F2} | {s.OutputTokensPerSecond:F0} | {s.TtftP50:F0}/{s.TtftP99:F0} | {s.E2eP50:F0}/{s.E2eP99:F0} | {string.Join('/', r.Picks)} | {string.Join('/', r.CompletionTokens)} ({r.TokenImbalance:F2}) | {age} | {(s.Errors.Count == 0 ? "0" : string.Join(", ", s.Errors.Select(e => $"{e.Key}: {e.Value}")))} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {l.Level} | {r.Picker} | {s.Requests} ({s.Succeeded}) | {s.RequestsPerSecond:F2} | {s.OutputTokensPerSecond:F0} | {s.TtftP50:F0}/{s.TtftP90:F0}/{s.TtftP99:F0} | {s.E2eP50:F0}/{s.E2eP90:F0} | {string.Join('/', r.Picks)} | {string.Join('/', r.CompletionTokens)} ({r.TokenImbalance:F2}) | {age} | {(s.Errors.Count == 0 ? "0" : string.Join(", ", s.Errors.Select(e => $"{e.Key}: {e.Value}")))} |"));
             }
         }
-        Console.WriteLine("Percentiles are nearest-rank over one run's successful requests (a p99 over fewer than 100 samples is the largest). (1st)/(2nd): which picker ran first at that level.");
+        Console.WriteLine($"Each row pools a picker's {levels.FirstOrDefault()?.Rounds} runs of the level (the same request sequences for both pickers); percentiles are nearest-rank over the successful requests.");
         foreach (var l in levels)
         {
-            if (l.Runs.FirstOrDefault(r => r.Picker == "round-robin") is { } rr && l.Runs.FirstOrDefault(r => r.Picker == "queue+kv") is { } qk)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l.Level}: queue+kv / round-robin: TTFT p50 {qk.Summary.TtftP50 / rr.Summary.TtftP50:F2}, TTFT p99 {qk.Summary.TtftP99 / rr.Summary.TtftP99:F2}, E2E p50 {qk.Summary.E2eP50 / rr.Summary.E2eP50:F2}, completion tok/s {qk.Summary.OutputTokensPerSecond / rr.Summary.OutputTokensPerSecond:F2}"));
-            }
+            string Ratios(Func<LevelSummary, double> figure) => string.Join(' ', l.Runs.GroupBy(r => r.Round).Select(g => figure(g.Single(r => r.Picker != "round-robin").Summary) / figure(g.Single(r => r.Picker == "round-robin").Summary)).Select(x => x.ToString("F2", CultureInfo.InvariantCulture)));
+            var (rr, qk) = (l.Pooled[0].Summary, l.Pooled[1].Summary);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l.Level}: queue+kv / round-robin, pooled: TTFT p50 {qk.TtftP50 / rr.TtftP50:F2}, p90 {qk.TtftP90 / rr.TtftP90:F2}, p99 {qk.TtftP99 / rr.TtftP99:F2}, E2E p50 {qk.E2eP50 / rr.E2eP50:F2}, completion tok/s {qk.OutputTokensPerSecond / rr.OutputTokensPerSecond:F2}; per round: TTFT p90 {Ratios(s => s.TtftP90)}, p99 {Ratios(s => s.TtftP99)}"));
         }
         Console.WriteLine($"load average before {loadBefore}, after {loadAfter} ({Environment.ProcessorCount} processors)");
     }
