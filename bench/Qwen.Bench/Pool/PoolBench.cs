@@ -11,7 +11,7 @@ namespace Qwen.Bench.Pool;
 /// Gateway API Inference Extension's queue and KV-cache scorers reading the replicas' real /metrics (<see cref="QueueKvPicker"/>).
 /// Usage:
 /// <code>
-/// pool [--replicas 3] [--rate 2,4,6,8] [--seconds 15 | --requests N] [--rounds 3]   Poisson arrivals; per run N = max(40, rate x seconds)
+/// pool [--replicas 3] [--rate 2,4,8,12,16] [--seconds 15 | --requests N] [--rounds 3]   Poisson arrivals; per run N = max(40, rate x seconds)
 ///      [--prompt-tokens 32-96] [--max-tokens lognormal:64,128,1024]      lengths as in `load` (a long tail piles up under round-robin)
 ///      [--model-dir DIR] [--server-dll PATH] [--server-args "--max-num-seqs 2 --threads 1"]
 ///      [--refresh-ms 50] [--seed 7] [--timeout 300] [--out pool.json]
@@ -38,7 +38,7 @@ internal static class PoolBench
         var a = new BenchArgs(args);
         var count = a.Int("replicas", 3);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 2, "--replicas");
-        var rates = a.Doubles("rate", "2,4,6,8");
+        var rates = a.Doubles("rate", "2,4,8,12,16");
         var seconds = a.Double("seconds") ?? 15;
         var rounds = a.Int("rounds", 3);
         var promptTokens = LengthDistribution.Parse(a.Get("prompt-tokens", "32-96"));
