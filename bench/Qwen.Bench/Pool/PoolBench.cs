@@ -33,6 +33,7 @@ internal static class PoolBench
     /// <summary>One request as sent: the replica picked, the age of the metrics behind the pick (none for round-robin), its result; <paramref name="RunSeconds"/> is the whole run's length on a run's first request, else 0.</summary>
     private sealed record Sent(int Replica, double? MetricsAgeMs, StreamResult Result, double RunSeconds);
 
+    /// <summary>Runs the bench with its command-line <paramref name="args"/>; exit code 1 when any request failed.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         var a = new BenchArgs(args);
