@@ -165,5 +165,6 @@ internal static class LoadBench
     private static void Print(LevelSummary l, LevelSummary first)
         => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load {l.Level}: {l.Requests} requests, {l.OutputTokensPerSecond:F1} output tok/s ({l.OutputTokensPerSecond / first.OutputTokensPerSecond:F2}x), ITL p50 {l.ItlP50:F1} ms, TTFT p50 {l.TtftP50:F0} ms, errors {l.Errors.Values.Sum()}"));
 
-    private static readonly string[] Vocabulary = ["the", "model", "server", "time", "stream", "water", "house", "light", "answer", "question", "weather", "city", "river", "mountain", "quickly", "because", "people", "world", "small", "number"];
+    /// <summary>Prompt words: each one Qwen2.5 token with its leading space.</summary>
+    internal static readonly string[] Vocabulary = ["the", "model", "server", "time", "stream", "water", "house", "light", "answer", "question", "weather", "city", "river", "mountain", "quickly", "because", "people", "world", "small", "number"];
 }

@@ -13,6 +13,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["parity"] = ParityBench.RunAsync,
     ["grammar"] = GrammarBench.RunAsync,
     ["soak"] = SoakBench.RunAsync,
+    ["pool"] = Qwen.Bench.Pool.PoolBench.RunAsync,
     ["hub-models"] = HubModelsBench.RunAsync,
     ["llama"] = Qwen.Bench.Llama.LlamaBench.RunAsync,
 };

@@ -138,7 +138,8 @@ internal static class SoakBench
         return pass ? 0 : 1;
     }
 
-    private static string DefaultServerDll()
+    /// <summary>The Release build of Qwen.Server in this checkout (`dotnet build src/Qwen.Server -c Release`).</summary>
+    internal static string DefaultServerDll()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
