@@ -23,16 +23,17 @@ public sealed class ModelServerProtocolTests
         // nothing finishes by itself while the test counts; a stream leaves only when the test hangs up.
         await using var server = await JsonLoggedServer.StartAsync("--max-model-len", MaxModelLen.ToString(CultureInfo.InvariantCulture), "--max-num-seqs", Slots.ToString(CultureInfo.InvariantCulture));
 
-        var idle = await Scrape.ReadAsync(server.Http);
+        var types = (await server.Http.GetStringAsync("/metrics")).Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).ToList();
         foreach (var name in new[] { "qwen_requests_waiting", "qwen_requests_running", "qwen_kv_cache_usage_ratio", "qwen_cache_config_info" })
         {
-            Assert.Equal("gauge", idle.Types.GetValueOrDefault(name));
+            Assert.Contains($"# TYPE {name} gauge", types);
         }
         // The layout the prefix scorer sizes itself by: 16-token blocks, and the blocks all slots hold together.
-        var info = Assert.Single(idle.Values.Keys, k => k.StartsWith("qwen_cache_config_info{", StringComparison.Ordinal));
+        var idle = await server.MetricsAsync();
+        var info = Assert.Single(idle.Keys, k => k.StartsWith("qwen_cache_config_info{", StringComparison.Ordinal));
         Assert.Equal($"qwen_cache_config_info{{block_size=\"16\",num_gpu_blocks=\"{Slots * MaxModelLen / 16}\"}}", info);
-        Assert.Equal(1, idle.Values[info]);
-        await WaitForAsync(server.Http, active: 0);
+        Assert.Equal(1, idle[info]);
+        await WaitForAsync(server, active: 0);
 
         var streams = new List<HttpResponseMessage>();
         try
@@ -45,14 +46,14 @@ public sealed class ModelServerProtocolTests
                 };
                 streams.Add(await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead));
             }
-            await WaitForAsync(server.Http, active: 5); // 2 running (every slot), 3 queued
+            await WaitForAsync(server, active: 5); // 2 running (every slot), 3 queued
 
             // Hang up one stream at a time, the oldest first: the running ones go, a queued one takes each freed slot.
             for (var active = 4; active >= 0; active--)
             {
                 streams[0].Dispose();
                 streams.RemoveAt(0);
-                await WaitForAsync(server.Http, active);
+                await WaitForAsync(server, active);
             }
         }
         finally
@@ -66,17 +67,17 @@ public sealed class ModelServerProtocolTests
     /// queued = the rest, KV use = running / slots) and /health/ready, read on either side of that scrape with the same
     /// counts both times, agrees with it; fails with the last readings after <see cref="Bound"/>.
     /// </summary>
-    private static async Task WaitForAsync(HttpClient http, int active)
+    private static async Task WaitForAsync(JsonLoggedServer server, int active)
     {
         var (running, waiting) = (Math.Min(Slots, active), Math.Max(0, active - Slots));
         var deadline = DateTime.UtcNow + Bound;
         string last = "";
         while (DateTime.UtcNow < deadline)
         {
-            var before = await ReadyAsync(http);
-            var scrape = await Scrape.ReadAsync(http);
-            var after = await ReadyAsync(http);
-            var (queued, runningNow, usage) = (scrape.Values["qwen_requests_waiting"], scrape.Values["qwen_requests_running"], scrape.Values["qwen_kv_cache_usage_ratio"]);
+            var before = await ReadyAsync(server.Http);
+            var scrape = await server.MetricsAsync();
+            var after = await ReadyAsync(server.Http);
+            var (queued, runningNow, usage) = (scrape["qwen_requests_waiting"], scrape["qwen_requests_running"], scrape["qwen_kv_cache_usage_ratio"]);
             last = $"metrics: queued {queued}, running {runningNow}, kv {usage}; engine: {before} then {after}";
             if (before == after && (queued, runningNow, usage) == (waiting, running, (double)running / Slots))
             {
@@ -97,26 +98,4 @@ public sealed class ModelServerProtocolTests
     }
 
     private sealed record Ready(int Waiting, int SlotsUsed, int SlotsTotal);
-
-    /// <summary>/metrics in Prometheus text format: each series (name and labels as written) with its value, and each family's # TYPE.</summary>
-    private sealed record Scrape(Dictionary<string, double> Values, Dictionary<string, string> Types)
-    {
-        public static async Task<Scrape> ReadAsync(HttpClient http)
-        {
-            var scrape = new Scrape([], []);
-            foreach (var line in (await http.GetStringAsync("/metrics")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var parts = line.Split(' ');
-                if (line.StartsWith("# TYPE ", StringComparison.Ordinal))
-                {
-                    scrape.Types[parts[2]] = parts[3];
-                }
-                else if (line[0] != '#')
-                {
-                    scrape.Values[line[..line.LastIndexOf(' ')]] = double.Parse(parts[^1], CultureInfo.InvariantCulture);
-                }
-            }
-            return scrape;
-        }
-    }
 }
