@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Qwen.Bench.Load;
+using Qwen.Bench.Pool;
 
 namespace Qwen.Bench;
 
@@ -37,22 +36,22 @@ internal static class SoakBench
         var duration = TimeSpan.FromSeconds(a.Double("duration") ?? (quick ? 20 : 60));
         var receiveBuffer = a.Int("receive-buffer", 4096);
         var url = a.Get("url", "");
-        using var server = url.Length > 0 ? null : StartServer(a.Get("server-dll", DefaultServerDll()), a.Get("server-args", DefaultServerArgs), out url);
-        try
+        var (dll, serverArgs) = (a.Get("server-dll", DefaultServerDll()), a.Get("server-args", DefaultServerArgs));
+        using var server = url.Length > 0 ? null : Replica.Start(dll, serverArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries), echoErrors: true);
+        if (server is not null)
         {
-            return await SoakAsync(a, server, url, streams, n, topLogprobs, maxTokens, duration, receiveBuffer);
+            url = server.Url.ToString();
+            Console.WriteLine($"started the server: dotnet {dll} --urls {url} {serverArgs}");
+            await server.WaitReadyAsync(TimeSpan.FromMinutes(5));
         }
-        finally
-        {
-            server?.Kill(entireProcessTree: true);
-        }
+        return await SoakAsync(a, server, url, streams, n, topLogprobs, maxTokens, duration, receiveBuffer);
     }
 
-    private static async Task<int> SoakAsync(BenchArgs a, Process? server, string url, int streams, int n, int topLogprobs, int maxTokens, TimeSpan duration, int receiveBuffer)
+    private static async Task<int> SoakAsync(BenchArgs a, Replica? server, string url, int streams, int n, int topLogprobs, int maxTokens, TimeSpan duration, int receiveBuffer)
     {
         var baseUri = new Uri(url.TrimEnd('/') + "/");
         using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(180) };
-        await WaitReadyAsync(http, server);
+        await WaitReadyAsync(http);
         var model = (await http.GetFromJsonAsync<JsonElement>("v1/models")).GetProperty("data")[0].GetProperty("id").GetString()!;
 
         // Warm up the path under test (logprobs, n choices, streaming) on every slot at once, read in full, so the buffers a
@@ -151,38 +150,8 @@ internal static class SoakBench
         return "Qwen.Server.dll";
     }
 
-    private static Process StartServer(string dll, string serverArgs, out string url)
-    {
-        if (!File.Exists(dll))
-        {
-            throw new FileNotFoundException($"no server at {dll}: build it with `dotnet build src/Qwen.Server -c Release`, or pass --server-dll or --url");
-        }
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}";
-        }
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (IEnumerable<string>)[dll, "--urls", url, .. serverArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries)])
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { }; // drained: a full pipe would block the server
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                Console.Error.WriteLine(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        Console.WriteLine($"started the server: dotnet {dll} --urls {url} {serverArgs}");
-        return process;
-    }
-
-    private static async Task WaitReadyAsync(HttpClient http, Process? server)
+    /// <summary>Waits for a server given by --url (a started one is ready already) to answer /health/ready.</summary>
+    private static async Task WaitReadyAsync(HttpClient http)
     {
         var sw = Stopwatch.StartNew();
         while (true)
@@ -194,7 +163,7 @@ internal static class SoakBench
                     return;
                 }
             }
-            catch (HttpRequestException) when (sw.Elapsed < TimeSpan.FromMinutes(5) && server is not { HasExited: true })
+            catch (HttpRequestException) when (sw.Elapsed < TimeSpan.FromMinutes(5))
             {
             }
             await Task.Delay(250);
@@ -221,23 +190,23 @@ internal static class SoakBench
     }
 
     /// <summary>The server's resident set: from /proc when this bench started it, else its own process_working_set_bytes.</summary>
-    private static async Task<double> Rss(Process? server, HttpClient http)
+    private static async Task<double> Rss(Replica? server, HttpClient http)
         => server is not null ? Status(server, "VmRSS:") : await MetricAsync(http, "process_working_set_bytes");
 
     /// <summary>VmHWM: the resident set's high-water mark since <see cref="ResetPeak"/>, so no spike between samples is missed.</summary>
-    private static double PeakRss(Process server) => Status(server, "VmHWM:");
+    private static double PeakRss(Replica server) => Status(server, "VmHWM:");
 
-    private static void ResetPeak(Process? server)
+    private static void ResetPeak(Replica? server)
     {
         if (server is not null)
         {
-            File.WriteAllText($"/proc/{server.Id}/clear_refs", "5"); // 5: reset the peak RSS (Linux 4.0+)
+            File.WriteAllText($"/proc/{server.ProcessId}/clear_refs", "5"); // 5: reset the peak RSS (Linux 4.0+)
         }
     }
 
-    private static double Status(Process server, string field)
+    private static double Status(Replica server, string field)
     {
-        var line = File.ReadLines($"/proc/{server.Id}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{server.ProcessId}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024.0;
     }
 }

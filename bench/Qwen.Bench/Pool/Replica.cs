@@ -27,8 +27,11 @@ internal sealed class Replica : IDisposable
     /// <summary>A client on <see cref="Url"/> without a timeout of its own (each request sets its own); owned by the replica.</summary>
     public HttpClient Http { get; }
 
-    /// <summary>Starts <paramref name="dll"/> with <paramref name="serverArgs"/> on a free loopback port.</summary>
-    public static Replica Start(string dll, IReadOnlyList<string> serverArgs)
+    /// <summary>The server's process id (for /proc).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Starts <paramref name="dll"/> with <paramref name="serverArgs"/> on a free loopback port; with <paramref name="echoErrors"/> its stderr is also written to ours.</summary>
+    public static Replica Start(string dll, IReadOnlyList<string> serverArgs, bool echoErrors = false)
     {
         if (!File.Exists(dll))
         {
@@ -48,7 +51,14 @@ internal sealed class Replica : IDisposable
         }
         var replica = new Replica(new Process { StartInfo = psi }, url);
         replica._process.OutputDataReceived += (_, e) => replica.Keep(e.Data);
-        replica._process.ErrorDataReceived += (_, e) => replica.Keep(e.Data);
+        replica._process.ErrorDataReceived += (_, e) =>
+        {
+            replica.Keep(e.Data);
+            if (echoErrors && e.Data is not null)
+            {
+                Console.Error.WriteLine(e.Data);
+            }
+        };
         replica._process.Start();
         replica._process.BeginOutputReadLine();
         replica._process.BeginErrorReadLine();
