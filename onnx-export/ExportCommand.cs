@@ -10,7 +10,7 @@ namespace Qwen.OnnxExport;
 /// </summary>
 public static class ExportCommand
 {
-    private const string Usage = "usage: onnx-export (--input <hf-dir>|<org/name[@revision]> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--target cpu|cuda] [--int4-block-size 32] [--max-seq-len N] [--candidates 64] [--force]";
+    private const string Usage = "usage: onnx-export (--input <hf-dir>|<org/name[@revision]> | --random tiny|small|qwen2.5-0.5b [--seed N]) --output <dir> [--precision fp32|fp16|int4] [--target cpu|cuda] [--int4-block-size 32] [--max-seq-len N] [--yarn off|FACTOR] [--candidates 64] [--force]";
 
     /// <summary>Runs the command; returns the process exit code (0 success, 1 export error, 2 usage error).</summary>
     public static int Run(string[] args) => Run(args, null);
@@ -22,6 +22,7 @@ public static class ExportCommand
         string? input = null, random = null, output = null, precision = "fp32", target = null;
         int seed = 1234;
         int? maxSeqLen = null;
+        double? yarn = null;
         var blockSize = ExportOptions.DefaultInt4BlockSize;
         var candidates = ExportOptions.DefaultCandidates;
         var force = false;
@@ -39,6 +40,7 @@ public static class ExportCommand
                     case "--target": target = Value(); break;
                     case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--max-seq-len": maxSeqLen = int.Parse(Value(), CultureInfo.InvariantCulture); break;
+                    case "--yarn": yarn = Value() is "off" ? 0 : double.Parse(args[i], NumberStyles.Float, CultureInfo.InvariantCulture); break;
                     case "--int4-block-size": blockSize = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--candidates": candidates = int.Parse(Value(), CultureInfo.InvariantCulture); break;
                     case "--force": force = true; break;
@@ -80,6 +82,7 @@ public static class ExportCommand
                 Precision = RandomModelCache.ParsePrecision(precision),
                 Target = target is null ? null : RandomModelCache.ParseTarget(target),
                 MaxSeqLen = maxSeqLen,
+                Yarn = yarn,
                 Int4BlockSize = blockSize,
                 Candidates = candidates,
                 Force = force,

@@ -33,8 +33,15 @@ public sealed record ExportOptions
     /// </summary>
     public static Target DefaultTarget(Precision precision) => precision == Precision.Fp16 ? OnnxExport.Target.Cuda : OnnxExport.Target.Cpu;
 
-    /// <summary>Longest sequence the graph supports (rows of the rotary tables); default min(max_position_embeddings, 32768).</summary>
+    /// <summary>Longest sequence the graph supports (rows of the rotary tables); default min(max_position_embeddings, 32768), or factor × original with YaRN.</summary>
     public int? MaxSeqLen { get; init; }
+
+    /// <summary>
+    /// YaRN: null keeps config.json's rope_scaling; 0 exports without it (the trained context); a factor of at least 1
+    /// applies what Qwen2.5's model cards say to add, that factor over max_position_embeddings (a random preset's
+    /// config.json gets it written in, so its reference reads it too).
+    /// </summary>
+    public double? Yarn { get; init; }
 
     /// <summary>For int4: weights per quantization block along K (16, 32, 64, 128 or 256).</summary>
     public int Int4BlockSize { get; init; } = DefaultInt4BlockSize;

@@ -47,7 +47,7 @@ public static class ModelExporter
             {
                 // The random checkpoint stays in the model directory (source/) so tests can read the same weights.
                 input = Path.Combine(temp, "source");
-                RandomCheckpoint.Write(options.RandomPreset, options.Seed, input, options.Demo);
+                RandomCheckpoint.Write(options.RandomPreset, options.Seed, input, options.Demo, options.Yarn is > 0 ? options.Yarn : null);
             }
             else
             {
@@ -59,10 +59,18 @@ public static class ModelExporter
             }
 
             var config = QwenConfig.Load(Path.Combine(input, "config.json"));
-            var maxSeqLen = options.MaxSeqLen ?? Math.Min(config.MaxPositionEmbeddings, 32768);
-            if (maxSeqLen < 1 || maxSeqLen > config.MaxPositionEmbeddings)
+            config = options.Yarn switch
             {
-                throw new ExportException($"--max-seq-len must be in [1, {config.MaxPositionEmbeddings}] (given {maxSeqLen})");
+                null => config,
+                0 => config with { RopeScaling = null },
+                >= 1 and var factor when double.IsFinite(factor) => config with { RopeScaling = YarnScaling.ModelCard(factor, config.MaxPositionEmbeddings) },
+                var other => throw new ExportException($"--yarn must be off or a factor of at least 1 (given {other})"),
+            };
+            var maxSeqLen = options.MaxSeqLen ?? (config.RopeScaling is null ? Math.Min(config.MaxPositionEmbeddings, 32768) : config.MaxPositions);
+            if (maxSeqLen < 1 || maxSeqLen > config.MaxPositions)
+            {
+                var yarn = config.RopeScaling is { } y ? $", {y.Factor} x {y.OriginalMaxPositionEmbeddings} with YaRN" : "";
+                throw new ExportException($"--max-seq-len must be in [1, {config.MaxPositions}{yarn}] (given {maxSeqLen})");
             }
             if (!ExportOptions.IsValidInt4BlockSize(options.Int4BlockSize))
             {
@@ -250,6 +258,10 @@ public static class ModelExporter
                 ["commit"] = o.Origin?.Commit,
             },
         };
+        if (c.RopeScaling is { } yarn)
+        {
+            manifest.Insert(manifest.IndexOf("max_seq_len") + 1, "rope_scaling", yarn.ToJson());
+        }
         File.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 

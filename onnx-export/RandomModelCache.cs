@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Qwen.OnnxExport;
 
 /// <summary>
@@ -14,23 +16,25 @@ public static class RandomModelCache
 
     /// <summary>
     /// Where the model for this preset, precision, seed and target is (or will be) cached:
-    /// <c>&lt;preset&gt;-&lt;precision&gt;[-&lt;target&gt;][-demo]-seed&lt;seed&gt;-v&lt;version&gt;</c>, the target named only when it is not the precision's own.
+    /// <c>&lt;preset&gt;-&lt;precision&gt;[-&lt;target&gt;][-yarn&lt;factor&gt;][-demo]-seed&lt;seed&gt;-v&lt;version&gt;</c>, the target named only when it is not the precision's own.
     /// </summary>
-    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null, string? target = null, bool demo = false)
+    public static string DirectoryFor(string preset, string precision, int seed, string? cacheRoot = null, string? target = null, bool demo = false, double? yarn = null)
     {
         var suffix = target is null || ParseTarget(target) == ExportOptions.DefaultTarget(ParsePrecision(precision)) ? "" : $"-{target.ToLowerInvariant()}";
-        return Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}{suffix}{(demo ? "-demo" : "")}-seed{seed}-v{CacheVersion}");
+        var scaling = yarn is { } factor ? string.Create(CultureInfo.InvariantCulture, $"-yarn{factor}") : "";
+        return Path.Combine(Path.GetFullPath(cacheRoot ?? DefaultRoot), $"{preset}-{precision}{suffix}{scaling}{(demo ? "-demo" : "")}-seed{seed}-v{CacheVersion}");
     }
 
     /// <summary>
     /// Returns the directory of the model for this preset, precision, seed and target (null: the precision's own), building it
-    /// on first use; <paramref name="demo"/>: the server demo's weights (<see cref="ExportOptions.Demo"/>).
+    /// on first use; <paramref name="demo"/>: the server demo's weights (<see cref="ExportOptions.Demo"/>); <paramref name="yarn"/>:
+    /// a YaRN factor written into the checkpoint's config.json (<see cref="ExportOptions.Yarn"/>), its rotary tables as long as it reaches.
     /// </summary>
-    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null, string? target = null, bool demo = false)
+    public static string GetOrCreate(string preset = "tiny", string precision = "fp32", int seed = 1234, string? cacheRoot = null, string? target = null, bool demo = false, double? yarn = null)
     {
         var p = ParsePrecision(precision);
         var t = target is null ? (Target?)null : ParseTarget(target);
-        var dir = DirectoryFor(preset, precision, seed, cacheRoot, target, demo);
+        var dir = DirectoryFor(preset, precision, seed, cacheRoot, target, demo, yarn);
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
         if (File.Exists(Path.Combine(dir, "manifest.json")))
         {
@@ -40,7 +44,7 @@ public static class RandomModelCache
         if (!File.Exists(Path.Combine(dir, "manifest.json")))
         {
             ExportCache.RemoveAbandoned(dir);
-            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Target = t, Demo = demo, Force = true });
+            ModelExporter.Export(new ExportOptions { RandomPreset = preset, Seed = seed, OutputDirectory = dir, Precision = p, Target = t, Demo = demo, Yarn = yarn, Force = true });
         }
         return dir;
     }

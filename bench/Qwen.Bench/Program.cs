@@ -16,6 +16,7 @@ var benches = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.O
     ["pool"] = Qwen.Bench.Pool.PoolBench.RunAsync,
     ["hub-models"] = HubModelsBench.RunAsync,
     ["llama"] = Qwen.Bench.Llama.LlamaBench.RunAsync,
+    ["yarn"] = YarnBench.RunAsync,
 };
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var run))
 {

@@ -39,6 +39,12 @@ public sealed record QwenConfig
     /// <summary>config.json's <c>torch_dtype</c> (bfloat16, float16 or float32), which every tensor must match; null when absent.</summary>
     public string? TorchDtype { get; init; }
 
+    /// <summary>rope_scaling of type yarn; null for plain RoPE.</summary>
+    public YarnScaling? RopeScaling { get; init; }
+
+    /// <summary>The longest sequence the rotary tables may cover: factor × original with YaRN, else max_position_embeddings.</summary>
+    public int MaxPositions => RopeScaling?.MaxPositions ?? MaxPositionEmbeddings;
+
     /// <summary>Size of one attention head.</summary>
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
@@ -102,12 +108,20 @@ public sealed record QwenConfig
         {
             throw new ExportException($"{path}: unsupported model_type '{modelType}' (only 'qwen2', the Qwen2.5 dense family, is supported)");
         }
+        var maxPositions = Int("max_position_embeddings", 32768);
+        YarnScaling? ropeScaling = null;
         if (o["rope_scaling"] is JsonObject scaling)
         {
-            var kind = scaling["type"]?.ToJsonString() ?? scaling["rope_type"]?.ToJsonString() ?? "null";
-            throw new ExportException($"{path}: rope_scaling type '{kind.Trim('"')}' is not supported (remove rope_scaling to export the native 32K context; YaRN is not implemented)");
+            // Transformers reads "rope_type" and, from older configs, "type"; Qwen2.5's model cards write "type".
+            var kinds = new[] { "type", "rope_type" }.Select(k => scaling[k]).OfType<JsonNode>().Select(k => k is JsonValue v && v.TryGetValue(out string? s) ? s : k.ToJsonString()).Distinct().ToArray();
+            if (kinds.Length != 1 || kinds[0] != "yarn")
+            {
+                var named = kinds.Length == 0 ? "none given" : string.Join("' and '", kinds);
+                throw new ExportException($"{path}: rope_scaling type '{named}' is not supported (only 'yarn', the 128K-token scaling of Qwen2.5's model cards; remove rope_scaling, or export with --yarn off, for the native context)");
+            }
+            ropeScaling = YarnScaling.Parse(scaling, maxPositions, path);
         }
-        if (o["rope_scaling"] is { } other)
+        else if (o["rope_scaling"] is { } other)
         {
             throw new ExportException($"{path}: 'rope_scaling' must be null or an object (given {other.ToJsonString()})");
         }
@@ -131,11 +145,12 @@ public sealed record QwenConfig
             NumAttentionHeads = heads,
             NumKeyValueHeads = Int("num_key_value_heads", heads),
             VocabSize = Int("vocab_size"),
-            MaxPositionEmbeddings = Int("max_position_embeddings", 32768),
+            MaxPositionEmbeddings = maxPositions,
             RmsNormEps = Positive("rms_norm_eps", 1e-6),
             RopeTheta = Positive("rope_theta", 10000.0),
             TieWordEmbeddings = Get<bool>("tie_word_embeddings", "true or false"),
             TorchDtype = torchDtype,
+            RopeScaling = ropeScaling,
         };
         if (config.HiddenSize % config.NumAttentionHeads != 0 || config.NumAttentionHeads % config.NumKeyValueHeads != 0 || config.HeadDim % 2 != 0)
         {

@@ -20,11 +20,16 @@ public static class RandomCheckpoint
     /// <summary>
     /// Writes config.json, model.safetensors (BF16), the tokenizer files and generation_config.json into <paramref name="directory"/>.
     /// <paramref name="demo"/> shapes the weights for the server's demo instead of for tests (see Fill) and
-    /// sets generation_config's max_new_tokens to <see cref="DemoMaxNewTokens"/>.
+    /// sets generation_config's max_new_tokens to <see cref="DemoMaxNewTokens"/>. <paramref name="yarn"/> adds the rope_scaling
+    /// Qwen2.5's model cards give for 128K tokens, with that factor.
     /// </summary>
-    public static void Write(string preset, int seed, string directory, bool demo = false)
+    public static void Write(string preset, int seed, string directory, bool demo = false, double? yarn = null)
     {
         var config = PresetConfig(preset);
+        if (yarn is { } factor)
+        {
+            config["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = factor, ["original_max_position_embeddings"] = (int)config["max_position_embeddings"]! };
+        }
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
         foreach (var f in new[] { "vocab.json", "merges.txt", "tokenizer_config.json", "generation_config.json" })

@@ -50,8 +50,14 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
         onnx.Input(IoNames.TotalSequenceLength, OnnxType.Int32);
         onnx.Output(IoNames.Logits, OnnxType.Float, "batch", config.VocabSize);
 
-        // Rotary tables [max_seq_len, head_dim/2]: angle(p, i) = p / theta^(2i/head_dim), computed in double.
-        var denominators = Enumerable.Range(0, hd / 2).Select(i => Math.Pow(config.RopeTheta, 2.0 * i / hd)).ToArray();
+        // Rotary tables [max_seq_len, head_dim/2]: angle(p, i) = p / theta^(2i/head_dim), computed in double. With YaRN
+        // the angle is p times the scaled inverse frequency, and cos and sin are both multiplied by the attention factor,
+        // as Transformers does: GroupQueryAttention rotates q and k with them, so q·k carries the factor squared.
+        var yarn = config.RopeScaling;
+        var denominators = yarn is null
+            ? Enumerable.Range(0, hd / 2).Select(i => Math.Pow(config.RopeTheta, 2.0 * i / hd)).ToArray()
+            : yarn.InverseFrequencies(hd, config.RopeTheta).Select(f => 1 / f).ToArray();
+        var magnitude = yarn?.AttentionFactor ?? 1;
         float[] Rotary(Func<double, double> f)
         {
             var table = new float[(long)maxSeqLen * (hd / 2)];
@@ -59,7 +65,7 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
             {
                 for (var i = 0; i < hd / 2; i++)
                 {
-                    table[(p * (hd / 2)) + i] = (float)f(p / denominators[i]);
+                    table[((long)p * (hd / 2)) + i] = (float)(magnitude * f(p / denominators[i]));
                 }
             }
             return table;

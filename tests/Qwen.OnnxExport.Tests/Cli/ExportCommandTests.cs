@@ -187,9 +187,26 @@ public sealed class ExportCommandTests : IDisposable
     public void ShardIndexPlacingATensorInTheWrongShard_Fails()
         => Fails(d => File.WriteAllText(Path.Combine(d, "model.safetensors.index.json"), "{\"weight_map\": {\"model.norm.weight\": \"model.safetensors\", \"lm_head.weight\": \"model.safetensors\"}}"), "weight_map puts tensor 'lm_head.weight' in model.safetensors, but that file does not hold it");
 
+    [Theory]
+    [InlineData("type", "linear")]
+    [InlineData("rope_type", "dynamic")]
+    [InlineData("type", "longrope")]
+    public void OtherRopeScalingTypes_RefusedNamingTheType(string key, string type)
+        => Fails(d => EditConfig(d, c => c["rope_scaling"] = new JsonObject { [key] = type, ["factor"] = 4.0 }), $"rope_scaling type '{type}' is not supported (only 'yarn'");
+
     [Fact]
-    public void YarnRopeScaling_Refused()
-        => Fails(d => EditConfig(d, c => c["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = 4.0 }), "rope_scaling type 'yarn' is not supported");
+    public void RopeScalingWithTwoDifferentTypes_Refused()
+        => Fails(d => EditConfig(d, c => c["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["rope_type"] = "linear", ["factor"] = 4.0 }), "rope_scaling type 'yarn' and 'linear' is not supported");
+
+    [Theory]
+    [InlineData("{\"type\": \"yarn\"}", "rope_scaling of type yarn needs a 'factor'")]
+    [InlineData("{\"type\": \"yarn\", \"factor\": 0.5}", "rope_scaling.factor must be a number >= 1 (given 0.5)")]
+    [InlineData("{\"type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 0}", "rope_scaling.original_max_position_embeddings must be a positive integer (given 0)")]
+    [InlineData("{\"type\": \"yarn\", \"factor\": 4, \"attention_factor\": 0}", "rope_scaling.attention_factor must be a number > 0 (given 0)")]
+    [InlineData("{\"type\": \"yarn\", \"factor\": 4, \"beta_fast\": 1, \"beta_slow\": 2}", "rope_scaling.beta_fast (1) must be at least beta_slow (2)")]
+    [InlineData("{\"type\": \"yarn\", \"factor\": 4, \"low_freq_factor\": 1}", "rope_scaling has an unknown key 'low_freq_factor'")]
+    public void MalformedYarn_RefusedNamingTheField(string scaling, string message)
+        => Fails(d => EditConfig(d, c => c["rope_scaling"] = JsonNode.Parse(scaling)), message);
 
     [Fact]
     public void SlidingWindow_Refused() => Fails(d => EditConfig(d, c => c["use_sliding_window"] = true), "use_sliding_window");
