@@ -28,7 +28,7 @@ internal static class YarnBench
         var options = new EngineOptions
         {
             MaxNumSeqs = streams + 1,
-            MaxModelLen = contexts.Max() + tokens + 64,
+            MaxModelLen = a.Int("max-model-len", contexts.Max() + tokens + 64),
             PrefillChunkSize = chunk,
             PrefixCaching = false,
             IntraOpThreads = a.Int("threads", 0),

@@ -36,6 +36,9 @@ public sealed record ModelManifest
     /// <summary>Longest sequence the graph supports.</summary>
     [JsonPropertyName("max_seq_len")] public int MaxSeqLen { get; init; }
 
+    /// <summary>How the rotary tables stretch the trained positions (onnx-export's record of a yarn rope_scaling); null for plain RoPE.</summary>
+    [JsonPropertyName("rope_scaling")] public RopeScaling? RopeScaling { get; init; }
+
     /// <summary>float32 or float16.</summary>
     [JsonPropertyName("kv_cache_dtype")] public string KvCacheDtype { get; init; } = "float32";
 

@@ -50,6 +50,9 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>The commit of <see cref="OriginRepo"/> the export was made from; else null.</summary>
     public string? OriginCommit { get; private init; }
 
+    /// <summary>The YaRN stretch of the model's positions, as its manifest records it; null for plain RoPE.</summary>
+    public RopeScaling? RopeScaling { get; private init; }
+
     /// <summary>Whether this is the random-weight demo model.</summary>
     public bool IsDemo { get; }
 
@@ -138,7 +141,9 @@ public sealed class ModelHost : IAsyncDisposable
             var limit = manifest.MaxSeqLen;
             if (options.MaxModelLen > limit)
             {
-                throw new StartupException(string.Create(CultureInfo.InvariantCulture, $"{ServerOptions.Setting(nameof(ServerOptions.MaxModelLen)).Label} must be at most the model's max_seq_len, {limit} (given {options.MaxModelLen}, from {source}; the model is {what})"));
+                // Qwen2.5 is trained for 32K positions; the model cards' 128K is YaRN, which the exporter writes into the graph.
+                var yarn = manifest.RopeScaling is null ? "; Qwen2.5 reaches 131072 with YaRN: export the checkpoint with onnx-export --yarn 4" : "";
+                throw new StartupException(string.Create(CultureInfo.InvariantCulture, $"{ServerOptions.Setting(nameof(ServerOptions.MaxModelLen)).Label} must be at most the model's max_seq_len, {limit} (given {options.MaxModelLen}, from {source}; the model is {what}){yarn}"));
             }
         }
 
@@ -204,6 +209,7 @@ public sealed class ModelHost : IAsyncDisposable
         {
             OriginRepo = SourceText(manifest, "repo"),
             OriginCommit = SourceText(manifest, "commit"),
+            RopeScaling = manifest.RopeScaling,
         };
     }
 

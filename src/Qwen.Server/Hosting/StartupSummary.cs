@@ -22,7 +22,7 @@ internal static class StartupSummary
         var info = model.Engine.Info;
         var keys = options.ApiKeyList.Count;
         logger.LogInformation(
-            "Serving {Model} ({Precision}) from {Directory}{Origin} on {ExecutionProvider} with {Threads} threads; KV cache {Slots} slots x {Tokens} tokens, {KvCacheMiB:F0} MiB; huge pages {HugePagesMiB:F0} MiB; " +
+            "Serving {Model} ({Precision}) from {Directory}{Origin} on {ExecutionProvider} with {Threads} threads; KV cache {Slots} slots x {Tokens} tokens, {KvCacheMiB:F0} MiB; rope scaling {RopeScaling}; huge pages {HugePagesMiB:F0} MiB; " +
             "auth {Auth} ({ApiKeys} keys); listening on {Urls}; Swagger UI {SwaggerUrl} ({SwaggerAccess})",
             model.Name,
             info.Precision,
@@ -33,6 +33,7 @@ internal static class StartupSummary
             info.Slots,
             info.MaxModelLen,
             info.KvCacheBytes / 1048576.0,
+            model.RopeScaling?.ToString() ?? "none",
             info.HugePageBytes / 1048576.0,
             keys == 0 ? "off" : "on",
             keys,

@@ -71,6 +71,19 @@ public sealed class ModelHostTests
         Assert.Equal((3, 256, 3 * slotBytes), (host.Engine.Info.Slots, host.Engine.Info.MaxModelLen, host.Engine.Info.KvCacheBytes));
     }
 
+    [Fact]
+    public async Task Load_YarnModelAtItsFullLength_SlotsFromTheBudget_ScalingFromTheManifest()
+    {
+        // The tiny preset with the model cards' YaRN (factor 4 over 32768): 131,072 positions. 512 bytes per token (as above), so
+        // a slot of the full length is 64 MiB and a budget of three slots and a little gives three.
+        const long slotBytes = 2L * 2 * 2 * 131_072 * 16 * 4;
+        var dir = RandomModelCache.GetOrCreate("tiny", "fp32", yarn: 4);
+        var options = new ServerOptions { Model = dir, MaxModelLen = 131_072, KvCacheMemory = (3 * slotBytes + 1000).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using var host = ModelHost.Load(options, new CapturingLogger(), QwenServerApp.Sources);
+        Assert.Equal((3, 131_072, 3 * slotBytes), (host.Engine.Info.Slots, host.Engine.Info.MaxModelLen, host.Engine.Info.KvCacheBytes));
+        Assert.Equal("yarn x4 of 32768 trained positions", host.RopeScaling?.ToString());
+    }
+
     [Theory]
     [InlineData("int4", "cuda", true)]
     [InlineData("int4", null, false)]

@@ -92,7 +92,8 @@ public sealed class StartupFailureTests
                     // The tiny model's graph takes 32768 tokens (its manifest's max_seq_len); 40000 used to be capped in silence.
                     var limit = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestModels.Tiny, "manifest.json"))).RootElement.GetProperty("max_seq_len").GetInt32();
                     return (["--model", TestModels.Tiny, "--max-model-len", (limit + 1).ToString(CultureInfo.InvariantCulture)], null,
-                        [$"MaxModelLen (--max-model-len, QWEN_MAX_MODEL_LEN) must be at most the model's max_seq_len, {limit} (given {limit + 1}, from --max-model-len;"]);
+                        [$"MaxModelLen (--max-model-len, QWEN_MAX_MODEL_LEN) must be at most the model's max_seq_len, {limit} (given {limit + 1}, from --max-model-len;",
+                         "; Qwen2.5 reaches 131072 with YaRN: export the checkpoint with onnx-export --yarn 4"]);
                 }
             case "urls without a scheme":
                 return (["--urls", "18103"], null, ["cannot listen on '18103' (from --urls): not an address; expected scheme://host:port"]);

@@ -24,7 +24,7 @@ public sealed class StartupLogTests
         var dir = RandomModelCache.DirectoryFor("tiny", "fp32", ModelHost.DemoSeed, RandomModelCache.DefaultRoot, demo: true);
         // Huge pages: what the kernel gave this machine's load (the tiny model's weights take tens of MiB), so a pattern.
         Assert.Matches(
-            "INF] Serving " + Regex.Escape($"qwen2.5-demo-tiny (fp32) from {dir} on cpu with {Environment.ProcessorCount} threads; KV cache 8 slots x 256 tokens, 1 MiB; ") +
+            "INF] Serving " + Regex.Escape($"qwen2.5-demo-tiny (fp32) from {dir} on cpu with {Environment.ProcessorCount} threads; KV cache 8 slots x 256 tokens, 1 MiB; rope scaling none; ") +
             "huge pages [0-9]+ MiB; " + Regex.Escape($"auth off (0 keys); listening on {bound}; Swagger UI {bound}/swagger (open)") + "$",
             line);
         Assert.Single(server.Stdout, l => l.Contains("] Serving ", StringComparison.Ordinal));
@@ -76,6 +76,7 @@ public sealed class StartupLogTests
         Assert.Equal("cpu", started.GetProperty("ExecutionProvider").GetString());
         Assert.Equal(1, started.GetProperty("Threads").GetInt32());
         Assert.Equal((8, 256, 1.0), (started.GetProperty("Slots").GetInt32(), started.GetProperty("Tokens").GetInt32(), started.GetProperty("KvCacheMiB").GetDouble()));
+        Assert.Equal("none", started.GetProperty("RopeScaling").GetString());
         var hugePages = started.GetProperty("HugePagesMiB").GetDouble();
         if (OperatingSystem.IsLinux() && !File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]", StringComparison.Ordinal))
         {
