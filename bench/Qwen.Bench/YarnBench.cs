@@ -31,9 +31,10 @@ internal static class YarnBench
             MaxModelLen = a.Int("max-model-len", contexts.Max() + tokens + 64),
             PrefillChunkSize = chunk,
             PrefixCaching = false,
+            ScalePrefillChunks = a.Get("scale-prefill-chunks", "on") switch { "on" => true, "off" => false, var other => throw new ArgumentException($"--scale-prefill-chunks must be on or off (given '{other}')") },
             IntraOpThreads = a.Int("threads", 0),
         };
-        Console.WriteLine($"model {dir}, {Environment.ProcessorCount} cores; {options.MaxNumSeqs} slots of {options.MaxModelLen} tokens, prefill chunks of {chunk}, prefix caching off");
+        Console.WriteLine($"model {dir}, {Environment.ProcessorCount} cores; {options.MaxNumSeqs} slots of {options.MaxModelLen} tokens, prefill chunks of {chunk}{(options.ScalePrefillChunks ? ", scaled at long contexts while others decode" : " at every length")}, prefix caching off");
         var load = Stopwatch.StartNew();
         await using var engine = InferenceEngine.Load(dir, options);
         Console.WriteLine($"engine loaded in {load.Elapsed.TotalSeconds:F1} s; KV cache {engine.Info.Slots} slots x {engine.Info.MaxModelLen} tokens, {engine.Info.KvCacheBytes / 1048576.0:F0} MiB");

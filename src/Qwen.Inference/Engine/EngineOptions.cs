@@ -46,6 +46,18 @@ public sealed record EngineOptions
     public int PrefillChunkSize { get; init; } = 256;
 
     /// <summary>
+    /// While other sequences decode, shorten a prompt's chunk at a long context so that it costs no more than a
+    /// <see cref="PrefillChunkSize"/> chunk at the start of a prompt (linear layers plus attention over the context, by
+    /// <see cref="Model.IModelRunner.AttentionCostPerKey"/>): the decoding streams wait for the whole chunk, and its attention
+    /// grows with the context, so fixed chunks stall them for seconds at 100K tokens (bench/README.md "Long prompts with
+    /// YaRN"). At least <see cref="MinScaledChunk"/> tokens; a prompt prefilled while nothing decodes keeps full chunks.
+    /// </summary>
+    public bool ScalePrefillChunks { get; init; } = true;
+
+    /// <summary>The fewest tokens a scaled chunk holds, so that a very long context still advances.</summary>
+    public const int MinScaledChunk = 16;
+
+    /// <summary>
     /// On the CPU under Linux, back the weights ONNX Runtime loaded and the KV cache with 2 MB transparent huge pages (a
     /// one-time collapse at load, <c>HugePages</c>): fewer TLB misses while every step reads the weights. Measured in
     /// bench/README.md ("Huge pages"); off only to compare, or where memory must stay in 4 KB pages.

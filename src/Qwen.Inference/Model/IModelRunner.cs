@@ -50,6 +50,12 @@ public interface IModelRunner : IDisposable
     void SwapKv(int a, int b, int length);
 
     /// <summary>
+    /// Work of one attention (query, key) pair relative to one token through the linear layers (<see cref="ModelManifest.AttentionCostPerKey"/>);
+    /// 0 when unknown. The scheduler shortens prefill chunks at long contexts by it (<see cref="Engine.EngineOptions.ScalePrefillChunks"/>).
+    /// </summary>
+    double AttentionCostPerKey => 0;
+
+    /// <summary>
     /// Candidates per row that <see cref="DecodeCandidates"/> writes (K); 0 when this runner samples full rows only (the
     /// model has no candidates graph, or <see cref="Engine.EngineOptions.SampleFromCandidates"/> turned them off).
     /// </summary>

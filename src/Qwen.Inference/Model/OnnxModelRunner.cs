@@ -146,6 +146,9 @@ public sealed unsafe class OnnxModelRunner : IModelRunner
     /// <inheritdoc/>
     public int CandidateCount => _candidates?.K ?? 0;
 
+    /// <inheritdoc/>
+    public double AttentionCostPerKey => _manifest.AttentionCostPerKey;
+
     /// <summary>The manifest of the loaded model.</summary>
     public ModelManifest Manifest => _manifest;
 

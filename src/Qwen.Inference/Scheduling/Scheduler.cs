@@ -18,8 +18,8 @@ namespace Qwen.Inference.Scheduling;
 /// 3. Run ONE of: a decode step (one token for every sequence whose prompt is in the cache, batched over slots [0, B)
 ///    where B is their number: they are kept in the lowest slots, see below), or one prefill chunk (at most
 ///    PrefillChunkSize prompt tokens of the sequence still prefilling with the smallest arrival number, whatever its
-///    slot; batch 1). When both are possible they take turns, so running streams stall for at most one chunk per token
-///    however long an arriving prompt is.
+///    slot; batch 1; shorter at long contexts while others decode, see <see cref="ScaledChunk"/>). When both are possible
+///    they take turns, so running streams stall for at most one chunk per token however long an arriving prompt is.
 /// 4. Sequences that finish (stop token, max_tokens, context full: prompt plus output reached MaxModelLen, or a token
 ///    constraint that allows nothing) leave at once and free their slot; so does one whose reader is MaxClientLag tokens
 ///    behind (its output channel is full): the loop never waits for a reader.
@@ -269,7 +269,8 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             {
                 ReusePrefix(s);
             }
-            n = Math.Min(options.PrefillChunkSize, prompt.Length - s.CacheLength);
+            var chunk = options.ScalePrefillChunks && Running > 0 ? ScaledChunk(options.PrefillChunkSize, s.CacheLength, runner.AttentionCostPerKey) : options.PrefillChunkSize;
+            n = Math.Min(chunk, prompt.Length - s.CacheLength);
             runner.Prefill(s.Slot, prompt.AsSpan(s.CacheLength, n), s.CacheLength, row);
             RunTime += Stopwatch.GetElapsedTime(t);
         }
@@ -284,6 +285,27 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
         {
             Emit(s, row);
         }
+    }
+
+    /// <summary>
+    /// The most tokens (at least <see cref="EngineOptions.MinScaledChunk"/>, at most <paramref name="chunk"/>) that a chunk
+    /// appended after <paramref name="past"/> tokens may hold so that its work, n·(1 + r·(past + (n + 1)/2)) in units of one
+    /// token's linear layers (each new token attends to the past and to the new tokens up to itself), stays within that of
+    /// <paramref name="chunk"/> tokens at the start of a prompt; <paramref name="r"/> is the runner's attention cost per key
+    /// (0: unknown, full chunks).
+    /// </summary>
+    internal static int ScaledChunk(int chunk, int past, double r)
+    {
+        if (r <= 0)
+        {
+            return chunk;
+        }
+        var budget = chunk * (1 + (r * (chunk + 1) / 2));
+        // The work is increasing in n: the positive root of (r/2)n² + (1 + r(past + 1/2))n − budget, rounded down, written
+        // as 2·budget / (b + √(b² + 2r·budget)) so that a small r loses no digits to cancellation.
+        var b = 1 + (r * (past + 0.5));
+        var n = 2 * budget / (b + Math.Sqrt((b * b) + (2 * r * budget)));
+        return Math.Clamp((int)Math.Floor(n + 1e-9), Math.Min(chunk, EngineOptions.MinScaledChunk), chunk);
     }
 
     /// <summary>

@@ -162,6 +162,7 @@ public sealed class ModelHost : IAsyncDisposable
             MaxClientLag = options.MaxClientLag,
             PrefixCaching = options.PrefixCaching,
             HugePages = options.HugePages,
+            ScalePrefillChunks = options.ScalePrefillChunks,
         };
         var engine = Step(what, () => InferenceEngine.Load(dir, engineOptions, runnerFactory));
         var info = engine.Info;

@@ -17,6 +17,8 @@ internal sealed class StaleDecodeRunner(IModelRunner inner) : IModelRunner
 
     public int MaxModelLen => inner.MaxModelLen;
 
+    public double AttentionCostPerKey => inner.AttentionCostPerKey;
+
     public void Prefill(int slot, ReadOnlySpan<int> tokens, int pastLength, Span<float> logits) => inner.Prefill(slot, tokens, pastLength, logits);
 
     public void Decode(ReadOnlySpan<int> tokens, ReadOnlySpan<int> pastLengths, Span<float> logits)

@@ -30,6 +30,18 @@ public sealed class ModelManifestTests : IDisposable
     }
 
     [Fact]
+    public void AttentionCostPerKey_FromTheShapes_ZeroWhenTheManifestLacksThem()
+    {
+        // By hand: tiny (hidden 64, 4 heads of 16, 2 KV heads, MLP 192) costs 2 x (2·64·64 + 2·64·32 + 3·64·192) = 98,304
+        // flops per token in its matmuls and 4 x 64 = 256 per attention pair: 1/384. Qwen2.5-0.5B (896, 14 x 64, 2 KV, 4864):
+        // 29,818,880 and 3,584, so 1/8320.
+        Assert.Equal(1.0 / 384, ModelManifest.Load(EngineBatchingTests.TinyModel).AttentionCostPerKey, 15);
+        var half = ModelManifest.Load(Write(m => (m["hidden_size"], m["num_attention_heads"], m["head_dim"], m["intermediate_size"]) = (896, 14, 64, 4864)));
+        Assert.Equal(1.0 / 8320, half.AttentionCostPerKey, 15);
+        Assert.Equal(0, ModelManifest.Load(Write(m => m.Remove("intermediate_size"))).AttentionCostPerKey);
+    }
+
+    [Fact]
     public void Load_TheTinyModel_ReadsItsCandidates()
     {
         var c = ModelManifest.Load(EngineBatchingTests.TinyModel).Candidates!;

@@ -23,6 +23,9 @@ internal sealed class FakeRunner(int vocabSize = 1000, int maxNumSeqs = 4, int m
 
     public TimeSpan Delay { get; set; }
 
+    /// <summary>What the runner tells the scheduler about its attention's cost (0: unknown, fixed chunks).</summary>
+    public double AttentionCostPerKey { get; init; }
+
     /// <summary>When set, each decode step takes one permit first: a test paces the engine against its reader.</summary>
     public SemaphoreSlim? DecodeGate { get; set; }
 

@@ -123,6 +123,78 @@ public sealed class SchedulerStepTests
         Assert.Equal(FakeRunner.Expected(longOne.Request.PromptTokens, 1), Drain(longOne).Select(t => t.TokenId));
     }
 
+    /// <summary>The reference for a scaled chunk: the largest n whose tokens' work, summed one token at a time, fits the budget.</summary>
+    private static int ReferenceChunk(int chunk, int past, double r)
+    {
+        // Token j of a chunk (from 0) runs the linear layers once and attends to past + j + 1 keys.
+        double Work(int n, int p) => Enumerable.Range(0, n).Sum(j => 1 + (r * (p + j + 1)));
+        var budget = Work(chunk, 0);
+        var n = chunk;
+        while (n > EngineOptions.MinScaledChunk && Work(n, past) > budget * (1 + 1e-12))
+        {
+            n--;
+        }
+        return n;
+    }
+
+    [Theory]
+    [InlineData(256, 1.2019e-4)] // Qwen2.5-0.5B's shape
+    [InlineData(256, 2.6e-3)]    // the tiny preset's
+    [InlineData(64, 0.01)]
+    [InlineData(512, 3.08e-5)]   // 7B's
+    public void ScaledChunk_IsTheLargestChunkWithinAFullChunksWorkAtTheStart(int chunk, double r)
+    {
+        foreach (var past in new[] { 0, 1, 17, 300, 1000, 4096, 8192, 32768, 65536, 100_000, 131_000 })
+        {
+            Assert.Equal(ReferenceChunk(chunk, past, r), Scheduler.ScaledChunk(chunk, past, r));
+        }
+        Assert.Equal(chunk, Scheduler.ScaledChunk(chunk, 100_000, 0)); // unknown cost: fixed chunks
+        Assert.Equal(EngineOptions.MinScaledChunk, Scheduler.ScaledChunk(chunk, 10_000_000, r));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void LongPrompt_WhileAnotherDecodes_ChunksShrinkWithTheContext_UnlessTurnedOff(bool scale)
+    {
+        const double r = 0.01;
+        var runner = new FakeRunner(maxNumSeqs: 2, maxModelLen: 1024) { AttentionCostPerKey = r };
+        var scheduler = new Scheduler(runner, new EngineOptions { MaxNumSeqs = 2, MaxModelLen = 1024, PrefillChunkSize = 64, ScalePrefillChunks = scale }, _ended.Add);
+        var running = Seq(Prompt(1, 4), 900);
+        scheduler.Enqueue(running);
+        Assert.True(scheduler.Step()); // prefill
+        Assert.True(scheduler.Step()); // decoding now
+        var longOne = Seq(Prompt(2, 600), 1);
+        scheduler.Enqueue(longOne);
+        runner.Calls.Clear();
+        while (!_ended.Contains(longOne))
+        {
+            Assert.True(scheduler.Step());
+        }
+        var expected = new List<string>();
+        for (var past = 0; past < 600;)
+        {
+            var n = Math.Min(scale ? ReferenceChunk(64, past, r) : 64, 600 - past);
+            expected.Add($"prefill slot=1 n={n} past={past}");
+            past += n;
+        }
+        Assert.Equal(expected, runner.Calls.Where(c => c.StartsWith("prefill", StringComparison.Ordinal)));
+        Assert.Equal(FakeRunner.Expected(longOne.Request.PromptTokens, 1), Drain(longOne).Select(t => t.TokenId));
+        var tokens = Drain(running).Select(t => t.TokenId).ToList();
+        Assert.Equal(FakeRunner.Expected(running.Request.PromptTokens, tokens.Count), tokens);
+    }
+
+    [Fact]
+    public void LongPrompt_WithNothingDecoding_KeepsFullChunks()
+    {
+        var runner = new FakeRunner(maxNumSeqs: 2, maxModelLen: 1024) { AttentionCostPerKey = 0.01 };
+        var scheduler = Create(runner, chunk: 64);
+        var longOne = Seq(Prompt(2, 600), 1);
+        scheduler.Enqueue(longOne);
+        RunToIdle(scheduler);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"prefill slot=0 n={Math.Min(64, 600 - (i * 64))} past={i * 64}"), runner.Calls.Where(c => c.StartsWith("prefill", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public void Admission_SlotsFull_ArrivalOrderSkippingTheCancelled()
     {

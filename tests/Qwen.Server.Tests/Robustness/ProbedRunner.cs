@@ -25,6 +25,8 @@ internal sealed class ProbedRunner(IModelRunner inner) : IModelRunner
 
     public int MaxModelLen => inner.MaxModelLen;
 
+    public double AttentionCostPerKey => inner.AttentionCostPerKey;
+
     /// <summary>The marker tokens to look for in a prompt's first chunk (the first one found names the prompt's kind).</summary>
     public void SetMarkers(params int[] markers)
     {
