@@ -55,7 +55,18 @@ internal static class YarnBench
         var start = Stopwatch.GetTimestamp();
         var longStamps = new List<long>();
         var longRun = EngineBench.Stamped(engine, EngineBench.Greedy(EngineBench.Prompt(2000 + longest, longest), tokens + 1), longStamps, CancellationToken.None);
-        await EngineBench.WaitUntil(() => EngineBench.CountAfter(longStamps, 0) > 0);
+        // A 100K prompt takes the better part of an hour here: a line a minute, so an interrupted run still tells.
+        var report = Stopwatch.GetTimestamp();
+        await EngineBench.WaitUntil(() =>
+        {
+            if (Seconds(report, Stopwatch.GetTimestamp()) >= 60)
+            {
+                report = Stopwatch.GetTimestamp();
+                var sofar = Gaps(gaps, start, report);
+                Console.WriteLine($"  {Seconds(start, report):F0} s into the prefill: the streams' longest gap so far {sofar.DefaultIfEmpty().Max():F2} s, {sofar.Count} tokens");
+            }
+            return EngineBench.CountAfter(longStamps, 0) > 0;
+        });
         long first;
         lock (longStamps)
         {
@@ -65,11 +76,21 @@ internal static class YarnBench
         await Task.WhenAll(running);
         await longRun;
         // Gaps between consecutive tokens of each stream that end while the long prompt was being prefilled.
-        var during = gaps.SelectMany(s => s.Zip(s.Skip(1)).Where(p => p.Second > start && p.First < first).Select(p => Seconds(p.First, p.Second))).ToList();
+        var during = Gaps(gaps, start, first);
         Console.WriteLine($"context {longest} alongside {streams} decoding streams: prefill {longest / Seconds(start, first):F1} tok/s ({Seconds(start, first):F1} s); the streams' gaps meanwhile: longest {during.Max():F2} s, median {Statistics.Median(during) * 1000:F0} ms over {during.Count} tokens; then decode alone {tokens / Seconds(longStamps[0], longStamps[^1]):F2} tok/s");
         Console.WriteLine($"peak RSS {BenchArgs.PeakRssBytes() / 1048576.0:F0} MiB");
         return 0;
     }
+
+    /// <summary>Gaps between consecutive tokens of each stream that end after <paramref name="from"/> and begin before <paramref name="to"/>.</summary>
+    private static List<double> Gaps(List<long>[] streams, long from, long to)
+        => streams.SelectMany(s =>
+        {
+            lock (s)
+            {
+                return s.Zip(s.Skip(1)).Where(p => p.Second > from && p.First < to).Select(p => Seconds(p.First, p.Second)).ToList();
+            }
+        }).ToList();
 
     private static double Seconds(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalSeconds;
 }
