@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Qwen.Reference;
@@ -18,6 +19,7 @@ namespace Qwen.Reference;
 public sealed class ReferenceSequence
 {
     private const int Lanes = 8; // Vector512<double>.Count
+    private const int KeyGroup = 4 * Lanes; // keys scored per pass: 4 blocks, 4 independent FMA chains
     private const int ValueTile = 256; // positions of values per pass of the weighted sum: 256 x 16 doubles stay in L1/L2
 
     private readonly ReferenceQwen2 _model;
@@ -42,7 +44,7 @@ public sealed class ReferenceSequence
     /// <summary>Positions this sequence has room for.</summary>
     public int Capacity { get; }
 
-    private int RoundedCapacity => (Capacity + Lanes - 1) / Lanes * Lanes;
+    private int RoundedCapacity => (Capacity + KeyGroup - 1) / KeyGroup * KeyGroup; // whole key groups: the last is scored past the end
 
     /// <summary>Appends one token; the logits [vocab] of its position.</summary>
     public double[] Append(int token) => Append([token], logits: true)!;
@@ -132,24 +134,17 @@ public sealed class ReferenceSequence
             int QueryOffset(int r) => ((g * group) + (r % group)) * hd;
             int Visible(int r) => past + Token(r) + 1; // causal: positions [0, past + t]
 
-            // Scores: 8 keys at a time, each key block read once for every row of the chunk.
-            var blocks = (past + n + Lanes - 1) / Lanes;
-            for (var b = 0; b < blocks; b++)
+            // Scores: 32 keys (4 blocks of 8) at a time, each group of blocks read once for every row of the chunk.
+            var groups = (past + n + KeyGroup - 1) / KeyGroup;
+            for (var b = 0; b < groups; b++)
             {
-                var block = keys.AsSpan(b * hd * Lanes, hd * Lanes);
+                ref var block = ref keys[b * hd * KeyGroup];
                 for (var r = 0; r < rows; r++)
                 {
-                    if (b * Lanes >= Visible(r))
+                    if (b * KeyGroup < Visible(r))
                     {
-                        continue;
+                        ScoreKeyGroup(ref q[Token(r)][QueryOffset(r)], ref block, hd, ref scores[(r * stride) + (b * KeyGroup)]);
                     }
-                    var query = q[Token(r)].AsSpan(QueryOffset(r), hd);
-                    var acc = Vector512<double>.Zero;
-                    for (var d = 0; d < hd; d++)
-                    {
-                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(query[d]), Vector512.Create<double>(block.Slice(d * Lanes, Lanes)), acc);
-                    }
-                    acc.CopyTo(scores.AsSpan((r * stride) + (b * Lanes), Lanes));
                 }
             }
 
@@ -164,22 +159,15 @@ public sealed class ReferenceSequence
                 sums[r] = TensorPrimitives.Sum(row);
             }
 
-            // Weighted sum of values, a tile of positions at a time, 8 dimensions per vector.
+            // Weighted sum of values, a tile of positions at a time.
             for (var start = 0; start < past + n; start += ValueTile)
             {
                 for (var r = 0; r < rows; r++)
                 {
                     var end = Math.Min(start + ValueTile, Visible(r));
-                    var weights = scores.AsSpan(r * stride, stride);
-                    var result = output[Token(r)].AsSpan(QueryOffset(r), hd);
-                    for (var c = 0; c < hd; c += Lanes)
+                    if (start < end)
                     {
-                        var acc = Vector512<double>.Zero;
-                        for (var p = start; p < end; p++)
-                        {
-                            acc = Vector512.FusedMultiplyAdd(Vector512.Create(weights[p]), Vector512.Create<double>(values.AsSpan((p * hd) + c, Lanes)), acc);
-                        }
-                        (Vector512.Create<double>(result.Slice(c, Lanes)) + acc).CopyTo(result.Slice(c, Lanes));
+                        AccumulateValues(scores.AsSpan((r * stride) + start, end - start), ref values[start * hd], hd, output[Token(r)].AsSpan(QueryOffset(r), hd));
                     }
                 }
             }
@@ -189,5 +177,50 @@ public sealed class ReferenceSequence
             }
         });
         return output;
+    }
+
+    /// <summary>
+    /// dst[j] = q . key_j for the 32 keys of 4 consecutive blocks at <paramref name="keys"/> ([4][head_dim][8]): one
+    /// FMA per dimension and block, four independent sums so that the FMA latency overlaps.
+    /// </summary>
+    private static void ScoreKeyGroup(ref double q, ref double keys, int hd, ref double dst)
+    {
+        var size = (nuint)(hd * Lanes);
+        Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (nuint d = 0; d < (nuint)hd; d++)
+        {
+            var qd = Vector512.Create(Unsafe.Add(ref q, d));
+            a0 = Vector512.FusedMultiplyAdd(qd, Vector512.LoadUnsafe(ref keys, (d * Lanes)), a0);
+            a1 = Vector512.FusedMultiplyAdd(qd, Vector512.LoadUnsafe(ref keys, size + (d * Lanes)), a1);
+            a2 = Vector512.FusedMultiplyAdd(qd, Vector512.LoadUnsafe(ref keys, (2 * size) + (d * Lanes)), a2);
+            a3 = Vector512.FusedMultiplyAdd(qd, Vector512.LoadUnsafe(ref keys, (3 * size) + (d * Lanes)), a3);
+        }
+        a0.StoreUnsafe(ref dst, 0);
+        a1.StoreUnsafe(ref dst, Lanes);
+        a2.StoreUnsafe(ref dst, 2 * Lanes);
+        a3.StoreUnsafe(ref dst, 3 * Lanes);
+    }
+
+    /// <summary>result += sum_p weights[p] * value_p for the values [p][head_dim] at <paramref name="values"/>, 8 dimensions per vector, four positions in flight.</summary>
+    private static void AccumulateValues(ReadOnlySpan<double> weights, ref double values, int hd, Span<double> result)
+    {
+        for (var c = 0; c < hd; c += Lanes)
+        {
+            Vector512<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            var p = 0;
+            for (; p + 4 <= weights.Length; p += 4)
+            {
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[p]), Vector512.LoadUnsafe(ref values, (nuint)((p * hd) + c)), a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[p + 1]), Vector512.LoadUnsafe(ref values, (nuint)(((p + 1) * hd) + c)), a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[p + 2]), Vector512.LoadUnsafe(ref values, (nuint)(((p + 2) * hd) + c)), a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[p + 3]), Vector512.LoadUnsafe(ref values, (nuint)(((p + 3) * hd) + c)), a3);
+            }
+            for (; p < weights.Length; p++)
+            {
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[p]), Vector512.LoadUnsafe(ref values, (nuint)((p * hd) + c)), a0);
+            }
+            var sum = Vector512.Create<double>(result.Slice(c, Lanes)) + ((a0 + a1) + (a2 + a3));
+            sum.CopyTo(result.Slice(c, Lanes));
+        }
     }
 }
