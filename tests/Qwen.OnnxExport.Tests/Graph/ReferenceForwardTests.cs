@@ -1,4 +1,4 @@
-using Qwen.OnnxExport.Tests.Reference;
+using Qwen.Reference;
 using Xunit.Abstractions;
 
 namespace Qwen.OnnxExport.Tests.Graph;

@@ -1,12 +1,13 @@
 using System.Text.Json;
 
-namespace Qwen.OnnxExport.Tests.Reference;
+namespace Qwen.Reference;
 
 /// <summary>A minimal safetensors reader written for the tests, independent of the exporter's: tensors as double.</summary>
-internal sealed class SafeTensorsFile
+public sealed class SafeTensorsFile
 {
     private readonly Dictionary<string, double[]> _tensors = [];
 
+    /// <summary>Reads every tensor of the file at <paramref name="path"/> (F32, F16 or BF16) into memory.</summary>
     public SafeTensorsFile(string path)
     {
         var bytes = File.ReadAllBytes(path);
@@ -34,7 +35,9 @@ internal sealed class SafeTensorsFile
         }
     }
 
+    /// <summary>The tensor named <paramref name="name"/>, flattened row-major.</summary>
     public double[] this[string name] => _tensors[name];
 
+    /// <summary>Whether the file holds a tensor named <paramref name="name"/>.</summary>
     public bool Contains(string name) => _tensors.ContainsKey(name);
 }
