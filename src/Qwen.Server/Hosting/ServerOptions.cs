@@ -24,7 +24,7 @@ public sealed record ServerOptions
         new("GpuMemoryUtilization", "--gpu-memory-utilization", "QWEN_GPU_MEMORY_UTILIZATION", "0.9", "cuda only, when KvCacheMemory is unset: the fraction of the GPU's memory this process may take, in (0, 1]. Once the weights are loaded the KV cache gets what is left of it (free - (1 - u) x total), at most MaxNumSeqs slots. Ignored on cpu."),
         new("MaxModelLen", "--max-model-len", "QWEN_MAX_MODEL_LEN", "4096", "Tokens per slot (prompt + output). Beyond the model's max_seq_len it is a startup error; left unset, a model whose max_seq_len is smaller serves that."),
         new("MaxWaiting", "--max-waiting", "QWEN_MAX_WAITING", "64", "Requests that may wait for a slot; beyond it 429 with Retry-After."),
-        new("PrefillChunkSize", "--prefill-chunk-size", "QWEN_PREFILL_CHUNK_SIZE", "256", "Prompt tokens per prefill step, interleaved with decode steps."),
+        new("PrefillChunkSize", "--prefill-chunk-size", "QWEN_PREFILL_CHUNK_SIZE", "256", "Prompt tokens per prefill step, interleaved with decode steps (fewer at long contexts while others decode: ScalePrefillChunks)."),
         new("Threads", "--threads", "QWEN_THREADS", "0 (one per core)", "ONNX Runtime intra-op threads."),
         new("ExecutionProvider", "--execution-provider", "QWEN_EXECUTION_PROVIDER", "cpu", "cpu or cuda (cuda needs the GPU image)."),
         new("CudaDeviceId", "--cuda-device-id", "QWEN_CUDA_DEVICE_ID", "0", "GPU index for cuda."),

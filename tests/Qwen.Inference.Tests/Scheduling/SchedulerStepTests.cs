@@ -28,6 +28,26 @@ public sealed class SchedulerStepTests
         return list;
     }
 
+    /// <summary>
+    /// Starts <paramref name="running"/> decoding, then enqueues <paramref name="longOne"/> and steps until it has ended, the
+    /// runner's calls cleared in between; returns the slot <paramref name="longOne"/> was given.
+    /// </summary>
+    private int PrefillWhileDecoding(Scheduler scheduler, FakeRunner runner, Sequence running, Sequence longOne)
+    {
+        scheduler.Enqueue(running);
+        Assert.True(scheduler.Step()); // prefill
+        Assert.True(scheduler.Step()); // decoding now
+        scheduler.Enqueue(longOne);
+        runner.Calls.Clear();
+        var slot = -1;
+        while (!_ended.Contains(longOne))
+        {
+            Assert.True(scheduler.Step());
+            slot = slot < 0 ? longOne.Slot : slot; // the slot it was really given
+        }
+        return slot;
+    }
+
     private static void RunToIdle(Scheduler scheduler)
     {
         for (var i = 0; i < 10_000 && scheduler.Step(); i++)
@@ -97,18 +117,8 @@ public sealed class SchedulerStepTests
         var runner = new FakeRunner(maxNumSeqs: 2);
         var scheduler = Create(runner, chunk: 10);
         var running = Seq(Prompt(1, 4), 200);
-        scheduler.Enqueue(running);
-        Assert.True(scheduler.Step()); // prefill
-        Assert.True(scheduler.Step()); // decoding now
         var longOne = Seq(Prompt(2, 95), 1);
-        scheduler.Enqueue(longOne);
-        runner.Calls.Clear();
-        var slot = -1;
-        while (!_ended.Contains(longOne))
-        {
-            Assert.True(scheduler.Step());
-            slot = slot < 0 ? longOne.Slot : slot; // the slot it was really given
-        }
+        var slot = PrefillWhileDecoding(scheduler, runner, running, longOne);
         Assert.Equal(1, slot);
         // 95 tokens in chunks of 10 = 10 chunks, in order, never two in a row while someone decodes.
         var prefills = runner.Calls.Where(c => c.StartsWith("prefill", StringComparison.Ordinal)).ToList();
@@ -161,16 +171,8 @@ public sealed class SchedulerStepTests
         var runner = new FakeRunner(maxNumSeqs: 2, maxModelLen: 1024) { AttentionCostPerKey = r };
         var scheduler = new Scheduler(runner, new EngineOptions { MaxNumSeqs = 2, MaxModelLen = 1024, PrefillChunkSize = 64, ScalePrefillChunks = scale }, _ended.Add);
         var running = Seq(Prompt(1, 4), 900);
-        scheduler.Enqueue(running);
-        Assert.True(scheduler.Step()); // prefill
-        Assert.True(scheduler.Step()); // decoding now
         var longOne = Seq(Prompt(2, 600), 1);
-        scheduler.Enqueue(longOne);
-        runner.Calls.Clear();
-        while (!_ended.Contains(longOne))
-        {
-            Assert.True(scheduler.Step());
-        }
+        Assert.Equal(1, PrefillWhileDecoding(scheduler, runner, running, longOne));
         var expected = new List<string>();
         for (var past = 0; past < 600;)
         {
