@@ -51,8 +51,9 @@ internal sealed class QwenGraph(QwenConfig config, SafeTensorsReader? weights, O
         onnx.Output(IoNames.Logits, OnnxType.Float, "batch", config.VocabSize);
 
         // Rotary tables [max_seq_len, head_dim/2]: angle(p, i) = p / theta^(2i/head_dim), computed in double. With YaRN
-        // the angle is p times the scaled inverse frequency, and cos and sin are both multiplied by the attention factor,
-        // as Transformers does: GroupQueryAttention rotates q and k with them, so q·k carries the factor squared.
+        // the angle is p times the scaled inverse frequency (divided here by its reciprocal, so plain RoPE's tables keep
+        // their bytes), and cos and sin are both multiplied by the attention factor, as Transformers does:
+        // GroupQueryAttention rotates q and k with them, so q·k carries the factor squared.
         var yarn = config.RopeScaling;
         var denominators = yarn is null
             ? Enumerable.Range(0, hd / 2).Select(i => Math.Pow(config.RopeTheta, 2.0 * i / hd)).ToArray()

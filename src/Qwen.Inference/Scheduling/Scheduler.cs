@@ -43,6 +43,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
     private readonly int[] _tokens = new int[runner.MaxNumSeqs];
     private readonly int[] _pasts = new int[runner.MaxNumSeqs];
     private readonly int _k = runner.CandidateCount; // 0: every row is sampled from its full logits
+    private readonly double _attentionCost = runner.AttentionCostPerKey; // 0: fixed prefill chunks (see ScaledChunk)
     private readonly float[] _topValues = new float[runner.MaxNumSeqs * runner.CandidateCount]; // [B, K]
     private readonly int[] _topIds = new int[runner.MaxNumSeqs * runner.CandidateCount];        // [B, K]
     private readonly float[] _logSumExp = new float[runner.MaxNumSeqs];                         // [B]
@@ -269,7 +270,7 @@ internal sealed class Scheduler(IModelRunner runner, EngineOptions options, Acti
             {
                 ReusePrefix(s);
             }
-            var chunk = options.ScalePrefillChunks && Running > 0 ? ScaledChunk(options.PrefillChunkSize, s.CacheLength, runner.AttentionCostPerKey) : options.PrefillChunkSize;
+            var chunk = options.ScalePrefillChunks && Running > 0 ? ScaledChunk(options.PrefillChunkSize, s.CacheLength, _attentionCost) : options.PrefillChunkSize;
             n = Math.Min(chunk, prompt.Length - s.CacheLength);
             runner.Prefill(s.Slot, prompt.AsSpan(s.CacheLength, n), s.CacheLength, row);
             RunTime += Stopwatch.GetElapsedTime(t);
