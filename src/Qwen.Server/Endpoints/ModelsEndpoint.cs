@@ -28,5 +28,7 @@ public static class ModelsEndpoint
         Root = model.OriginRepo ?? model.Name,
         Revision = model.OriginCommit,
         MaxModelLen = model.Engine.MaxModelLen,
+        GenerationConfig = new(model.Defaults.Temperature, model.Defaults.TopP, model.Defaults.TopK, model.Defaults.RepetitionPenalty, model.Defaults.MaxNewTokens),
+        RandomWeights = model.RandomPreset,
     };
 }

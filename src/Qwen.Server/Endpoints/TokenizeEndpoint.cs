@@ -27,7 +27,7 @@ public static class TokenizeEndpoint
 
     /// <summary>
     /// The ids of a raw <c>prompt</c> (special-token text stays control tokens, as for /v1/completions) or of
-    /// <c>messages</c> rendered as chat renders them. No length check: counting a text longer than the context is a use.
+    /// <c>messages</c> (with <c>tools</c> and <c>tool_choice</c>) rendered as chat renders them. No length check: counting a text longer than the context is a use.
     /// </summary>
     private static IResult Tokenize(JsonElement root, ModelHost model, ServerOptions options, CancellationToken cancellationToken)
     {
@@ -38,6 +38,7 @@ public static class TokenizeEndpoint
         var addGenerationPrompt = fields.Bool("add_generation_prompt") ?? true;
         var hasMessages = fields.TryGet("messages", out _);
         ChatPrompt? chat = null;
+        var opening = "";
         if (prompt is null && !hasMessages && !fields.TryGet("prompt", out _))
         {
             fields.Problem("prompt", "give 'prompt' or 'messages'");
@@ -45,9 +46,11 @@ public static class TokenizeEndpoint
         else if (prompt is null && hasMessages)
         {
             chat = ChatPrompt.Read(fields);
+            // A forced tool_choice opens the assistant turn with the start of the call, as a chat request's prompt does.
+            opening = addGenerationPrompt ? ToolChoicePlan.Decide(fields, chat.ToolNames, model.ToolCallTokenId).PromptPrefix : "";
         }
         problems.ThrowIfAny();
-        var ids = prompt is not null ? model.Tokenizer.Encode(prompt, cancellationToken) : chat!.Encode(model, options, addGenerationPrompt, "", null, cancellationToken);
+        var ids = prompt is not null ? model.Tokenizer.Encode(prompt, cancellationToken) : chat!.Encode(model, options, addGenerationPrompt, opening, null, cancellationToken);
         return TypedResults.Json(new TokenizeResponse(ids.Length, model.Engine.MaxModelLen, ids), WireJson.Options);
     }
 

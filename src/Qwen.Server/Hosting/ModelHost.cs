@@ -56,6 +56,9 @@ public sealed class ModelHost : IAsyncDisposable
     /// <summary>Whether this is the random-weight demo model.</summary>
     public bool IsDemo { get; }
 
+    /// <summary>The random preset the weights came from (the demo's, or the one an export's manifest names); null for trained weights.</summary>
+    public string? RandomPreset { get; private init; }
+
     /// <summary>The model's tokenizer.</summary>
     public QwenTokenizer Tokenizer { get; }
 
@@ -185,6 +188,7 @@ public sealed class ModelHost : IAsyncDisposable
                 "{Model} is laid out for CUDA ({Precision}, float16 activations and KV cache); the CPU runs it, more slowly than an export for the CPU (onnx-export --precision int4)",
                 name, manifest.Precision);
         }
+        var randomPreset = isDemo ? options.DemoPreset : SourceText(manifest, "random_preset");
         if (isDemo)
         {
             logger.LogWarning(
@@ -193,7 +197,7 @@ public sealed class ModelHost : IAsyncDisposable
                 "(any Qwen2.5 repo id; downloaded and exported on first use). ***",
                 options.DemoPreset);
         }
-        else if (SourceText(manifest, "random_preset") is { } preset)
+        else if (randomPreset is { } preset)
         {
             // An export of a random preset (onnx-export --random) served by path is the demo under another name: as loud.
             logger.LogWarning(
@@ -211,6 +215,7 @@ public sealed class ModelHost : IAsyncDisposable
             OriginRepo = SourceText(manifest, "repo"),
             OriginCommit = SourceText(manifest, "commit"),
             RopeScaling = manifest.RopeScaling,
+            RandomPreset = randomPreset,
         };
     }
 

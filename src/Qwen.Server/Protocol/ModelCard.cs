@@ -23,4 +23,13 @@ public sealed record ModelCard
 
     /// <summary>Tokens one sequence may hold, prompt and output together (vLLM's extension).</summary>
     public required int MaxModelLen { get; init; }
+
+    /// <summary>The sampling defaults a request gets for the fields it leaves unset (this server's extension).</summary>
+    public required GenerationConfig GenerationConfig { get; init; }
+
+    /// <summary>
+    /// The random preset the weights were made from (the demo model, or an export of a random preset), whose text is
+    /// meaningless; null for trained weights (this server's extension).
+    /// </summary>
+    public required string? RandomWeights { get; init; }
 }
