@@ -98,6 +98,10 @@ public static class QwenServerApp
         app.MapTokenize();
         app.MapHealth();
         app.MapMetrics("/metrics");
+        if (options.Playground)
+        {
+            app.MapPlayground();
+        }
         app.MapFallback((HttpContext c) => throw ApiException.UnknownRoute(c.Request.Method, c.Request.Path));
         return app;
     }

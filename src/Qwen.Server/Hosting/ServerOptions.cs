@@ -48,6 +48,7 @@ public sealed record ServerOptions
         new("PrefixCaching", "--prefix-caching", "QWEN_PREFIX_CACHING", "true", "Automatic prefix caching: a request reuses the longest prefix of its prompt already in the KV cache (an earlier turn of the same conversation, a shared system prompt and tools, the other choices of n > 1) and prefills only the rest; responses report the reused tokens as `usage.prompt_tokens_details.cached_tokens`. Free slots keep their contents until a new sequence needs one (least recently used first). false prefills every prompt from its first token."),
         new("HugePages", "--huge-pages", "QWEN_HUGE_PAGES", "true", "On the CPU under Linux, move the weights ONNX Runtime loaded and the KV cache into 2 MB transparent huge pages at startup (a one-time copy; the startup line says how many MiB): every decode step reads all the weights, and 4 KB pages cost it TLB misses (fp32 0.5B one stream about 15% faster, bench/README.md \"Huge pages\"). Needs the host's THP in `madvise` or `always` mode; false keeps 4 KB pages. Ignored on CUDA."),
         new("ScalePrefillChunks", "--scale-prefill-chunks", "QWEN_SCALE_PREFILL_CHUNKS", "true", "While other requests decode, a long prompt's prefill chunks shrink as its context grows, each costing about what a PrefillChunkSize chunk costs at the start of a prompt (by the model's shapes: attention work grows with the context), so their stall stays near one short chunk instead of growing to seconds at 100K tokens; false keeps PrefillChunkSize at every length (the long prompt prefills sooner). A prompt prefilled while nothing decodes keeps full chunks."),
+        new("Playground", "--playground", "QWEN_PLAYGROUND", "true", "The chat playground at `/`: a page, embedded in the server, that chats with the served model through the public API (streaming, sampling controls, tools, the rendered prompt); with ApiKeys it asks for a key. false: `/` answers 404 like any unknown route."),
     ];
 
     /// <summary>The <see cref="Model"/> value that names the demo model, so a container can choose it without unsetting a variable its image sets.</summary>
@@ -151,6 +152,9 @@ public sealed record ServerOptions
 
     /// <summary>Shrink prefill chunks at long contexts while others decode (the engine's <see cref="EngineOptions.ScalePrefillChunks"/>).</summary>
     public bool ScalePrefillChunks { get; init; } = EngineDefaults.ScalePrefillChunks;
+
+    /// <summary>Serve the chat playground at <c>/</c>.</summary>
+    public bool Playground { get; init; } = true;
 
     /// <summary>The parsed API keys.</summary>
     public IReadOnlyList<string> ApiKeyList => Split(ApiKeys);

@@ -25,7 +25,7 @@ public sealed class StartupLogTests
         // Huge pages: what the kernel gave this machine's load (the tiny model's weights take tens of MiB), so a pattern.
         Assert.Matches(
             "INF] Serving " + Regex.Escape($"qwen2.5-demo-tiny (fp32) from {dir} on cpu with {Environment.ProcessorCount} threads; KV cache 8 slots x 256 tokens, 1 MiB; rope scaling none; ") +
-            "huge pages [0-9]+ MiB; " + Regex.Escape($"auth off (0 keys); listening on {bound}; Swagger UI {bound}/swagger (open)") + "$",
+            "huge pages [0-9]+ MiB; " + Regex.Escape($"auth off (0 keys); listening on {bound}; Swagger UI {bound}/swagger (open); playground {bound}/") + "$",
             line);
         Assert.Single(server.Stdout, l => l.Contains("] Serving ", StringComparison.Ordinal));
         using var http = new HttpClient();
@@ -86,6 +86,7 @@ public sealed class StartupLogTests
         Assert.Equal(("on", 2), (started.GetProperty("Auth").GetString(), started.GetProperty("ApiKeys").GetInt32()));
         Assert.Equal(bound, started.GetProperty("Urls").GetString());
         Assert.Equal(($"{bound}/swagger", "needs a key"), (started.GetProperty("SwaggerUrl").GetString(), started.GetProperty("SwaggerAccess").GetString()));
+        Assert.Equal($"{bound}/", started.GetProperty("PlaygroundUrl").GetString());
         Assert.DoesNotContain(events, e => e.GetProperty("@mt").GetString()!.StartsWith("Auth:", StringComparison.Ordinal)); // folded into the line; no warning with keys
 
         // "needs a key" is what the server does: Swagger UI answers 401 without one and opens with one. A client drops the

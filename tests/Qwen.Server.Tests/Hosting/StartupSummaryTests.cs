@@ -15,5 +15,5 @@ public sealed class StartupSummaryTests
     [InlineData("http://+:8000", "http://localhost:8000/swagger")]
     [InlineData("http://*:8000", "http://localhost:8000/swagger")]
     public void SwaggerUrl_ListeningAddress_IsSwaggerUiOnAnAddressABrowserOpens(string listening, string expected)
-        => Assert.Equal(expected, StartupSummary.SwaggerUrl(listening));
+        => Assert.Equal(expected, StartupSummary.BrowserUrl(listening, StartupSummary.SwaggerPath));
 }
