@@ -5,16 +5,16 @@ namespace Qwen.Server.Tests.Playground;
 /// <summary>
 /// Playwright's driver and one headless Chromium (Debian's package, see <see cref="ChromiumExecutable"/>) for the
 /// <see cref="BrowserCollection"/>; each test opens its own <see cref="BrowserPage"/> (a fresh context, so storage and
-/// cookies start empty). Thread-safe: the browser may open contexts from any test.
+/// cookies start empty). The collection's tests run one at a time, so the browser is never driven concurrently.
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
     // The closed network refuses Chromium's background connections (safe browsing, component and variations updates,
-    // sync), many at a time; these flags keep it from trying. Even with them it still looked up update.googleapis.com and
-    // accounts.google.com (strace, 26 DNS queries per run), so every name but the loopback resolves to "not found" inside
-    // Chromium: nothing leaves the machine, and a page that pulls a CDN asset fails the same way here as in CI (a failed
-    // request, see BrowserPage). No sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
-    // No GPU: there is none, and probing for it only adds start time.
+    // sync), many at a time; these flags keep it from trying. Even with them it still looked up update.googleapis.com
+    // and accounts.google.com (strace: 20 DNS queries in a run of the two smoke tests), so every name but the loopback
+    // resolves to "not found" inside Chromium: nothing leaves the machine, and a page that pulls a CDN asset fails the
+    // same way on a laptop as in CI (a failed request, see BrowserPage). No sandbox: CI runs as root in a container,
+    // where Chromium's sandbox cannot start. No GPU: there is none, and probing for it only adds start time.
     private static readonly string[] Flags =
     [
         "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
