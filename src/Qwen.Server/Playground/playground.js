@@ -393,7 +393,7 @@ async function answer() {
   const message = { role: "assistant", content: "", stats: {} };
   state.messages.push(message);
   renderMessages();
-  const item = ui.messages.lastElementChild;
+  let item = ui.messages.lastElementChild;
   ui.status.textContent = "Answering…";
   const started = performance.now();
   let first = null;
@@ -427,8 +427,10 @@ async function answer() {
         message.stats.completion_tokens = chunk.usage.completion_tokens;
         message.stats.cached_tokens = chunk.usage.prompt_tokens_details ? chunk.usage.prompt_tokens_details.cached_tokens : undefined;
       }
-      item.replaceWith(renderMessage(message, -1));
-      ui.messages.lastElementChild.scrollIntoView({ block: "end" });
+      const drawn = renderMessage(message, -1);
+      item.replaceWith(drawn);
+      item = drawn;
+      item.scrollIntoView({ block: "end" });
     }
     const s = message.stats;
     if (first !== null && s.completion_tokens > 1) {
