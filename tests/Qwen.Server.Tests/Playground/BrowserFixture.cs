@@ -36,6 +36,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             }
             return;
         }
+        // Playwright's 5 s default for an expectation is tight for a model's answer on a busy 2-core CI machine.
+        Assertions.SetDefaultExpectTimeout(30_000);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -63,7 +65,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Saves a full-page screenshot as <c>name.png</c> in <c>$QWEN_SCREENSHOT_DIR</c> (created if needed), else in
+    /// Saves a full-page screenshot as <c>name.png</c> in <c>$PLAYGROUND_SCREENSHOT_DIR</c> (created if needed), else in
     /// screenshots/ next to the test assembly, and returns its path.
     /// </summary>
     public static async Task<string> SaveScreenshotAsync(IPage page, string name)
@@ -74,7 +76,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         {
             throw new ArgumentException($"`name` must be a file name without a directory (given \"{name}\").", nameof(name));
         }
-        var directory = Environment.GetEnvironmentVariable("QWEN_SCREENSHOT_DIR") is { Length: > 0 } dir
+        var directory = Environment.GetEnvironmentVariable("PLAYGROUND_SCREENSHOT_DIR") is { Length: > 0 } dir
             ? dir
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(directory);
