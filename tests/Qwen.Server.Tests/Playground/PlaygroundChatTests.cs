@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -21,27 +22,32 @@ public sealed class PlaygroundChatTests(BrowserFixture browser, PlaygroundServer
         await page.FillAsync("System prompt", "You are terse.");
         await page.FillAsync("temperature", "0");
         await page.FillAsync("max_tokens", "12");
+        await page.FillAsync("seed", "7");
+        await page.FillAsync("stop (one per line)", "zzz\nyyy");
 
         var sent = await page.ChatAsync("Hello!");
 
-        // What the page asked for: a stream with usage, the conversation, the two fields filled in and nothing else.
+        // What the page asked for: a stream with usage, the conversation, the fields filled in, typed, and nothing else.
         Assert.True(sent.GetProperty("stream").GetBoolean());
         Assert.True(sent.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
         Assert.Equal(0, sent.GetProperty("temperature").GetDouble());
         Assert.Equal(12, sent.GetProperty("max_tokens").GetInt32());
-        Assert.Equal(["max_tokens", "messages", "model", "stream", "stream_options", "temperature"], sent.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(7, sent.GetProperty("seed").GetInt32());
+        Assert.Equal(["zzz", "yyy"], sent.GetProperty("stop").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["max_tokens", "messages", "model", "seed", "stop", "stream", "stream_options", "temperature"], sent.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         var messages = new object[] { new { role = "system", content = "You are terse." }, new { role = "user", content = "Hello!" } };
         Assert.Equal(JsonSerializer.Serialize(messages), sent.GetProperty("messages").GetRawText());
 
-        var reference = await Whole(new { messages, temperature = 0, max_tokens = 12 });
+        var reference = await Whole(new { messages, temperature = 0, max_tokens = 12, seed = 7, stop = new[] { "zzz", "yyy" } });
         Assert.Equal(reference.Content, await page.LastAnswerTextAsync());
         var usage = JsonDocument.Parse(reference.Raw).RootElement.GetProperty("usage");
-        await Expect(page.Figure("prompt_tokens")).ToHaveTextAsync(usage.GetProperty("prompt_tokens").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await Expect(page.Figure("completion_tokens")).ToHaveTextAsync("12");
-        await Expect(page.Figure("finish_reason")).ToHaveTextAsync("length");
+        var completion = usage.GetProperty("completion_tokens").GetInt32();
+        await Expect(page.Figure("prompt_tokens")).ToHaveTextAsync(usage.GetProperty("prompt_tokens").GetInt32().ToString(CultureInfo.InvariantCulture));
+        await Expect(page.Figure("completion_tokens")).ToHaveTextAsync(completion.ToString(CultureInfo.InvariantCulture));
+        await Expect(page.Figure("finish_reason")).ToHaveTextAsync(reference.Finish!);
         await Expect(page.Figure("ttft")).ToHaveTextAsync(new Regex("^[0-9]+ ms$"));
         await Expect(page.Figure("tokens_per_second")).ToHaveTextAsync(new Regex("^[0-9]+\\.[0-9]$"));
-        await Expect(page.Page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Answer finished: 12 tokens, length.");
+        await Expect(page.Page.GetByRole(AriaRole.Status)).ToHaveTextAsync($"Answer finished: {completion} tokens, {reference.Finish}.");
         await page.ScreenshotAsync("playground-chat");
         page.Tab.AssertNoConsoleErrors();
     }
@@ -51,9 +57,9 @@ public sealed class PlaygroundChatTests(BrowserFixture browser, PlaygroundServer
     {
         await using var page = await PlaygroundPage.OpenAsync(browser, server.BaseAddress, BrowserViewport.Desktop);
         await page.FillAsync("temperature", "0");
-        await page.FillAsync("max_tokens", "3000"); // about 10 s of tokens: the stop lands long before the end
+        await page.FillAsync("max_tokens", "30000"); // the demo's greedy reply to it runs to max_tokens: half a minute of tokens
 
-        await page.SendAsync("Tell me a long story.");
+        await page.SendAsync("Hello!");
         await Expect(page.Answers.Last.Locator(".content")).ToHaveTextAsync(new Regex(".{20}"), new() { Timeout = PlaygroundPage.AnswerTimeout });
         await page.Button("Stop").ClickAsync();
         await page.WaitForIdleAsync();
@@ -63,14 +69,14 @@ public sealed class PlaygroundChatTests(BrowserFixture browser, PlaygroundServer
         // The server saw the client go and ended the sequence: nothing runs, while a whole answer would run on for seconds.
         await WaitForIdleServerAsync();
         // What came is the start of the greedy answer (asked again here a little longer than what the page had).
-        var reference = await Whole(new { messages = new[] { new { role = "user", content = "Tell me a long story." } }, temperature = 0, max_tokens = server.Model.Tokenizer.Encode(partial).Length + 8 });
+        var reference = await Whole(new { messages = new[] { new { role = "user", content = "Hello!" } }, temperature = 0, max_tokens = server.Model.Tokenizer.Encode(partial).Length + 8 });
         Assert.StartsWith(partial, reference.Content, StringComparison.Ordinal);
         Assert.NotEqual(reference.Content, partial);
 
         await page.Page.ReloadAsync(); // a stopped answer is kept like a finished one
         await page.WaitForModelAsync();
         Assert.Equal(partial, await page.LastAnswerTextAsync());
-        page.Tab.AssertNoConsoleErrors();
+        page.AssertOnlyTheStoppedAnswerFailed();
     }
 
     [BrowserFact]
@@ -91,6 +97,14 @@ public sealed class PlaygroundChatTests(BrowserFixture browser, PlaygroundServer
         Assert.Equal(shown, await page.ConversationAsync());
         await Expect(page.Field("System prompt")).ToHaveValueAsync("Be brief.");
         await Expect(page.Field("temperature")).ToHaveValueAsync("0");
+
+        // Regenerate asks for the last answer again: the same conversation up to the last question, the answer replaced
+        // (greedy, so by the same text).
+        var texts = await page.Messages.Locator(".content").AllTextContentsAsync();
+        var again = await page.SentAsync("/v1/chat/completions", () => page.Button("Regenerate").ClickAsync());
+        await page.WaitForIdleAsync();
+        Assert.Equal(["system", "user", "assistant", "user"], again.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal(texts, await page.Messages.Locator(".content").AllTextContentsAsync());
 
         var download = await page.Page.RunAndWaitForDownloadAsync(() => page.Button("Export JSON").ClickAsync());
         Assert.Equal("conversation.json", download.SuggestedFilename);
@@ -125,7 +139,7 @@ public sealed class PlaygroundChatTests(BrowserFixture browser, PlaygroundServer
         // Qwen2.5's ChatML, written out here by hand.
         await Expect(dialog.Locator("pre")).ToHaveTextAsync(
             "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHow many tokens is this?<|im_end|>\n<|im_start|>assistant\n");
-        var count = int.Parse(Regex.Match(await page.Page.Locator("#prompt-count").TextContentAsync() ?? "", "^([0-9]+) tokens").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var count = int.Parse(Regex.Match(await page.Page.Locator("#prompt-count").TextContentAsync() ?? "", "^([0-9]+) tokens").Groups[1].Value, CultureInfo.InvariantCulture);
         await page.ScreenshotAsync("playground-prompt");
         await page.Page.Keyboard.PressAsync("Escape");
         await Expect(dialog).ToBeHiddenAsync();
@@ -134,7 +148,7 @@ public sealed class PlaygroundChatTests(BrowserFixture browser, PlaygroundServer
         await page.FillAsync("max_tokens", "2");
         await page.Input.PressAsync("Enter");
         await page.WaitForIdleAsync();
-        await Expect(page.Figure("prompt_tokens")).ToHaveTextAsync(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(page.Figure("prompt_tokens")).ToHaveTextAsync(count.ToString(CultureInfo.InvariantCulture));
         page.Tab.AssertNoConsoleErrors();
     }
 

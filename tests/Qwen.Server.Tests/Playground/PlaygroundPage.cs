@@ -102,6 +102,13 @@ public sealed class PlaygroundPage : IAsyncDisposable
     public async Task<IReadOnlyList<string>> ConversationAsync()
         => [.. (await Messages.AllInnerTextsAsync()).Select(t => t.Trim())];
 
+    /// <summary>Fails unless the page's only trouble was the chat request that Stop aborted (Chromium reports it as failed).</summary>
+    public void AssertOnlyTheStoppedAnswerFailed()
+    {
+        Assert.Empty(Tab.ConsoleErrors);
+        Assert.All(Tab.FailedRequests, f => Assert.EndsWith("/v1/chat/completions: net::ERR_ABORTED", f, StringComparison.Ordinal));
+    }
+
     /// <summary>Saves a screenshot of the page as <paramref name="name"/>.png (see <see cref="BrowserFixture.SaveScreenshotAsync"/>).</summary>
     public Task<string> ScreenshotAsync(string name) => BrowserFixture.SaveScreenshotAsync(Page, name);
 
