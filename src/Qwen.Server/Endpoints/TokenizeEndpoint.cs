@@ -27,7 +27,8 @@ public static class TokenizeEndpoint
 
     /// <summary>
     /// The ids of a raw <c>prompt</c> (special-token text stays control tokens, as for /v1/completions) or of
-    /// <c>messages</c> (with <c>tools</c> and <c>tool_choice</c>) rendered as chat renders them. No length check: counting a text longer than the context is a use.
+    /// <c>messages</c> (with <c>tools</c> and <c>tool_choice</c>) rendered as chat renders them. No length check: counting
+    /// a text longer than the context is a use.
     /// </summary>
     private static IResult Tokenize(JsonElement root, ModelHost model, ServerOptions options, CancellationToken cancellationToken)
     {

@@ -4,15 +4,13 @@ namespace Qwen.Server.Hosting;
 
 /// <summary>
 /// The one startup line an operator needs: what is served and how (model, precision, provider, threads, KV cache), who may
-/// call it (auth) and where (the addresses as bound, Swagger UI, the playground). Logged once the server listens, since only then are the
-/// addresses known (a port 0 resolved); one structured event, so JSON logs carry each part as a field.
+/// call it (auth) and where (the addresses as bound, Swagger UI, the playground). Logged once the server listens, since
+/// only then are the addresses known (a port 0 resolved); one structured event, so JSON logs carry each part as a field.
 /// </summary>
 internal static class StartupSummary
 {
     /// <summary>Where Swagger UI is served: Swashbuckle's default route prefix.</summary>
     public const string SwaggerPath = "/swagger";
-
-    private static string BrowserUrl(IReadOnlyCollection<string> urls, string path) => urls.Count == 0 ? path : BrowserUrl(urls.First(), path);
 
     /// <summary>Logs the line for <paramref name="model"/> served with <paramref name="options"/> on the bound <paramref name="urls"/>.</summary>
     public static void Log(ILogger logger, ServerOptions options, ModelHost model, IReadOnlyCollection<string> urls)
@@ -59,4 +57,6 @@ internal static class StartupSummary
         uri.Path = path;
         return uri.Uri.AbsoluteUri;
     }
+
+    private static string BrowserUrl(IReadOnlyCollection<string> urls, string path) => urls.Count == 0 ? path : BrowserUrl(urls.First(), path);
 }
