@@ -21,9 +21,11 @@ public static class PlaygroundEndpoint
     public static void MapPlayground(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/", (HttpContext context) => Serve(context, "index.html")).ExcludeFromDescription();
+        // HEAD too, for uptime checks that probe the front page; Kestrel sends no body for it.
+        string[] methods = [HttpMethods.Get, HttpMethods.Head];
+        app.MapMethods("/", methods, (HttpContext context) => Serve(context, "index.html")).ExcludeFromDescription();
         // Unknown names fall through to the route's 404, the same JSON error as any unknown route.
-        app.MapGet("/playground/{file}", (HttpContext context, string file) => Serve(context, file)).ExcludeFromDescription();
+        app.MapMethods("/playground/{file}", methods, (HttpContext context, string file) => Serve(context, file)).ExcludeFromDescription();
     }
 
     private static IResult Serve(HttpContext context, string file)

@@ -28,6 +28,9 @@ public sealed partial class PlaygroundEndpointTests(ServerFixture server) : ICla
         Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
         Assert.Contains("connect-src 'self'", csp, StringComparison.Ordinal);
         Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        using var head = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/"));
+        Assert.Equal((HttpStatusCode.OK, "text/html"), (head.StatusCode, head.Content.Headers.ContentType!.MediaType));
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
 
         var linked = LinkRegex().Matches(html).Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(["/playground/icon.svg", "/playground/playground.css", "/playground/playground.js"], linked.Order(StringComparer.Ordinal));
