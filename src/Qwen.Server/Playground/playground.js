@@ -554,18 +554,18 @@ function wire() {
   ui.exportButton.addEventListener("click", exportConversation);
   ui.viewPrompt.addEventListener("click", viewPrompt);
   ui.promptClose.addEventListener("click", () => ui.promptDialog.close());
-  for (const input of [ui.system, ui.tools, ...samplingInputs]) {
+  for (const input of [ui.system, ...samplingInputs]) {
     input.addEventListener("input", readSettings);
   }
-  ui.tools.addEventListener("input", () => {
-    refreshToolChoice();
+  const toolsChanged = () => {
+    refreshToolChoice(); // the named-function choices follow the tools
     readSettings();
-  });
+  };
+  ui.tools.addEventListener("input", toolsChanged);
   ui.toolChoice.addEventListener("change", readSettings);
   ui.toolsExample.addEventListener("click", () => {
     ui.tools.value = JSON.stringify(EXAMPLE_TOOLS, null, 2);
-    refreshToolChoice();
-    readSettings();
+    toolsChanged();
   });
   ui.settingsToggle.addEventListener("click", () => {
     const open = ui.settingsToggle.getAttribute("aria-expanded") !== "true";

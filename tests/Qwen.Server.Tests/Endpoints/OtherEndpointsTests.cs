@@ -4,7 +4,10 @@ using System.Text.Json;
 
 namespace Qwen.Server.Tests.Endpoints;
 
-/// <summary>Text completions, models, tokenize/detokenize, health, metrics and Swagger over raw HTTP with the tiny model.</summary>
+/// <summary>
+/// Text completions, models (with the card's generation_config and random_weights), tokenize/detokenize (a forced
+/// tool_choice's opening included), health, metrics and Swagger over raw HTTP with the tiny model.
+/// </summary>
 public sealed class OtherEndpointsTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private async Task<JsonElement> Post(string path, object body)
@@ -81,6 +84,37 @@ public sealed class OtherEndpointsTests(ServerFixture server) : IClassFixture<Se
         var chat = await Post("/tokenize", new { messages = new[] { new { role = "user", content = "Hi" } }, add_generation_prompt = false });
         Assert.Equal("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n",
             server.Model.Tokenizer.Decode(chat.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()).ToArray()));
+    }
+
+    [Fact]
+    public async Task ModelCard_GenerationConfigAndRandomWeights_AsTheModelDirectorySays()
+    {
+        var card = (await server.Http.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("data")[0];
+        using var config = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(server.Model.Directory, "generation_config.json")));
+        var expected = config.RootElement;
+        var shown = card.GetProperty("generation_config");
+        Assert.Equal(expected.GetProperty("temperature").GetDouble(), shown.GetProperty("temperature").GetDouble(), 6);
+        Assert.Equal(expected.GetProperty("top_p").GetDouble(), shown.GetProperty("top_p").GetDouble(), 6);
+        Assert.Equal(expected.GetProperty("top_k").GetInt32(), shown.GetProperty("top_k").GetInt32());
+        Assert.Equal(expected.GetProperty("repetition_penalty").GetDouble(), shown.GetProperty("repetition_penalty").GetDouble(), 6);
+        Assert.Equal(JsonValueKind.Null, shown.GetProperty("max_tokens").ValueKind); // the test model sets no max_new_tokens
+        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(server.Model.Directory, "manifest.json")));
+        Assert.Equal(manifest.RootElement.GetProperty("source").GetProperty("random_preset").GetString(), card.GetProperty("random_weights").GetString());
+    }
+
+    [Fact]
+    public async Task Tokenize_ForcedToolChoice_CountsThePromptTheChatRequestUses()
+    {
+        var tools = new[] { new { type = "function", function = new { name = "get_weather", parameters = new { type = "object", properties = new { city = new { type = "string" } }, required = new[] { "city" } } } } };
+        var messages = new[] { new { role = "user", content = "Weather in Paris?" } };
+        var toolChoice = new { type = "function", function = new { name = "get_weather" } };
+        var chat = await Post("/v1/chat/completions", new { messages, tools, tool_choice = toolChoice, max_tokens = 1 });
+        var forced = await Post("/tokenize", new { messages, tools, tool_choice = toolChoice });
+        var free = await Post("/tokenize", new { messages, tools });
+        Assert.Equal(chat.GetProperty("usage").GetProperty("prompt_tokens").GetInt32(), forced.GetProperty("count").GetInt32());
+        Assert.True(forced.GetProperty("count").GetInt32() > free.GetProperty("count").GetInt32());
+        var opening = server.Model.Tokenizer.Decode(forced.GetProperty("tokens").EnumerateArray().Skip(free.GetProperty("count").GetInt32()).Select(t => t.GetInt32()).ToArray());
+        Assert.StartsWith("<tool_call>\n{\"name\": \"get_weather\"", opening, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Qwen.Server.Tests.Deploy;
@@ -8,9 +7,9 @@ namespace Qwen.Server.Tests.Endpoints;
 
 /// <summary>
 /// The playground's files over HTTP: what / and /playground/* serve is byte for byte the files in
-/// src/Qwen.Server/Playground, with their types, a policy that lets the page load nothing from elsewhere, and revalidation;
-/// the page stays open with API keys and is gone with --playground false. Also what the page reads from the API that
-/// only it needs: the model card's defaults and random-weights flag, and /tokenize's forced tool_choice opening.
+/// src/Qwen.Server/Playground, with their types, a policy that lets the page load nothing from elsewhere, and
+/// revalidation. (What the page reads from the API, the model card's extensions and /tokenize's tool_choice, is tested in
+/// <see cref="OtherEndpointsTests"/>; the page with API keys and without the setting in <see cref="PlaygroundAccessTests"/>.)
 /// </summary>
 public sealed partial class PlaygroundEndpointTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
@@ -70,45 +69,6 @@ public sealed partial class PlaygroundEndpointTests(ServerFixture server) : ICla
         using var missing = await server.Http.GetAsync(new Uri("/playground/missing.js", UriKind.Relative));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("not_found", JsonDocument.Parse(await missing.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
-    }
-
-    [Fact]
-    public async Task ModelCard_GenerationConfigAndRandomWeights_AsTheModelDirectorySays()
-    {
-        var card = (await server.Http.GetFromJsonAsync<JsonElement>("/v1/models")).GetProperty("data")[0];
-        using var config = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(server.Model.Directory, "generation_config.json")));
-        var expected = config.RootElement;
-        var shown = card.GetProperty("generation_config");
-        Assert.Equal(expected.GetProperty("temperature").GetDouble(), shown.GetProperty("temperature").GetDouble(), 6);
-        Assert.Equal(expected.GetProperty("top_p").GetDouble(), shown.GetProperty("top_p").GetDouble(), 6);
-        Assert.Equal(expected.GetProperty("top_k").GetInt32(), shown.GetProperty("top_k").GetInt32());
-        Assert.Equal(expected.GetProperty("repetition_penalty").GetDouble(), shown.GetProperty("repetition_penalty").GetDouble(), 6);
-        Assert.Equal(JsonValueKind.Null, shown.GetProperty("max_tokens").ValueKind); // the test model sets no max_new_tokens
-        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(server.Model.Directory, "manifest.json")));
-        Assert.Equal(manifest.RootElement.GetProperty("source").GetProperty("random_preset").GetString(), card.GetProperty("random_weights").GetString());
-    }
-
-    [Fact]
-    public async Task Tokenize_ForcedToolChoice_CountsThePromptTheChatRequestUses()
-    {
-        var tools = new[] { new { type = "function", function = new { name = "get_weather", parameters = new { type = "object", properties = new { city = new { type = "string" } }, required = new[] { "city" } } } } };
-        var messages = new[] { new { role = "user", content = "Weather in Paris?" } };
-        var toolChoice = new { type = "function", function = new { name = "get_weather" } };
-        var chat = await Post("/v1/chat/completions", new { messages, tools, tool_choice = toolChoice, max_tokens = 1 });
-        var forced = await Post("/tokenize", new { messages, tools, tool_choice = toolChoice });
-        var free = await Post("/tokenize", new { messages, tools });
-        Assert.Equal(chat.GetProperty("usage").GetProperty("prompt_tokens").GetInt32(), forced.GetProperty("count").GetInt32());
-        Assert.True(forced.GetProperty("count").GetInt32() > free.GetProperty("count").GetInt32());
-        var opening = server.Model.Tokenizer.Decode(forced.GetProperty("tokens").EnumerateArray().Skip(free.GetProperty("count").GetInt32()).Select(t => t.GetInt32()).ToArray());
-        Assert.StartsWith("<tool_call>\n{\"name\": \"get_weather\"", opening, StringComparison.Ordinal);
-    }
-
-    private async Task<JsonElement> Post(string path, object body)
-    {
-        using var response = await server.Http.PostAsJsonAsync(path, body);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
-        return JsonDocument.Parse(text).RootElement;
     }
 
     [GeneratedRegex("(?:src|href)=\"(/playground/[^\"]+)\"")]
