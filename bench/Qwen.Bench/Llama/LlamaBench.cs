@@ -82,18 +82,8 @@ internal static class LlamaBench
             LlamaPrefillMs(llama, EngineBench.Prompt(1, ShortPrompt)); // and llama.cpp's
             await Figure(
                 "prefill 512 tokens, tok/s (median of 3)",
-                () => 512 / (Median(Enumerable.Range(0, 3).Select(i => LlamaPrefillMs(llama, EngineBench.Prompt(10 + i, 512)))) / 1000),
-                async () =>
-                {
-                    var times = new List<double>();
-                    for (var i = 0; i < 3; i++)
-                    {
-                        var sw = Stopwatch.StartNew();
-                        await EngineBench.Generate(engine, EngineBench.Prompt(10 + i, 512), 1);
-                        times.Add(sw.Elapsed.TotalSeconds);
-                    }
-                    return 512 / Median(times);
-                });
+                () => 512 / (Statistics.Median(Enumerable.Range(0, 3).Select(i => LlamaPrefillMs(llama, EngineBench.Prompt(10 + i, 512)))) / 1000),
+                async () => 512000 / Statistics.Median(await EngineBench.Prefill512Ms(engine)));
             foreach (var n in streams)
             {
                 var prompts = Prompts(100, n, ShortPrompt);
@@ -201,12 +191,6 @@ internal static class LlamaBench
             o[key] = value;
         }
         return o;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
     }
 
     private static T Timed<T>(string what, Func<T> body)
