@@ -10,7 +10,7 @@ namespace Qwen.Bench;
 
 /// <summary>
 /// Engine throughput on a random preset: `engine --preset qwen2.5-0.5b --precision int4|fp32 [--candidates on|off]
-/// [--streams 1,4,8] [--ep cpu|cuda] [--parallel-rows N] [--candidate-rows N] [--sampling yes]`. Prints prefill tokens/s (512-token prompt),
+/// [--streams 1,4,8] [--ep cpu|cuda] [--parallel-rows N] [--candidate-rows N] [--sampling yes]`. Prints prefill tokens/s (median of three 512-token prompts),
 /// decode tokens/s at each stream count, the stall of 8 running streams while a 2,000-token prompt is admitted (two chunk
 /// sizes; not with --quick yes), peak memory and the share of step time spent outside ONNX Runtime's Run. --candidates
 /// samples decode rows from the candidates graph (default: the engine's, on for CUDA only) in steps of at least
